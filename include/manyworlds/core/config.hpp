@@ -1,0 +1,153 @@
+// The job configuration: types, parsing from TOML, validation and serialisation for broadcast.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+namespace manyworlds {
+
+enum class SamplingMode : int { proportional = 0, stratified = 1, without_replacement = 2 };
+enum class EventSource : int { ground_truth = 0, keywords = 1, value_percentile = 2 };
+
+const char* to_string(SamplingMode mode);
+const char* to_string(EventSource source);
+
+struct RunSection {
+  std::string name = "manyworlds";
+  std::uint64_t seed = 1;
+  std::int64_t worlds = 128;
+  int iterations = 10;
+  int episodes_per_iteration = 1;
+  std::string output;                          // default: "<name>.h5" in the working directory
+  int checkpoint_every = 0;                    // iterations between checkpoints; 0 = only on a signal
+  std::int64_t max_experiences_per_rank = 1000000;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & name & seed & worlds & iterations & episodes_per_iteration & output & checkpoint_every &
+        max_experiences_per_rank;
+  }
+};
+
+struct WorldSection {
+  std::string priors;          // path as written in the job file
+  std::string priors_path;     // resolved against the job file's folder
+  double horizon_days = 7.0;   // one episode = one campaign of this many days
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & priors & priors_path & horizon_days;
+  }
+};
+
+struct EventTypeSection {
+  std::vector<EventSource> precedence{EventSource::ground_truth};
+  std::vector<std::string> keywords{"crisis", "urgent", "emergency", "high_priority"};
+  double value_percentile = 90.0;  // experiences above this percentile of conversion value are crisis events
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & precedence & keywords & value_percentile;
+  }
+};
+
+struct SamplingSection {
+  SamplingMode mode = SamplingMode::proportional;
+  std::int64_t batch_size = 2048;
+  double crisis_weight = 5.0;          // event-type weight of crisis experiences (regular: 1)
+  double alpha = 0.6;                  // priority exponent
+  double beta_start = 0.4;             // importance-weight exponent at iteration 0 (proportional mode)
+  double beta_end = 1.0;               // ... reached at beta_anneal_iterations
+  int beta_anneal_iterations = 0;      // 0 = the number of iterations of the run
+  bool advantage_priority = false;     // multiply the priority by |advantage| + priority_epsilon
+  double priority_epsilon = 0.01;
+  double min_crisis_share = 0.05;      // stratified mode: guaranteed crisis share of each batch
+  EventTypeSection events;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & mode & batch_size & crisis_weight & alpha & beta_start & beta_end &
+        beta_anneal_iterations & advantage_priority & priority_epsilon & min_crisis_share & events;
+  }
+};
+
+struct PolicySection {
+  std::vector<int> hidden{32, 32};        // policy trunk layer widths
+  std::vector<int> value_hidden{32, 32};  // value network layer widths
+  double init_log_std = -0.7;             // initial log standard deviation of the log bid multiplier
+  double max_abs_log_multiplier = 3.0;    // bids are clamped to reference * exp(+-this)
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & hidden & value_hidden & init_log_std & max_abs_log_multiplier;
+  }
+};
+
+struct PpoSection {
+  double learning_rate = 3e-4;
+  int epochs = 4;
+  std::int64_t minibatch_size = 512;
+  double clip = 0.2;
+  double value_coef = 0.5;
+  double entropy_coef = 0.003;
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  double max_grad_norm = 0.5;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double reward_scale = 0.01;   // rewards (currency units) are multiplied by this before GAE
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & learning_rate & epochs & minibatch_size & clip & value_coef & entropy_coef & gamma &
+        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale;
+  }
+};
+
+struct EvaluationSection {
+  std::int64_t heldout_worlds = 32;   // worlds never trained on
+  int every = 5;                      // evaluate every N iterations (and after the last)
+  double robust_roas = 1.0;           // a strategy succeeds in a world when its ROAS >= this
+  double robust_share = 0.7;          // ... and is robust when it succeeds in at least this share
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & heldout_worlds & every & robust_roas & robust_share;
+  }
+};
+
+struct JobConfig {
+  std::string file;   // path of the job file as given
+  std::string text;   // its full text, stored in the output
+  RunSection run;
+  WorldSection world;
+  SamplingSection sampling;
+  PolicySection policy;
+  PpoSection ppo;
+  EvaluationSection evaluation;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & file & text & run & world & sampling & policy & ppo & evaluation;
+  }
+};
+
+// Parses and validates job text; every problem is an InputError naming file, line and key.
+JobConfig parse_job(const std::string& text, const std::string& file);
+// Reads and parses a job file.
+JobConfig load_job(const std::string& path);
+// Validates cross-field rules again after command-line overrides (seed, worlds, iterations).
+void validate_job(const JobConfig& job);
+// The output path: the job's run.output or "<run.name>.h5".
+std::string default_output_path(const JobConfig& job);
+// beta for iteration `iteration` of the proportional sampler's schedule.
+double beta_at(const SamplingSection& sampling, int iteration, int iterations);
+// A human-readable dump of the resolved job (used by `validate`).
+std::string describe(const JobConfig& job);
+
+}  // namespace manyworlds

@@ -1,0 +1,190 @@
+// Counter-based random streams (Random123 Philox4x32-10) addressed by
+// (seed, purpose, world, episode, step, draw); never by rank, no std:: distributions.
+#pragma once
+
+#include <Random123/philox.h>
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+
+namespace manyworlds {
+
+// What a stream is used for; part of its key, so different purposes never share numbers.
+enum class Purpose : std::uint32_t {
+  world_params = 1,  // a world's parameters drawn from the priors
+  population = 2,    // a world's users (per episode)
+  schedule = 3,      // sessions and queries of one user in one episode
+  auction = 4,       // competitor noise, clicks, conversions of one auction
+  action = 5,        // the agent's exploration noise of one decision
+  event_type = 6,    // metadata tags of experiences
+  sampler = 7,       // rank 0's batch draws
+  priority_keys = 8, // per-experience keys of priority sampling
+  training = 9,      // minibatch shuffles and parameter initialisation
+  calibration = 10,  // synthetic event logs
+};
+
+// Largest seed accepted: 48 bits (the other 16 bits of the key hold the purpose).
+inline constexpr std::uint64_t max_seed = (std::uint64_t{1} << 48) - 1;
+// World ids from here on are held-out evaluation worlds.
+inline constexpr std::uint32_t heldout_world_base = 0x80000000u;
+
+class Stream {
+ public:
+  using Philox = r123::Philox4x32;
+
+  Stream(std::uint64_t seed, Purpose purpose, std::uint32_t world, std::uint32_t episode = 0,
+         std::uint32_t step = 0) {
+    key_ = {{static_cast<std::uint32_t>(seed & 0xffffffffu),
+             static_cast<std::uint32_t>((seed >> 32) & 0xffffu) |
+                 (static_cast<std::uint32_t>(purpose) << 16)}};
+    counter_ = {{world, episode, step, 0}};
+  }
+
+  // Moves the stream to another step of the same (purpose, world, episode); draw restarts at 0.
+  void seek_step(std::uint32_t step) {
+    counter_.v[2] = step;
+    counter_.v[3] = 0;
+    used_ = 4;
+    has_spare_normal_ = false;
+  }
+
+  std::uint32_t next_u32() {
+    if (used_ == 4) refill();
+    return block_.v[used_++];
+  }
+
+  // Uniform on the open interval (0, 1) with 53 random bits.
+  double uniform() {
+    const std::uint64_t hi = next_u32();
+    const std::uint64_t lo = next_u32();
+    const std::uint64_t bits = (hi << 21) ^ (lo >> 11);
+    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+  }
+
+  double uniform(double low, double high) { return low + (high - low) * uniform(); }
+
+  // Integer uniform on [0, n) by rejection (exact, no modulo bias).
+  std::uint32_t below(std::uint32_t n) {
+    const std::uint32_t limit = static_cast<std::uint32_t>(0x100000000ull - (0x100000000ull % n));
+    for (;;) {
+      const std::uint32_t x = next_u32();
+      if (limit == 0 || x < limit) return x % n;
+    }
+  }
+
+  bool bernoulli(double p) { return uniform() < p; }
+
+  // Standard normal by the Box-Muller transform; the second value is kept for the next call.
+  double normal() {
+    if (has_spare_normal_) {
+      has_spare_normal_ = false;
+      return spare_normal_;
+    }
+    const double u1 = uniform();
+    const double u2 = uniform();
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 6.283185307179586476925 * u2;
+    spare_normal_ = radius * std::sin(angle);
+    has_spare_normal_ = true;
+    return radius * std::cos(angle);
+  }
+
+  double normal(double mean, double sd) { return mean + sd * normal(); }
+  double lognormal(double mu, double sigma) { return std::exp(mu + sigma * normal()); }
+  double exponential(double rate) { return -std::log(uniform()) / rate; }
+
+  // Gamma(shape, 1) by Marsaglia and Tsang; shape < 1 by the boost u^(1/shape).
+  double gamma(double shape) {
+    if (shape < 1.0) {
+      const double boost = std::pow(uniform(), 1.0 / shape);
+      return gamma(shape + 1.0) * boost;
+    }
+    const double d = shape - 1.0 / 3.0;
+    const double c = 1.0 / std::sqrt(9.0 * d);
+    for (;;) {
+      double x = 0.0;
+      double v = 0.0;
+      do {
+        x = normal();
+        v = 1.0 + c * x;
+      } while (v <= 0.0);
+      v = v * v * v;
+      const double u = uniform();
+      if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+      if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+    }
+  }
+
+  double beta(double a, double b) {
+    const double x = gamma(a);
+    const double y = gamma(b);
+    return x / (x + y);
+  }
+
+  // Poisson by inversion for small means, PTRS (Hoermann 1993) for large ones.
+  std::int64_t poisson(double mean) {
+    if (mean <= 0.0) return 0;
+    if (mean < 10.0) {
+      const double limit = std::exp(-mean);
+      double product = uniform();
+      std::int64_t count = 0;
+      while (product > limit) {
+        product *= uniform();
+        ++count;
+      }
+      return count;
+    }
+    const double slam = std::sqrt(mean);
+    const double loglam = std::log(mean);
+    const double b = 0.931 + 2.53 * slam;
+    const double a = -0.059 + 0.02483 * b;
+    const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
+    const double vr = 0.9277 - 3.6224 / (b - 2.0);
+    for (;;) {
+      const double u = uniform() - 0.5;
+      const double v = uniform();
+      const double us = 0.5 - std::fabs(u);
+      const double k = std::floor((2.0 * a / us + b) * u + mean + 0.43);
+      if (us >= 0.07 && v <= vr) return static_cast<std::int64_t>(k);
+      if (k < 0.0 || (us < 0.013 && v > us)) continue;
+      if (std::log(v) + std::log(invalpha) - std::log(a / (us * us) + b) <=
+          -mean + k * loglam - std::lgamma(k + 1.0))
+        return static_cast<std::int64_t>(k);
+    }
+  }
+
+  // Index drawn from cumulative weights (last entry is the total).
+  std::size_t categorical_cdf(std::span<const double> cumulative) {
+    const double target = uniform() * cumulative.back();
+    std::size_t index = 0;
+    while (index + 1 < cumulative.size() && cumulative[index] <= target) ++index;
+    return index;
+  }
+
+  // Dirichlet with concentration vector `alpha`, written into `out`.
+  void dirichlet(std::span<const double> alpha, std::span<double> out) {
+    double total = 0.0;
+    for (std::size_t i = 0; i < alpha.size(); ++i) {
+      out[i] = gamma(alpha[i]);
+      total += out[i];
+    }
+    for (double& x : out) x /= total;
+  }
+
+ private:
+  void refill() {
+    block_ = Philox()(counter_, key_);
+    ++counter_.v[3];
+    used_ = 0;
+  }
+
+  Philox::key_type key_{};
+  Philox::ctr_type counter_{};
+  Philox::ctr_type block_{};
+  int used_ = 4;
+  bool has_spare_normal_ = false;
+  double spare_normal_ = 0.0;
+};
+
+}  // namespace manyworlds
