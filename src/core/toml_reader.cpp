@@ -109,6 +109,10 @@ bool TomlTable::has(const std::string& key) const {
   return table_->as_table().count(key) != 0;
 }
 
+bool TomlTable::is_table(const std::string& key) const {
+  return has(key) && table_->as_table().at(key).is_table();
+}
+
 std::vector<std::string> TomlTable::keys() const {
   std::vector<std::pair<std::int64_t, std::string>> ordered;
   for (const auto& [key, value] : table_->as_table()) {

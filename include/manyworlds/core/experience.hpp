@@ -33,7 +33,8 @@ struct Experience {
   float value_target = 0;          // advantage + value_estimate (the value head's target)
   float conversion_value = 0;      // attributed conversion value (currency units)
   float cost = 0;                  // price paid for a click (currency units)
-  float bid = 0;                   // bid placed (currency units), 0 when the budget was spent
+  float bid = 0;                   // bid placed (currency units)
+  float time_hours = 0;            // when the decision happened, hours since the episode started
   std::int32_t world = 0;          // global world id
   std::int32_t episode = 0;        // global episode index of that world
   std::int32_t step = 0;           // decision index inside the episode; the next observation is step + 1

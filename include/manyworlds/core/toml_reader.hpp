@@ -34,6 +34,7 @@ class TomlTable {
   TomlTable(const toml::value& table, std::string file, std::string path);
 
   bool has(const std::string& key) const;
+  bool is_table(const std::string& key) const;  // present and a table
   std::vector<std::string> keys() const;  // keys present, in file order where TOML keeps it
 
   double number(const std::string& key, Bounds bounds = {}) const;

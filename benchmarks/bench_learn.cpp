@@ -1,0 +1,94 @@
+// Benchmarks of the learn layer: act() per decision, batched values(), and one PPO update.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "manyworlds/learn/inference_policy.hpp"
+#include "manyworlds/learn/ppo.hpp"
+
+namespace manyworlds {
+namespace {
+
+constexpr int bench_creatives = 4;
+
+std::vector<Experience> random_experiences(std::size_t count) {
+  Stream stream(5, Purpose::training, 1);
+  std::vector<Experience> experiences(count);
+  for (Experience& e : experiences) {
+    for (float& x : e.obs) x = static_cast<float>(stream.uniform(-1.0, 1.0));
+  }
+  return experiences;
+}
+
+std::vector<double> initial_parameters(const PolicyModel& model) {
+  Stream stream(5, Purpose::training, 0);
+  const Eigen::VectorXd params = model.initial_parameters(stream);
+  return {params.data(), params.data() + params.size()};
+}
+
+// One sampled decision with the default [32, 32] trunk and 4 creatives (noise drawn beforehand).
+void BM_LearnAct(benchmark::State& state) {
+  const PolicyModel model(PolicySection{}, bench_creatives);
+  InferencePolicy policy(model, initial_parameters(model));
+  const std::vector<Experience> experiences = random_experiences(1024);
+  std::vector<DecisionNoise> noise(1024);
+  Stream stream(5, Purpose::action, 0);
+  for (DecisionNoise& n : noise) n = {stream.normal(), stream.uniform()};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const Action a = policy.act(experiences[i].obs, bench_creatives, noise[i]);
+    benchmark::DoNotOptimize(a);
+    i = (i + 1) & 1023;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LearnAct);
+
+// Value-head evaluation of `range(0)` experiences per call.
+void BM_LearnValues(benchmark::State& state) {
+  const PolicyModel model(PolicySection{}, bench_creatives);
+  InferencePolicy policy(model, initial_parameters(model));
+  const std::size_t rows = static_cast<std::size_t>(state.range(0));
+  const std::vector<Experience> experiences = random_experiences(rows);
+  std::vector<float> values(rows);
+  for (auto _ : state) {
+    policy.values(experiences.data(), rows, values.data());
+    benchmark::DoNotOptimize(values.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_LearnValues)->Arg(1)->Arg(64)->Arg(4096);
+
+// One PPO update of a 2048-sample batch: minibatch 512, 4 epochs (16 Adam steps), default shapes.
+void BM_PpoUpdate(benchmark::State& state) {
+  const PolicyModel model(PolicySection{}, bench_creatives);
+  const std::vector<double> params = initial_parameters(model);
+  const std::vector<Experience> experiences = random_experiences(2048);
+  std::vector<TrainingSample> batch;
+  Stream stream(5, Purpose::training, 2);
+  for (const Experience& e : experiences) {
+    TrainingSample s = training_sample(e, stream.uniform(0.2, 3.0));
+    s.log_bid_multiplier = static_cast<float>(stream.normal(0.0, 0.5));
+    s.creative = static_cast<int>(stream.below(bench_creatives));
+    s.log_prob = static_cast<float>(-1.5 + stream.uniform(-0.2, 0.2));
+    s.advantage = static_cast<float>(stream.normal());
+    s.value_target = static_cast<float>(stream.normal());
+    batch.push_back(s);
+  }
+  PpoSection ppo;
+  ppo.minibatch_size = 512;
+  ppo.epochs = 4;
+  PpoTrainer trainer(model, ppo, Eigen::Map<const Eigen::VectorXd>(params.data(), static_cast<Eigen::Index>(params.size())));
+  std::uint32_t iteration = 0;
+  for (auto _ : state) {
+    Stream shuffle(5, Purpose::training, 0, ++iteration);
+    const PpoStats stats = trainer.update(batch, shuffle);
+    benchmark::DoNotOptimize(stats);
+  }
+  state.SetItemsProcessed(state.iterations() * 2048 * ppo.epochs);
+}
+BENCHMARK(BM_PpoUpdate)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace manyworlds

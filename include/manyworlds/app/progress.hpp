@@ -1,0 +1,35 @@
+// Rank 0's log lines: timestamps, one progress line per iteration with rates and an ETA.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+#include "manyworlds/io/output_schema.hpp"
+
+namespace manyworlds {
+
+class ProgressLog {
+ public:
+  // Writes to `out` only when `enabled` (rank 0, not --quiet).
+  ProgressLog(std::ostream& out, bool enabled, int first_iteration, int iterations);
+
+  void info(const std::string& message) const;
+  // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA.
+  void iteration(int iteration, const IterationMetrics& metrics, const RuntimeMetrics& runtime,
+                 std::int64_t batch_size);
+
+ private:
+  std::ostream* out_;
+  bool enabled_;
+  int first_iteration_;
+  int iterations_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// "1.2 M", "345 k", "12"
+std::string human_count(double value);
+// "1h02m", "3m05s", "12.3s"
+std::string human_duration(double seconds);
+
+}  // namespace manyworlds

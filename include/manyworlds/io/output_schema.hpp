@@ -1,0 +1,61 @@
+// The output file's schema: every per-iteration metric and per-world statistic, with units and meaning.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "manyworlds/world/world.hpp"
+
+namespace manyworlds {
+
+inline constexpr const char* output_format_name = "manyworlds";
+// Bumped when a dataset is renamed, removed or changes meaning; additions keep the version.
+inline constexpr std::int64_t output_format_version = 1;
+
+// Rank 0's deterministic summary of one iteration (the /metrics group).
+struct IterationMetrics {
+  double episodes = 0, queries = 0, decisions = 0, impressions = 0, clicks = 0, conversions = 0;
+  double crisis_conversions = 0, spend = 0, conversion_value = 0, crisis_value = 0, reward = 0;
+  double mean_episode_return = 0, roas = 0, ctr = 0, cvr = 0;
+  double natural_crisis_share = 0, natural_crisis_truth_share = 0, predicted_crisis_share = 0;
+  double batch_crisis_share = 0, batch_crisis_truth_share = 0;
+  double weight_mean = 0, weight_std = 0, weight_min = 0, weight_max = 0, max_possible_weight = 0;
+  double effective_sample_size = 0, beta = 0, identification_precision = 0, identification_recall = 0;
+  double weighted_reward_mean = 0, population_reward_mean = 0;
+  double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+  double grad_norm = 0, explained_variance = 0, policy_log_std = 0, mean_log_bid_multiplier = 0;
+};
+
+// Wall-clock and transport figures of one iteration (the /runtime group): they depend on the
+// machine and the rank count, so they are kept apart from the deterministic data.
+struct RuntimeMetrics {
+  double iteration_seconds = 0, simulate_seconds = 0, classify_seconds = 0, sample_seconds = 0;
+  double write_seconds = 0, update_seconds = 0, evaluate_seconds = 0;
+  double bytes_moved = 0;                // payload bytes between ranks this iteration (all ranks, each counted once)
+  double decisions_per_second = 0;       // over all ranks
+  double max_rank_experiences = 0;       // largest experience buffer of any rank
+  double batch_writes_collective = 0;    // 1 if every batch write used collective MPI-IO (H5Pget_mpio_no_collective_cause)
+};
+
+template <class Record>
+struct Field {
+  const char* name;
+  const char* unit;
+  const char* description;
+  double Record::*member;
+};
+
+const std::vector<Field<IterationMetrics>>& iteration_metric_fields();
+const std::vector<Field<RuntimeMetrics>>& runtime_metric_fields();
+
+// Per-world, per-iteration statistics (the /worlds/stats group), summed over the iteration's episodes.
+struct WorldStatField {
+  const char* name;
+  const char* unit;
+  const char* description;
+  double (*value)(const EpisodeStats&);
+};
+const std::vector<WorldStatField>& world_stat_fields();
+
+}  // namespace manyworlds

@@ -1,0 +1,77 @@
+// The learned policy in float32 for the simulation hot path: act() per decision, batched values().
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "manyworlds/core/experience.hpp"
+#include "manyworlds/learn/policy_model.hpp"
+#include "manyworlds/world/bid_policy.hpp"
+
+namespace manyworlds {
+
+// A read-only float32 copy of a PolicyModel's parameters plus a preallocated workspace.
+//
+// act() and values() allocate nothing (all buffers are sized at construction). An object is
+// used by one thread at a time (the workspace is its own); copies are independent.
+//
+// Every layer computes each row on its own, out_j = b_j + sum_k x_k * W(k, j), vectorised across j
+// only, with the sum over k in an order fixed by the layer's shape (ascending k; output blocks
+// narrower than 32 floats split it into 2 or 4 interleaved partial sums added in a fixed tree). So
+// a row's results are bitwise the same however many rows are evaluated together, and in whatever
+// order; no matrix-matrix product (whose blocking would depend on the batch) is involved.
+class InferencePolicy : public BidPolicy {
+ public:
+  enum class Mode {
+    sample,  // draw actions from the policy (training episodes)
+    greedy,  // clamped mean bid, most likely creative, log_prob 0 (evaluation)
+  };
+
+  // `parameters` is the model's flat vector (PolicyModel layout). Throws std::invalid_argument on a size mismatch.
+  InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode = Mode::sample);
+
+  // Sample mode: x = mean + exp(log_std) * noise.normal, log_bid_multiplier = clamp(x, -bound, +bound)
+  // with bound = PolicyModel::action_bound(); creative = the first c with noise.uniform * S < sum_{j<=c} e_j
+  // (inverse CDF of the softmax over the first active_creatives(creatives, C) logits, e_j their
+  // unnormalised probabilities, S their sum); log_prob = bid_log_prob(returned multiplier) + log softmax
+  // of the creative, i.e. the exact log-probability of the returned (clamped) action, the same
+  // quantity PolicyModel::log_prob and the PPO loss compute from the stored action.
+  Action act(const Observation& obs, int creatives, const DecisionNoise& noise) override;
+
+  // V(obs) of `count` experiences into out[0 .. count).
+  void values(const Experience* experiences, std::size_t count, float* out);
+
+  Mode mode() const { return mode_; }
+  int creatives() const { return creatives_; }
+
+ private:
+  // Float storage aligned for the SIMD kernels (rows are a multiple of 8 floats long).
+  using Buffer = std::vector<float, Eigen::aligned_allocator<float>>;
+  struct Layer {
+    int inputs = 0;
+    int outputs = 0;              // padded to a multiple of the 8-float block; padding weights and biases are 0
+    Buffer weights;               // inputs x outputs, row-major
+    Buffer bias;                  // outputs
+  };
+  using Network = std::vector<Layer>;
+
+  static Network convert(const Mlp& net, std::span<const double> params);
+  // Runs `net` on one input row; returns its output (inside the workspace).
+  const float* run(const Network& net, const float* input);
+
+  Network policy_;
+  Network value_;
+  int creatives_;
+  float bound_;
+  double log_std_;
+  double std_;
+  Mode mode_;
+  Buffer front_;  // workspace: the current layer's output ...
+  Buffer back_;   // ... and the previous one's
+  std::vector<float> unnormalised_;  // workspace: exp(logit - max logit) of each creative
+};
+
+}  // namespace manyworlds

@@ -1,0 +1,82 @@
+// Size estimates shown by `manyworlds validate`.
+#include "manyworlds/app/estimate.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "manyworlds/core/partition.hpp"
+#include "manyworlds/io/output_schema.hpp"
+#include "manyworlds/learn/policy_model.hpp"
+#include "manyworlds/world/world.hpp"
+
+namespace manyworlds {
+
+namespace {
+
+// Expected agent decisions in one episode of `world` (every query is an auction), from its parameters.
+double expected_queries(const Priors& priors, const WorldParams& world, double horizon_days) {
+  double per_user_day = 0;
+  for (std::size_t s = 0; s < priors.segments.size(); ++s)
+    per_user_day += world.segment_share[s] * priors.segments[s].sessions_per_day * priors.segments[s].queries_per_session;
+  return world.users * per_user_day * world.traffic * horizon_days;
+}
+
+constexpr double batch_row_bytes = 2 * obs_dim * 4 + 13 * 4 + 3 * 4 + 12 + 16;
+constexpr double world_state_bytes_per_user = sizeof(User) + 16 * 2;
+
+}  // namespace
+
+std::string human_bytes(double bytes) {
+  char text[32];
+  if (bytes >= 1e9) std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
+  else if (bytes >= 1e6) std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+  else if (bytes >= 1e3) std::snprintf(text, sizeof text, "%.1f kB", bytes / 1e3);
+  else std::snprintf(text, sizeof text, "%.0f B", bytes);
+  return text;
+}
+
+ResourceEstimate estimate_resources(const Job& job, int ranks) {
+  const JobConfig& config = job.config;
+  ResourceEstimate estimate;
+  double total_queries = 0;
+  double largest_rank = 0;
+  double largest_rank_users = 0;
+  for (int rank = 0; rank < ranks; ++rank) {
+    const IdRange range = block_of(config.run.worlds, ranks, rank);
+    double rank_queries = 0;
+    double rank_users = 0;
+    for (std::int64_t w = range.begin; w < range.end; ++w) {
+      const WorldParams world = draw_world(job.priors, config.run.seed, static_cast<std::uint32_t>(w));
+      const double queries = expected_queries(job.priors, world, config.world.horizon_days);
+      rank_queries += queries * config.run.episodes_per_iteration;
+      rank_users += world.users;
+      total_queries += queries;
+    }
+    if (rank_queries > largest_rank) {
+      largest_rank = rank_queries;
+      largest_rank_users = rank_users;
+    }
+  }
+  estimate.decisions_per_episode = total_queries / static_cast<double>(config.run.worlds);
+  estimate.experiences_per_rank = largest_rank;
+  const PolicyModel model(config.policy, job.priors.creatives);
+  const double experience_buffer = largest_rank * (sizeof(Experience) + 8.0 /* sampler score */);
+  const double schedules = largest_rank / config.run.episodes_per_iteration * 24.0;
+  estimate.memory_per_rank_bytes = experience_buffer + schedules +
+                                   largest_rank_users * world_state_bytes_per_user +
+                                   static_cast<double>(model.parameter_count()) * 8.0 * 4.0;
+  const double iterations = config.run.iterations;
+  const double worlds = static_cast<double>(config.run.worlds);
+  const double evaluations = iterations / config.evaluation.every + 1;
+  estimate.output_bytes =
+      iterations * (static_cast<double>(config.sampling.batch_size) * batch_row_bytes +
+                    worlds * static_cast<double>(world_stat_fields().size()) * 8.0 +
+                    static_cast<double>(iteration_metric_fields().size() + runtime_metric_fields().size()) * 8.0) +
+      evaluations * (static_cast<double>(config.evaluation.heldout_worlds) * 4 * 12 * 8.0 +
+                     static_cast<double>(model.parameter_count()) * 8.0) +
+      (worlds + static_cast<double>(config.evaluation.heldout_worlds)) * 600.0 + static_cast<double>(job.config.text.size() + job.priors.text.size());
+  estimate.fits_buffer = largest_rank <= static_cast<double>(config.run.max_experiences_per_rank);
+  return estimate;
+}
+
+}  // namespace manyworlds

@@ -1,0 +1,378 @@
+// The run loop wiring world, sampling, learning, parallel and io layers together.
+#include "manyworlds/app/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "manyworlds/app/progress.hpp"
+#include "manyworlds/core/errors.hpp"
+#include "manyworlds/core/partition.hpp"
+#include "manyworlds/io/output_file.hpp"
+#include "manyworlds/learn/evaluation.hpp"
+#include "manyworlds/learn/gae.hpp"
+#include "manyworlds/learn/inference_policy.hpp"
+#include "manyworlds/learn/ppo.hpp"
+#include "manyworlds/parallel/error_agreement.hpp"
+#include "manyworlds/parallel/mpi_collectives.hpp"
+#include "manyworlds/sampling/event_types.hpp"
+#include "manyworlds/sampling/sampler.hpp"
+
+namespace manyworlds {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Per-world sums a rank sends to rank 0 each iteration (so rank 0 can add them in world order).
+struct WorldIterationSummary {
+  EpisodeStats stats;
+  double log_multiplier_sum = 0;
+};
+
+// Runs `body` on every rank; if it throws on any rank, every rank throws the same agreed error.
+template <class Body>
+void agreed(const boost::mpi::communicator& communicator, Body&& body) {
+  std::exception_ptr error;
+  try {
+    body();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  agree_or_throw(communicator, error);
+}
+
+std::vector<World> build_worlds(const Job& job, IdRange range, std::uint32_t id_base) {
+  std::vector<World> worlds;
+  worlds.reserve(static_cast<std::size_t>(range.size()));
+  for (std::int64_t w = range.begin; w < range.end; ++w) {
+    const auto id = static_cast<std::uint32_t>(id_base + w);
+    worlds.emplace_back(job.priors, draw_world(job.priors, job.config.run.seed, id), job.config.run.seed,
+                        job.config.world.horizon_days);
+  }
+  return worlds;
+}
+
+class Runner {
+ public:
+  Runner(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
+         std::ostream& log)
+      : job_(job),
+        config_(job.config),
+        options_(options),
+        communicator_(communicator),
+        collectives_(communicator),
+        model_(config_.policy, job.priors.creatives),
+        typer_(config_.sampling.events, job.priors.tags),
+        sampler_(config_.sampling, config_.run.seed),
+        log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations) {
+    const int ranks = collectives_.size();
+    const int rank = collectives_.rank();
+    world_range_ = block_of(config_.run.worlds, ranks, rank);
+    heldout_range_ = block_of(config_.evaluation.heldout_worlds, ranks, rank);
+    capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
+    Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
+    const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
+    parameters_.assign(initial.data(), initial.data() + initial.size());
+    if (collectives_.is_root()) trainer_.emplace(model_, config_.ppo, initial);
+  }
+
+  RunSummary run() {
+    const Clock::time_point start = Clock::now();
+    const std::string partial = options_.output + ".partial";
+    log_.info("manyworlds " MANYWORLDS_VERSION ": job '" + config_.run.name + "' (" + config_.file + "), " +
+              std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) +
+              " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
+              std::to_string(config_.run.seed));
+
+    agreed(communicator_, [&] {
+      worlds_ = build_worlds(job_, world_range_, 0);
+      heldout_ = build_worlds(job_, heldout_range_, heldout_world_base);
+      experiences_.reserve(capacity_);
+    });
+
+    OutputLayout layout;
+    layout.worlds = config_.run.worlds;
+    layout.heldout_worlds = config_.evaluation.heldout_worlds;
+    layout.batch_size = config_.sampling.batch_size;
+    layout.policy_parameters = model_.parameter_count();
+    layout.evaluation_strategies = evaluation_strategy_names();
+    layout.policy_hidden = config_.policy.hidden;
+    layout.value_hidden = config_.policy.value_hidden;
+    layout.ranks = collectives_.size();
+    OutputFile output = OutputFile::create(partial, collectives_.raw_comm(), config_, job_.priors, layout);
+    std::vector<WorldParams> params;
+    for (const World& world : worlds_) params.push_back(world.params());
+    output.write_worlds(job_.priors, world_range_.begin, params);
+    params.clear();
+    for (const World& world : heldout_) params.push_back(world.params());
+    output.write_heldout_worlds(job_.priors, heldout_range_.begin, params);
+    log_.info("writing " + partial + " (renamed to " + options_.output + " when complete)");
+
+    RunSummary summary;
+    for (int iteration = 0; iteration < config_.run.iterations; ++iteration) {
+      const IterationMetrics metrics = iterate(iteration, output);
+      summary.decisions += metrics.decisions;
+      summary.final_mean_return = metrics.mean_episode_return;
+    }
+    output.write_final_policy(parameters_);
+    output.close();
+    collectives_.barrier();
+    if (collectives_.is_root()) std::filesystem::rename(partial, options_.output);
+    collectives_.barrier();
+
+    summary.output = options_.output;
+    summary.iterations = config_.run.iterations;
+    summary.seconds = seconds_since(start);
+    summary.final_policy_success_share = last_robustness_.success_share.empty() ? 0 : last_robustness_.success_share[0];
+    for (std::size_t s = 1; s < last_robustness_.success_share.size(); ++s)
+      summary.best_baseline_success_share = std::max(summary.best_baseline_success_share, last_robustness_.success_share[s]);
+    return summary;
+  }
+
+ private:
+  IterationMetrics iterate(int iteration, OutputFile& output) {
+    const Clock::time_point start = Clock::now();
+    const std::int64_t bytes_before = collectives_.bytes_moved();
+    RuntimeMetrics runtime;
+
+    // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
+    std::vector<WorldIterationSummary> local_summaries(worlds_.size());
+    std::vector<WorldSlice> slices;
+    agreed(communicator_, [&] { simulate(iteration, local_summaries, slices); });
+    runtime.simulate_seconds = seconds_since(start);
+
+    // 2. Event types (collective: the value percentile spans all ranks).
+    Clock::time_point phase = Clock::now();
+    const IdentificationCounts identification = typer_.classify(experiences_, collectives_);
+    runtime.classify_seconds = seconds_since(phase);
+
+    // 3. The batch: rank 0 decides from per-world summaries; rows stay with their owners.
+    phase = Clock::now();
+    const double beta = config_.sampling.mode == SamplingMode::proportional
+                            ? beta_at(config_.sampling, iteration, config_.run.iterations)
+                            : 1.0;
+    SampledBatch batch;
+    agreed(communicator_, [&] { batch = sampler_.draw(experiences_, slices, iteration, beta, collectives_); });
+    runtime.sample_seconds = seconds_since(phase);
+
+    // 4. Rank 0 trains on the whole batch (O(batch) bytes) and sums the per-world figures in world order.
+    phase = Clock::now();
+    const std::vector<BatchRow> all_rows = collectives_.gather(batch.rows);
+    const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
+    IterationMetrics metrics;
+    if (collectives_.is_root()) metrics = train(iteration, all_rows, summaries, identification, batch.summary);
+    collectives_.broadcast(parameters_);
+    runtime.update_seconds = seconds_since(phase);
+
+    // 5. Held-out evaluation every `every` iterations and after the last.
+    phase = Clock::now();
+    const bool evaluate_now =
+        (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;
+    if (evaluate_now) run_evaluation(iteration, output);
+    runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
+
+    // 6. Transport and timing figures, then the iteration's rows in the file.
+    std::vector<double> slowest{runtime.simulate_seconds, static_cast<double>(experiences_.size())};
+    collectives_.max_double(slowest);
+    runtime.simulate_seconds = slowest[0];
+    runtime.max_rank_experiences = slowest[1];
+    runtime.bytes_moved = static_cast<double>(collectives_.sum(collectives_.bytes_moved() - bytes_before)) / 2.0;
+    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    phase = Clock::now();
+    IterationRecord record;
+    record.iteration = iteration;
+    record.first_world = world_range_.begin;
+    std::vector<EpisodeStats> world_stats;
+    for (const WorldIterationSummary& summary : local_summaries) world_stats.push_back(summary.stats);
+    record.world_stats = world_stats;
+    record.first_row = batch.first_row;
+    record.rows = batch.rows;
+    record.metrics = metrics;
+    output.append_iteration(record);
+    runtime.write_seconds = seconds_since(phase);
+    runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
+    runtime.iteration_seconds = seconds_since(start);
+    output.append_runtime(iteration, runtime);
+    log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
+    return metrics;
+  }
+
+  void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
+    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
+    experiences_.clear();
+    value_scratch_.resize(0);
+    const int episodes = config_.run.episodes_per_iteration;
+    for (std::size_t w = 0; w < worlds_.size(); ++w) {
+      const auto begin = static_cast<std::int64_t>(experiences_.size());
+      for (int e = 0; e < episodes; ++e) {
+        const auto episode = static_cast<std::uint32_t>(iteration * episodes + e);
+        const std::size_t first = experiences_.size();
+        summaries[w].stats += worlds_[w].run_episode(episode, policy, experiences_, capacity_);
+        const std::size_t count = experiences_.size() - first;
+        if (count == 0) continue;
+        value_scratch_.resize(count);
+        policy.values(experiences_.data() + first, count, value_scratch_.data());
+        for (std::size_t i = 0; i < count; ++i) experiences_[first + i].value_estimate = value_scratch_[i];
+        compute_gae(std::span<Experience>(experiences_.data() + first, count), config_.ppo.gamma,
+                    config_.ppo.gae_lambda, config_.ppo.reward_scale);
+      }
+      for (auto i = static_cast<std::size_t>(begin); i < experiences_.size(); ++i)
+        summaries[w].log_multiplier_sum += experiences_[i].log_bid_multiplier;
+      slices.push_back({worlds_[w].params().world_id, begin, static_cast<std::int64_t>(experiences_.size())});
+    }
+  }
+
+  IterationMetrics train(int iteration, const std::vector<BatchRow>& rows,
+                         const std::vector<WorldIterationSummary>& summaries,
+                         const IdentificationCounts& identification, const DrawSummary& draw) {
+    IterationMetrics m;
+    EpisodeStats total;
+    double log_multiplier_sum = 0;
+    for (const WorldIterationSummary& summary : summaries) {
+      total += summary.stats;
+      log_multiplier_sum += summary.log_multiplier_sum;
+    }
+    const auto count = [](std::int64_t n) { return static_cast<double>(n); };
+    const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    m.episodes = count(config_.run.worlds) * config_.run.episodes_per_iteration;
+    m.queries = count(total.queries);
+    m.decisions = count(total.decisions);
+    m.impressions = count(total.impressions);
+    m.clicks = count(total.clicks);
+    m.conversions = count(total.conversions);
+    m.crisis_conversions = count(total.crisis_conversions);
+    m.spend = total.spend;
+    m.conversion_value = total.conversion_value;
+    m.crisis_value = total.crisis_value;
+    m.reward = total.reward;
+    m.mean_episode_return = ratio(total.reward, m.episodes);
+    m.roas = ratio(total.conversion_value, total.spend);
+    m.ctr = ratio(m.clicks, m.impressions);
+    m.cvr = ratio(m.conversions, m.clicks);
+    const double population = count(draw.population);
+    m.natural_crisis_share = ratio(count(identification.true_positive + identification.false_positive), population);
+    m.natural_crisis_truth_share = ratio(count(identification.true_positive + identification.false_negative), population);
+    m.predicted_crisis_share = draw.predicted_crisis_share;
+    m.identification_precision = identification.precision();
+    m.identification_recall = identification.recall();
+    m.population_reward_mean = ratio(total.reward, population);
+    m.mean_log_bid_multiplier = ratio(log_multiplier_sum, population);
+    m.beta = draw.beta;
+    m.max_possible_weight = draw.max_weight;
+
+    const BatchStatistics batch = summarize_batch(rows);
+    m.batch_crisis_share = batch.crisis_share;
+    m.batch_crisis_truth_share = batch.crisis_truth_share;
+    m.weight_mean = batch.weight_mean;
+    m.weight_std = batch.weight_std;
+    m.weight_min = batch.weight_min;
+    m.weight_max = batch.weight_max;
+    m.effective_sample_size = batch.effective_sample_size;
+    m.weighted_reward_mean = batch.weighted_reward_mean;
+
+    std::vector<TrainingSample> samples;
+    samples.reserve(rows.size());
+    for (const BatchRow& row : rows) samples.push_back(training_sample(row.experience, row.weight));
+    Stream shuffle(config_.run.seed, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1), 0);
+    const PpoStats stats = trainer_->update(samples, shuffle);
+    m.policy_loss = stats.policy_loss;
+    m.value_loss = stats.value_loss;
+    m.entropy = stats.entropy;
+    m.approx_kl = stats.approx_kl;
+    m.clip_fraction = stats.clip_fraction;
+    m.grad_norm = stats.grad_norm;
+    m.explained_variance = stats.explained_variance;
+    parameters_ = trainer_->export_parameters();
+    m.policy_log_std = parameters_[static_cast<std::size_t>(model_.log_std_index())];
+    return m;
+  }
+
+  void run_evaluation(int iteration, OutputFile& output) {
+    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::greedy);
+    const auto baselines = make_baselines(config_.policy);
+    std::vector<BidPolicy*> strategies{&policy};
+    for (const auto& baseline : baselines) strategies.push_back(baseline.get());
+    std::vector<EpisodeStats> outcomes;
+    std::vector<Experience> scratch;
+    agreed(communicator_, [&] {
+      scratch.reserve(std::min<std::size_t>(capacity_, 1u << 20));
+      outcomes = evaluate(heldout_, strategies, scratch, capacity_);
+    });
+
+    // Rank 0 needs every held-out outcome (O(strategies x heldout)) and the worlds' types.
+    const std::size_t local = heldout_.size();
+    std::vector<int> local_types;
+    for (const World& world : heldout_) local_types.push_back(world.params().world_type);
+    const std::vector<int> types = collectives_.gather(local_types);
+    std::vector<EpisodeStats> world_major;
+    for (std::size_t w = 0; w < local; ++w)
+      for (std::size_t s = 0; s < strategies.size(); ++s) world_major.push_back(outcomes[s * local + w]);
+    const std::vector<EpisodeStats> gathered = collectives_.gather(world_major);
+
+    EvaluationRecord record;
+    record.iteration = iteration;
+    record.first_heldout = heldout_range_.begin;
+    record.local_heldout = static_cast<std::int64_t>(local);
+    record.outcomes = outcomes;
+    if (collectives_.is_root()) {
+      const std::size_t all = types.size();
+      std::vector<EpisodeStats> strategy_major(gathered.size());
+      for (std::size_t w = 0; w < all; ++w)
+        for (std::size_t s = 0; s < strategies.size(); ++s)
+          strategy_major[s * all + w] = gathered[w * strategies.size() + s];
+      last_robustness_ = robustness(strategy_major, types, static_cast<int>(strategies.size()),
+                                    static_cast<int>(job_.priors.world_types.size()), config_.evaluation.robust_roas);
+      record.success_share = last_robustness_.success_share;
+      record.success_share_by_type = last_robustness_.success_share_by_type;
+      record.mean_return = last_robustness_.mean_return;
+      record.policy_parameters = parameters_;
+      std::string line = "held-out evaluation after iteration " + std::to_string(iteration + 1) + ":";
+      const auto names = evaluation_strategy_names();
+      for (std::size_t s = 0; s < names.size(); ++s) {
+        char text[128];
+        std::snprintf(text, sizeof text, "  %s return %.1f, ROAS>=%.2g in %.0f%%", names[s].c_str(),
+                      record.mean_return[s], config_.evaluation.robust_roas, 100 * record.success_share[s]);
+        line += text;
+      }
+      log_.info(line);
+    }
+    output.append_evaluation(record);
+  }
+
+  const Job& job_;
+  const JobConfig& config_;
+  RunOptions options_;
+  boost::mpi::communicator communicator_;
+  MpiCollectives collectives_;
+  PolicyModel model_;
+  EventTyper typer_;
+  BatchSampler sampler_;
+  ProgressLog log_;
+  IdRange world_range_;
+  IdRange heldout_range_;
+  std::size_t capacity_ = 0;
+  std::vector<World> worlds_;
+  std::vector<World> heldout_;
+  std::vector<Experience> experiences_;
+  std::vector<float> value_scratch_;
+  std::vector<double> parameters_;
+  std::optional<PpoTrainer> trainer_;
+  Robustness last_robustness_;
+};
+
+}  // namespace
+
+RunSummary run_job(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
+                   std::ostream& log) {
+  Runner runner(job, options, communicator, log);
+  return runner.run();
+}
+
+}  // namespace manyworlds

@@ -1,0 +1,533 @@
+// Creating and appending to the run's output file, collectively, per docs/output-format.md.
+#include "manyworlds/io/output_file.hpp"
+
+#include <functional>
+#include <map>
+
+#include "manyworlds/core/errors.hpp"
+#include "manyworlds/parallel/mpi_error.hpp"
+
+namespace manyworlds {
+
+namespace {
+
+using h5::Dims;
+using h5::unlimited;
+
+constexpr int batch_deflate_level = 4;
+
+// A per-world parameter column and how to read it from WorldParams.
+struct WorldColumn {
+  const char* name;
+  const char* unit;
+  const char* description;
+  std::function<double(const WorldParams&)> value;
+};
+
+std::vector<WorldColumn> world_columns(const Priors& priors) {
+  const int crisis = priors.crisis_segment();
+  const int ios = priors.ios_device;
+  return {
+      {"users", "1", "users in the population", [](const WorldParams& w) { return w.users; }},
+      {"competitor_count", "1", "competitors bidding", [](const WorldParams& w) { return static_cast<double>(w.competitors.size()); }},
+      {"crisis_share", "1", "share of crisis-segment users (drawn)", [crisis](const WorldParams& w) { return w.segment_share[crisis]; }},
+      {"ios_share", "1", "share of iOS users (drawn)", [ios](const WorldParams& w) { return w.device_share[ios]; }},
+      {"traffic", "1", "session-rate multiplier", [](const WorldParams& w) { return w.traffic; }},
+      {"bid_level", "1", "market price level", [](const WorldParams& w) { return w.bid_level; }},
+      {"reserve_price", "currency", "reserve price per click", [](const WorldParams& w) { return w.reserve_price; }},
+      {"agent_quality", "1", "agent's base quality score", [](const WorldParams& w) { return w.agent_quality; }},
+      {"ctr_level", "1", "click-through multiplier", [](const WorldParams& w) { return w.ctr_level; }},
+      {"cvr_level", "1", "conversion multiplier", [](const WorldParams& w) { return w.cvr_level; }},
+      {"value_level", "1", "conversion value multiplier", [](const WorldParams& w) { return w.value_level; }},
+      {"crisis_intent_boost", "1", "multiplier of crisis-intent queries", [](const WorldParams& w) { return w.crisis_intent_boost; }},
+      {"start_day_of_year", "day", "first day of the campaign (0 = 1 January)", [](const WorldParams& w) { return w.start_day_of_year; }},
+      {"start_day_of_week", "day", "weekday of the first day (0 = Monday)", [](const WorldParams& w) { return w.start_day_of_week; }},
+      {"seasonal_amplitude", "1", "amplitude of the yearly traffic cycle", [](const WorldParams& w) { return w.seasonal_amplitude; }},
+      {"delay_median_hours", "hours", "median conversion delay", [](const WorldParams& w) { return w.delay_median_hours; }},
+      {"delay_sigma", "1", "log-normal sigma of the conversion delay", [](const WorldParams& w) { return w.delay_sigma; }},
+      {"attribution_window_hours", "hours", "attribution window", [](const WorldParams& w) { return w.attribution_window_hours; }},
+      {"agent_daily_budget", "currency", "agent budget per day", [](const WorldParams& w) { return w.agent_daily_budget; }},
+      {"reference_bid", "currency", "reference bid (bid = reference * exp(action))", [](const WorldParams& w) { return w.reference_bid; }},
+  };
+}
+
+std::vector<std::string> names_of(const auto& items) {
+  std::vector<std::string> names;
+  for (const auto& item : items) names.push_back(item.name);
+  return names;
+}
+
+std::int64_t sum_over_ranks(MPI_Comm comm, std::int64_t value) {
+  std::int64_t total = 0;
+  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce (output sizes)");
+  return total;
+}
+
+std::int64_t exclusive_scan(MPI_Comm comm, std::int64_t value) {
+  std::int64_t before = 0;
+  check_mpi(MPI_Exscan(&value, &before, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Exscan (output offsets)");
+  int rank = 0;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  return rank == 0 ? 0 : before;
+}
+
+// Gathers one field of every row into a contiguous buffer.
+template <class T, class Get>
+std::vector<T> column(std::span<const BatchRow> rows, Get get) {
+  std::vector<T> values;
+  values.reserve(rows.size());
+  for (const BatchRow& row : rows) values.push_back(static_cast<T>(get(row)));
+  return values;
+}
+
+}  // namespace
+
+// Open handles of the growable datasets, kept for the whole run.
+struct OutputFile::Datasets {
+  std::map<std::string, h5::Dataset> metrics;
+  std::map<std::string, h5::Dataset> runtime;
+  std::map<std::string, h5::Dataset> world_stats;
+  std::map<std::string, h5::Dataset> batches;
+  std::map<std::string, h5::Dataset> evaluation;
+  std::vector<std::string> batch_order;
+};
+
+OutputFile::OutputFile(h5::File file, std::unique_ptr<Datasets> datasets, bool root, OutputLayout layout)
+    : file_(std::move(file)), datasets_(std::move(datasets)), root_(root), layout_(std::move(layout)) {}
+OutputFile::OutputFile(OutputFile&&) noexcept = default;
+OutputFile& OutputFile::operator=(OutputFile&&) noexcept = default;
+OutputFile::~OutputFile() = default;
+
+OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobConfig& job, const Priors& priors,
+                              const OutputLayout& layout) {
+  int rank = 0;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  h5::File file = h5::File::create_parallel(path, comm);
+  const h5::Group root = file.root();
+  root.write_attribute("format", output_format_name);
+  root.write_attribute("format_version", output_format_version);
+  root.write_attribute("program_version", MANYWORLDS_VERSION);
+  root.write_attribute("job_name", job.run.name);
+  root.write_attribute("job_file", job.file);
+  root.write_attribute("job_text", job.text);
+  root.write_attribute("priors_file", priors.file);
+  root.write_attribute("priors_text", priors.text);
+  root.write_attribute("seed", static_cast<std::int64_t>(job.run.seed));
+  root.write_attribute("worlds", layout.worlds);
+  root.write_attribute("heldout_worlds", layout.heldout_worlds);
+  root.write_attribute("iterations_planned", static_cast<std::int64_t>(job.run.iterations));
+  root.write_attribute("episodes_per_iteration", static_cast<std::int64_t>(job.run.episodes_per_iteration));
+  root.write_attribute("horizon_days", job.world.horizon_days);
+  root.write_attribute("batch_size", layout.batch_size);
+  root.write_attribute("sampling_mode", to_string(job.sampling.mode));
+  root.write_attribute("crisis_weight", job.sampling.crisis_weight);
+  root.write_attribute("alpha", job.sampling.alpha);
+  root.write_attribute("world_type_names", names_of(priors.world_types));
+  root.write_attribute("segment_names", names_of(priors.segments));
+  root.write_attribute("device_names", names_of(priors.devices));
+  root.write_attribute("strategy_names", names_of(priors.strategies));
+  root.write_attribute("tag_names", priors.tags);
+  root.write_attribute("query_type_names", std::vector<std::string>(query_type_names.begin(), query_type_names.end()));
+
+  auto datasets = std::make_unique<Datasets>();
+  const auto growable = [](std::uint64_t rows_per_chunk, Dims inner) {
+    h5::DatasetOptions options;
+    options.max_dims = {unlimited};
+    options.chunk = {rows_per_chunk};
+    for (std::uint64_t extent : inner) {
+      options.max_dims.push_back(extent);
+      options.chunk.push_back(extent);
+    }
+    return options;
+  };
+  const auto with_inner = [](Dims inner) {
+    Dims dims{0};
+    dims.insert(dims.end(), inner.begin(), inner.end());
+    return dims;
+  };
+
+  const h5::Group metrics = root.create_group("metrics");
+  metrics.write_attribute("description", "per-iteration summary computed on rank 0; axis 0 = iteration");
+  for (const auto& field : iteration_metric_fields()) {
+    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets->metrics.emplace(field.name, std::move(dataset));
+  }
+  const h5::Group runtime = root.create_group("runtime");
+  runtime.write_attribute("description",
+                          "wall-clock and transport figures: machine- and rank-count-dependent, excluded "
+                          "from reproducibility comparisons; axis 0 = iteration");
+  runtime.write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
+  for (const auto& field : runtime_metric_fields()) {
+    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets->runtime.emplace(field.name, std::move(dataset));
+  }
+
+  const auto worlds = static_cast<std::uint64_t>(layout.worlds);
+  const h5::Group world_stats = root.create_group("worlds/stats");
+  world_stats.write_attribute("description", "per-world statistics of each iteration; axes (iteration, world)");
+  for (const auto& field : world_stat_fields()) {
+    h5::Dataset dataset = world_stats.create_dataset<double>(field.name, with_inner({worlds}),
+                                                              growable(1, {worlds}));
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets->world_stats.emplace(field.name, std::move(dataset));
+  }
+
+  const auto batch = static_cast<std::uint64_t>(layout.batch_size);
+  const h5::Group batches = root.create_group("batches");
+  batches.write_attribute("description",
+                          "importance-sampled training batches; axes (iteration, row[, feature]); rows ordered "
+                          "by (world, episode, step); weighted means use (1/B) sum weight * x");
+  struct BatchField {
+    const char* name;
+    const char* unit;
+    const char* description;
+    h5::ElementType type;
+    std::uint64_t width;  // 0: one value per row
+  };
+  const std::vector<BatchField> batch_fields{
+      {"world", "1", "world id", h5::ElementType::int32, 0},
+      {"episode", "1", "episode index of the world", h5::ElementType::int32, 0},
+      {"step", "1", "decision index in the episode", h5::ElementType::int32, 0},
+      {"world_type", "1", "world type index (see /world_type_names)", h5::ElementType::uint8, 0},
+      {"segment", "1", "user segment index, ground truth (see /segment_names)", h5::ElementType::uint8, 0},
+      {"device", "1", "device index (see /device_names)", h5::ElementType::uint8, 0},
+      {"query_type", "1", "query type index (see /query_type_names)", h5::ElementType::uint8, 0},
+      {"creative", "1", "creative chosen (action, discrete)", h5::ElementType::uint8, 0},
+      {"slot", "1", "ad slot won, 1-based; 0 = not shown", h5::ElementType::uint8, 0},
+      {"event_type", "1", "0 regular, 1 crisis (as typed before sampling)", h5::ElementType::uint8, 0},
+      {"crisis_truth", "1", "1 if the user is in the crisis segment", h5::ElementType::uint8, 0},
+      {"done", "1", "1 on the last decision of the episode", h5::ElementType::uint8, 0},
+      {"clicked", "1", "1 if the ad was clicked", h5::ElementType::uint8, 0},
+      {"converted", "1", "1 if the click converted within the attribution window", h5::ElementType::uint8, 0},
+      {"tags", "1", "bit set of metadata tags (bit t = /tag_names[t])", h5::ElementType::uint32, 0},
+      {"obs", "1", "observation (layout in docs/world-model.md)", h5::ElementType::float32, obs_dim},
+      {"next_obs", "1", "observation of the next step (zeros when done)", h5::ElementType::float32, obs_dim},
+      {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
+      {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
+      {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
+      {"reward", "currency", "attributed conversion value minus cost", h5::ElementType::float32, 0},
+      {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
+      {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
+      {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
+      {"cost", "currency", "price paid for a click", h5::ElementType::float32, 0},
+      {"bid", "currency", "bid placed", h5::ElementType::float32, 0},
+      {"time_hours", "hours", "time of the decision since the episode started", h5::ElementType::float32, 0},
+      {"probability", "1", "per-draw selection probability (without replacement: inclusion probability)", h5::ElementType::float64, 0},
+      {"weight", "1", "importance weight", h5::ElementType::float64, 0},
+  };
+  for (const BatchField& field : batch_fields) {
+    const Dims inner = field.width == 0 ? Dims{batch} : Dims{batch, field.width};
+    h5::DatasetOptions options = growable(1, inner);
+    options.deflate = batch_deflate_level;
+    h5::Dataset dataset = [&] {
+      switch (field.type) {
+        case h5::ElementType::int32: return batches.create_dataset<std::int32_t>(field.name, with_inner(inner), options);
+        case h5::ElementType::uint8: return batches.create_dataset<std::uint8_t>(field.name, with_inner(inner), options);
+        case h5::ElementType::uint32: return batches.create_dataset<std::uint32_t>(field.name, with_inner(inner), options);
+        case h5::ElementType::float32: return batches.create_dataset<float>(field.name, with_inner(inner), options);
+        default: return batches.create_dataset<double>(field.name, with_inner(inner), options);
+      }
+    }();
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets->batch_order.push_back(field.name);
+    datasets->batches.emplace(field.name, std::move(dataset));
+  }
+
+  const auto strategies = static_cast<std::uint64_t>(layout.evaluation_strategies.size());
+  const auto heldout = static_cast<std::uint64_t>(layout.heldout_worlds);
+  const auto types = static_cast<std::uint64_t>(priors.world_types.size());
+  const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
+  const h5::Group evaluation = root.create_group("evaluation");
+  evaluation.write_attribute("description",
+                             "held-out evaluation rounds; axes (round, strategy, heldout world) unless stated");
+  evaluation.write_attribute("strategies", layout.evaluation_strategies);
+  evaluation.write_attribute("robust_roas", job.evaluation.robust_roas);
+  evaluation.write_attribute("robust_share", job.evaluation.robust_share);
+  const auto add_eval = [&](const char* name, const char* unit, const char* description, Dims inner) {
+    h5::Dataset dataset = evaluation.create_dataset<double>(name, with_inner(inner), growable(1, inner));
+    dataset.set_units(unit);
+    dataset.write_attribute("description", description);
+    datasets->evaluation.emplace(name, std::move(dataset));
+  };
+  add_eval("iteration", "1", "training iteration after which the round ran; axis (round)", {});
+  for (const auto& field : world_stat_fields()) add_eval(field.name, field.unit, field.description, {strategies, heldout});
+  add_eval("success_share", "1", "share of held-out worlds where the strategy reached robust_roas; axes (round, strategy)", {strategies});
+  add_eval("success_share_by_type", "1", "success share per world type; axes (round, strategy, world type)", {strategies, types});
+  add_eval("mean_return", "currency", "mean return per held-out world; axes (round, strategy)", {strategies});
+  add_eval("policy_parameters", "1", "policy snapshot evaluated in the round; axes (round, parameter)", {parameters});
+
+  const h5::Group policy = root.create_group("policy");
+  policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
+  policy.write_attribute("value_hidden", std::vector<std::int64_t>(layout.value_hidden.begin(), layout.value_hidden.end()));
+  policy.write_attribute("creatives", static_cast<std::int64_t>(priors.creatives));
+  policy.write_attribute("observation_size", static_cast<std::int64_t>(obs_dim));
+  policy.write_attribute("description", "parameter layout in docs/learning.md");
+
+  OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
+  output.comm_ = comm;
+  return output;
+}
+
+void OutputFile::write_world_group(const Priors& priors, const std::string& group_path, std::int64_t count,
+                                   std::int64_t first, std::span<const WorldParams> local) {
+  const h5::Group group = file_.root().create_group(group_path);
+  group.write_attribute("description", "parameters of each world, drawn from the priors; axis 0 = world");
+  const auto total = static_cast<std::uint64_t>(count);
+  const auto start = static_cast<std::uint64_t>(first);
+  const auto n = static_cast<std::uint64_t>(local.size());
+
+  std::vector<std::int64_t> ids;
+  std::vector<std::int32_t> types;
+  for (const WorldParams& w : local) {
+    ids.push_back(w.world_id);
+    types.push_back(w.world_type);
+  }
+  const h5::Dataset id_dataset = group.create_dataset<std::int64_t>("id", {total});
+  id_dataset.write_rows<std::int64_t>(start, n, std::span<const std::int64_t>(ids));
+  id_dataset.set_units("1");
+  id_dataset.write_attribute("description", "world id (held-out worlds: 2^31 + index); addresses its random streams");
+  const h5::Dataset type_dataset = group.create_dataset<std::int32_t>("world_type", {total});
+  type_dataset.write_rows<std::int32_t>(start, n, std::span<const std::int32_t>(types));
+  type_dataset.set_units("1");
+  type_dataset.write_attribute("description", "world type index (see /world_type_names)");
+
+  for (const WorldColumn& column_spec : world_columns(priors)) {
+    std::vector<double> values;
+    for (const WorldParams& w : local) values.push_back(column_spec.value(w));
+    const h5::Dataset dataset = group.create_dataset<double>(column_spec.name, {total});
+    dataset.write_rows<double>(start, n, std::span<const double>(values));
+    dataset.set_units(column_spec.unit);
+    dataset.write_attribute("description", column_spec.description);
+  }
+
+  // Per-world vectors: (world, k) matrices.
+  const auto matrix = [&](const char* name, const char* unit, const char* description, std::size_t width,
+                          const std::function<double(const WorldParams&, std::size_t)>& value) {
+    std::vector<double> values;
+    for (const WorldParams& w : local)
+      for (std::size_t k = 0; k < width; ++k) values.push_back(value(w, k));
+    const h5::Dataset dataset = group.create_dataset<double>(name, {total, width});
+    dataset.write_rows<double>(start, n, std::span<const double>(values));
+    dataset.set_units(unit);
+    dataset.write_attribute("description", description);
+  };
+  matrix("segment_share", "1", "share of users per segment (see /segment_names)", priors.segments.size(),
+         [](const WorldParams& w, std::size_t k) { return w.segment_share[k]; });
+  matrix("device_share", "1", "share of users per device (see /device_names)", priors.devices.size(),
+         [](const WorldParams& w, std::size_t k) { return w.device_share[k]; });
+  matrix("hour_weight", "1", "share of sessions per hour of day", 24,
+         [](const WorldParams& w, std::size_t k) { return w.hour_weight[k]; });
+  matrix("day_weight", "1", "relative session rate per weekday (Monday first)", 7,
+         [](const WorldParams& w, std::size_t k) { return w.day_weight[k]; });
+  const auto creatives = static_cast<std::size_t>(priors.creatives);
+  matrix("creative_effectiveness", "1", "click-through multiplier per creative", creatives,
+         [](const WorldParams& w, std::size_t k) { return w.creatives[k].effectiveness; });
+  matrix("creative_crisis_affinity", "1", "extra click-through on crisis users per creative", creatives,
+         [](const WorldParams& w, std::size_t k) { return w.creatives[k].crisis_affinity; });
+  matrix("creative_fatigue_rate", "1", "fatigue rate per creative", creatives,
+         [](const WorldParams& w, std::size_t k) { return w.creatives[k].fatigue_rate; });
+  const std::size_t devices = priors.devices.size();
+  matrix("value_per_click_estimate", "currency",
+         "advertiser's estimate of value per click, (world, device * 4 + query type)", devices * query_type_count,
+         [](const WorldParams& w, std::size_t k) {
+           return w.value_per_click_estimate[k / query_type_count][k % query_type_count];
+         });
+
+  // Competitors: one flat table over all worlds, rows of a world contiguous, in world order.
+  std::int64_t local_competitors = 0;
+  for (const WorldParams& w : local) local_competitors += static_cast<std::int64_t>(w.competitors.size());
+  const auto competitor_total = static_cast<std::uint64_t>(sum_over_ranks(comm_, local_competitors));
+  const auto competitor_start = static_cast<std::uint64_t>(exclusive_scan(comm_, local_competitors));
+  const h5::Group competitors = group.create_group("competitors");
+  competitors.write_attribute("description", "one row per competitor of every world, in world order");
+  std::vector<std::int64_t> owner;
+  std::vector<std::int32_t> strategy;
+  for (const WorldParams& w : local)
+    for (const CompetitorParams& c : w.competitors) {
+      owner.push_back(w.world_id);
+      strategy.push_back(c.strategy);
+    }
+  const auto rows = static_cast<std::uint64_t>(local_competitors);
+  const h5::Dataset owner_dataset = competitors.create_dataset<std::int64_t>("world", {competitor_total});
+  owner_dataset.write_rows<std::int64_t>(competitor_start, rows, std::span<const std::int64_t>(owner));
+  owner_dataset.set_units("1");
+  owner_dataset.write_attribute("description", "id of the competitor's world");
+  const h5::Dataset strategy_dataset = competitors.create_dataset<std::int32_t>("strategy", {competitor_total});
+  strategy_dataset.write_rows<std::int32_t>(competitor_start, rows, std::span<const std::int32_t>(strategy));
+  strategy_dataset.set_units("1");
+  strategy_dataset.write_attribute("description", "strategy index (see /strategy_names)");
+  struct CompetitorColumn {
+    const char* name;
+    const char* unit;
+    const char* description;
+    double CompetitorParams::*member;
+  };
+  const std::vector<CompetitorColumn> competitor_columns{
+      {"base_bid", "currency", "bid per click before market level and strategy multipliers", &CompetitorParams::base_bid},
+      {"quality", "1", "quality score", &CompetitorParams::quality},
+      {"bid_noise", "1", "log-normal sigma of per-auction bid noise", &CompetitorParams::bid_noise},
+      {"daily_budget", "currency", "budget per day", &CompetitorParams::daily_budget},
+      {"participation", "1", "chance to enter an auction", &CompetitorParams::participation}};
+  for (const CompetitorColumn& spec : competitor_columns) {
+    std::vector<double> values;
+    for (const WorldParams& w : local)
+      for (const CompetitorParams& c : w.competitors) values.push_back(c.*spec.member);
+    const h5::Dataset dataset = competitors.create_dataset<double>(spec.name, {competitor_total});
+    dataset.write_rows<double>(competitor_start, rows, std::span<const double>(values));
+    dataset.set_units(spec.unit);
+    dataset.write_attribute("description", spec.description);
+  }
+}
+
+void OutputFile::write_worlds(const Priors& priors, std::int64_t first_world, std::span<const WorldParams> local) {
+  write_world_group(priors, "worlds/parameters", layout_.worlds, first_world, local);
+}
+
+void OutputFile::write_heldout_worlds(const Priors& priors, std::int64_t first_heldout,
+                                      std::span<const WorldParams> local) {
+  write_world_group(priors, "heldout_worlds/parameters", layout_.heldout_worlds, first_heldout, local);
+}
+
+void OutputFile::append_iteration(const IterationRecord& record) {
+  const auto iteration = static_cast<std::uint64_t>(record.iteration);
+  const std::uint64_t rows = iteration + 1;
+
+  // Rank 0's scalars: one element on rank 0, none elsewhere.
+  const std::uint64_t mine = root_ ? 1 : 0;
+  for (const auto& field : iteration_metric_fields()) {
+    const h5::Dataset& dataset = datasets_->metrics.at(field.name);
+    dataset.extend_rows(rows);
+    const double value = record.metrics.*field.member;
+    dataset.write_rows<double>(iteration, mine, &value);
+  }
+  const auto first_world = static_cast<std::uint64_t>(record.first_world);
+  const auto local_worlds = static_cast<std::uint64_t>(record.world_stats.size());
+  for (const auto& field : world_stat_fields()) {
+    std::vector<double> values;
+    values.reserve(record.world_stats.size());
+    for (const EpisodeStats& stats : record.world_stats) values.push_back(field.value(stats));
+    const h5::Dataset& dataset = datasets_->world_stats.at(field.name);
+    dataset.extend_rows(rows);
+    dataset.write_rows_at<double>({iteration, first_world}, {1, local_worlds}, std::span<const double>(values));
+  }
+
+  const std::span<const BatchRow> batch = record.rows;
+  const auto first_row = static_cast<std::uint64_t>(record.first_row);
+  const auto count = static_cast<std::uint64_t>(batch.size());
+  batch_writes_collective_ = true;
+  const auto write = [&](const std::string& name, const auto& values, std::uint64_t width) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    const h5::Dataset& dataset = datasets_->batches.at(name);
+    dataset.extend_rows(rows);
+    const Dims start = width == 0 ? Dims{iteration, first_row} : Dims{iteration, first_row, 0};
+    const Dims extent = width == 0 ? Dims{1, count} : Dims{1, count, width};
+    batch_writes_collective_ = batch_writes_collective_ && dataset.write_rows_at<T>(start, extent, std::span<const T>(values)).collective();
+  };
+  const auto flag = [](std::uint8_t bit) {
+    return [bit](const BatchRow& r) { return (r.experience.flags & bit) != 0 ? 1 : 0; };
+  };
+  write("world", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.world; }), 0);
+  write("episode", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.episode; }), 0);
+  write("step", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.step; }), 0);
+  write("world_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.world_type; }), 0);
+  write("segment", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.segment; }), 0);
+  write("device", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.device; }), 0);
+  write("query_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.query_type; }), 0);
+  write("creative", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.creative; }), 0);
+  write("slot", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.slot; }), 0);
+  write("event_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.event_type; }), 0);
+  write("crisis_truth", column<std::uint8_t>(batch, flag(flag_crisis_truth)), 0);
+  write("done", column<std::uint8_t>(batch, flag(flag_done)), 0);
+  write("clicked", column<std::uint8_t>(batch, flag(flag_clicked)), 0);
+  write("converted", column<std::uint8_t>(batch, flag(flag_converted)), 0);
+  write("tags", column<std::uint32_t>(batch, [](const BatchRow& r) { return r.experience.tags; }), 0);
+  std::vector<float> observations;
+  std::vector<float> next_observations;
+  observations.reserve(batch.size() * obs_dim);
+  next_observations.reserve(batch.size() * obs_dim);
+  for (const BatchRow& row : batch) {
+    observations.insert(observations.end(), row.experience.obs.begin(), row.experience.obs.end());
+    next_observations.insert(next_observations.end(), row.next_obs.begin(), row.next_obs.end());
+  }
+  write("obs", observations, obs_dim);
+  write("next_obs", next_observations, obs_dim);
+  write("log_bid_multiplier", column<float>(batch, [](const BatchRow& r) { return r.experience.log_bid_multiplier; }), 0);
+  write("log_prob", column<float>(batch, [](const BatchRow& r) { return r.experience.log_prob; }), 0);
+  write("value_estimate", column<float>(batch, [](const BatchRow& r) { return r.experience.value_estimate; }), 0);
+  write("reward", column<float>(batch, [](const BatchRow& r) { return r.experience.reward; }), 0);
+  write("advantage", column<float>(batch, [](const BatchRow& r) { return r.experience.advantage; }), 0);
+  write("value_target", column<float>(batch, [](const BatchRow& r) { return r.experience.value_target; }), 0);
+  write("conversion_value", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value; }), 0);
+  write("cost", column<float>(batch, [](const BatchRow& r) { return r.experience.cost; }), 0);
+  write("bid", column<float>(batch, [](const BatchRow& r) { return r.experience.bid; }), 0);
+  write("time_hours", column<float>(batch, [](const BatchRow& r) { return r.experience.time_hours; }), 0);
+  write("probability", column<double>(batch, [](const BatchRow& r) { return r.probability; }), 0);
+  write("weight", column<double>(batch, [](const BatchRow& r) { return r.weight; }), 0);
+}
+
+void OutputFile::append_runtime(int iteration, const RuntimeMetrics& runtime) {
+  const auto row = static_cast<std::uint64_t>(iteration);
+  const std::uint64_t mine = root_ ? 1 : 0;
+  for (const auto& field : runtime_metric_fields()) {
+    const h5::Dataset& dataset = datasets_->runtime.at(field.name);
+    dataset.extend_rows(row + 1);
+    const double value = runtime.*field.member;
+    dataset.write_rows<double>(row, mine, &value);
+  }
+}
+
+void OutputFile::append_evaluation(const EvaluationRecord& record) {
+  const auto round = static_cast<std::uint64_t>(evaluation_rounds_++);
+  const std::uint64_t rows = round + 1;
+  const std::uint64_t mine = root_ ? 1 : 0;
+  const auto strategies = static_cast<std::uint64_t>(layout_.evaluation_strategies.size());
+  const auto extend = [&](const char* name) -> const h5::Dataset& {
+    const h5::Dataset& dataset = datasets_->evaluation.at(name);
+    dataset.extend_rows(rows);
+    return dataset;
+  };
+  const double iteration = record.iteration;
+  extend("iteration").write_rows<double>(round, mine, &iteration);
+  const auto first = static_cast<std::uint64_t>(record.first_heldout);
+  const auto local = static_cast<std::uint64_t>(record.local_heldout);
+  for (const auto& field : world_stat_fields()) {
+    std::vector<double> values;
+    for (const EpisodeStats& stats : record.outcomes) values.push_back(field.value(stats));
+    extend(field.name).write_rows_at<double>({round, 0, first}, {1, strategies, local}, std::span<const double>(values));
+  }
+  const auto root_row = [&](const char* name, const std::vector<double>& values) {
+    const h5::Dataset& dataset = extend(name);
+    const Dims dims = dataset.dims();
+    Dims start(dims.size(), 0);
+    Dims count = dims;
+    start[0] = round;
+    count[0] = mine;
+    dataset.write_rows_at<double>(start, count, values.data());
+  };
+  root_row("success_share", record.success_share);
+  root_row("success_share_by_type", record.success_share_by_type);
+  root_row("mean_return", record.mean_return);
+  root_row("policy_parameters", record.policy_parameters);
+}
+
+void OutputFile::write_final_policy(const std::vector<double>& parameters) {
+  const auto count = static_cast<std::uint64_t>(layout_.policy_parameters);
+  const h5::Dataset dataset = file_.root().create_dataset<double>("policy/parameters", {count});
+  dataset.write_rows<double>(0, root_ ? count : 0, parameters.data());
+  dataset.set_units("1");
+  dataset.write_attribute("description", "final policy and value parameters (layout in docs/learning.md)");
+}
+
+void OutputFile::close() {
+  datasets_.reset();
+  file_.flush();
+  file_.close();
+}
+
+}  // namespace manyworlds

@@ -1,0 +1,90 @@
+// The output file's schema tables: names, units and descriptions of metrics and statistics.
+#include "manyworlds/io/output_schema.hpp"
+
+namespace manyworlds {
+
+const std::vector<Field<IterationMetrics>>& iteration_metric_fields() {
+  using M = IterationMetrics;
+  static const std::vector<Field<M>> fields{
+      {"episodes", "1", "episodes simulated", &M::episodes},
+      {"queries", "1", "auctions scheduled in the episodes' horizons", &M::queries},
+      {"decisions", "1", "agent decisions (experiences)", &M::decisions},
+      {"impressions", "1", "agent ads shown", &M::impressions},
+      {"clicks", "1", "agent ads clicked", &M::clicks},
+      {"conversions", "1", "attributed conversions", &M::conversions},
+      {"crisis_conversions", "1", "attributed conversions of crisis-segment users", &M::crisis_conversions},
+      {"spend", "currency", "cost of the agent's clicks", &M::spend},
+      {"conversion_value", "currency", "attributed conversion value", &M::conversion_value},
+      {"crisis_value", "currency", "attributed conversion value of crisis-segment users", &M::crisis_value},
+      {"reward", "currency", "conversion value minus spend", &M::reward},
+      {"mean_episode_return", "currency", "reward per episode", &M::mean_episode_return},
+      {"roas", "1", "conversion value / spend", &M::roas},
+      {"ctr", "1", "clicks / impressions", &M::ctr},
+      {"cvr", "1", "conversions / clicks", &M::cvr},
+      {"natural_crisis_share", "1", "share of experiences typed crisis", &M::natural_crisis_share},
+      {"natural_crisis_truth_share", "1", "share of experiences from crisis-segment users", &M::natural_crisis_truth_share},
+      {"predicted_crisis_share", "1", "crisis share of the batch the sampling rule predicts", &M::predicted_crisis_share},
+      {"batch_crisis_share", "1", "share of batch rows typed crisis", &M::batch_crisis_share},
+      {"batch_crisis_truth_share", "1", "share of batch rows from crisis-segment users", &M::batch_crisis_truth_share},
+      {"weight_mean", "1", "mean importance weight of the batch", &M::weight_mean},
+      {"weight_std", "1", "standard deviation of the batch's importance weights", &M::weight_std},
+      {"weight_min", "1", "smallest importance weight in the batch", &M::weight_min},
+      {"weight_max", "1", "largest importance weight in the batch", &M::weight_max},
+      {"max_possible_weight", "1", "largest weight any experience could get (PER's normaliser)", &M::max_possible_weight},
+      {"effective_sample_size", "1", "Kish effective sample size (sum w)^2 / sum w^2", &M::effective_sample_size},
+      {"beta", "1", "importance-weight exponent (1: unbiased)", &M::beta},
+      {"identification_precision", "1", "precision of crisis identification against ground truth", &M::identification_precision},
+      {"identification_recall", "1", "recall of crisis identification against ground truth", &M::identification_recall},
+      {"weighted_reward_mean", "currency", "(1/B) sum w r over the batch: estimate of population_reward_mean", &M::weighted_reward_mean},
+      {"population_reward_mean", "currency", "mean reward over all experiences", &M::population_reward_mean},
+      {"policy_loss", "1", "PPO clipped surrogate loss (importance-weighted, last epoch)", &M::policy_loss},
+      {"value_loss", "1", "value loss (importance-weighted, last epoch)", &M::value_loss},
+      {"entropy", "nats", "policy entropy (last epoch)", &M::entropy},
+      {"approx_kl", "nats", "approximate KL divergence old -> new policy", &M::approx_kl},
+      {"clip_fraction", "1", "share of samples whose ratio was clipped", &M::clip_fraction},
+      {"grad_norm", "1", "gradient norm before clipping", &M::grad_norm},
+      {"explained_variance", "1", "explained variance of the value head", &M::explained_variance},
+      {"policy_log_std", "1", "log standard deviation of the log bid multiplier after the update", &M::policy_log_std},
+      {"mean_log_bid_multiplier", "1", "mean log bid multiplier of the experiences", &M::mean_log_bid_multiplier},
+  };
+  return fields;
+}
+
+const std::vector<Field<RuntimeMetrics>>& runtime_metric_fields() {
+  using R = RuntimeMetrics;
+  static const std::vector<Field<R>> fields{
+      {"iteration_seconds", "seconds", "wall-clock time of the iteration", &R::iteration_seconds},
+      {"simulate_seconds", "seconds", "episodes, values and advantages (slowest rank)", &R::simulate_seconds},
+      {"classify_seconds", "seconds", "event typing", &R::classify_seconds},
+      {"sample_seconds", "seconds", "drawing the batch", &R::sample_seconds},
+      {"write_seconds", "seconds", "writing the iteration to this file", &R::write_seconds},
+      {"update_seconds", "seconds", "PPO update on rank 0 and policy broadcast", &R::update_seconds},
+      {"evaluate_seconds", "seconds", "held-out evaluation (0 when none ran)", &R::evaluate_seconds},
+      {"bytes_moved", "bytes", "payload bytes between ranks in the iteration", &R::bytes_moved},
+      {"decisions_per_second", "1/s", "agent decisions simulated per second over all ranks", &R::decisions_per_second},
+      {"max_rank_experiences", "1", "largest experience buffer of any rank", &R::max_rank_experiences},
+      {"batch_writes_collective", "1", "1 if every batch write of the iteration was collective MPI-IO", &R::batch_writes_collective},
+  };
+  return fields;
+}
+
+const std::vector<WorldStatField>& world_stat_fields() {
+  using S = EpisodeStats;
+  static const std::vector<WorldStatField> fields{
+      {"queries", "1", "auctions scheduled", [](const S& s) { return static_cast<double>(s.queries); }},
+      {"decisions", "1", "agent decisions", [](const S& s) { return static_cast<double>(s.decisions); }},
+      {"crisis_decisions", "1", "decisions on crisis-segment users", [](const S& s) { return static_cast<double>(s.crisis_decisions); }},
+      {"impressions", "1", "agent ads shown", [](const S& s) { return static_cast<double>(s.impressions); }},
+      {"clicks", "1", "agent ads clicked", [](const S& s) { return static_cast<double>(s.clicks); }},
+      {"conversions", "1", "attributed conversions", [](const S& s) { return static_cast<double>(s.conversions); }},
+      {"crisis_conversions", "1", "attributed conversions of crisis users", [](const S& s) { return static_cast<double>(s.crisis_conversions); }},
+      {"spend", "currency", "agent spend", [](const S& s) { return s.spend; }},
+      {"conversion_value", "currency", "attributed conversion value", [](const S& s) { return s.conversion_value; }},
+      {"crisis_value", "currency", "attributed conversion value of crisis users", [](const S& s) { return s.crisis_value; }},
+      {"reward", "currency", "conversion value minus spend", [](const S& s) { return s.reward; }},
+      {"budget", "currency", "agent budget over the episodes", [](const S& s) { return s.budget; }},
+  };
+  return fields;
+}
+
+}  // namespace manyworlds

@@ -1,0 +1,162 @@
+// Float32 forward passes with register-blocked fixed-order layer kernels, and action sampling.
+#include "manyworlds/learn/inference_policy.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "manyworlds/learn/action_distribution.hpp"
+
+namespace manyworlds {
+namespace {
+
+constexpr int block = 8;  // layer widths are padded to a multiple of this many floats
+
+int padded(int width) { return (width + block - 1) / block * block; }
+
+// Outputs [0, Width) of one layer for one row, held in registers: out = b + sum_k x_k * W(k, .).
+// Narrow blocks split the sum over k into Parts interleaved partial sums (k = r, r + Parts, ...,
+// ascending) that are added in a fixed tree at the end, so that 32 floats of independent sums are
+// in flight; the order depends only on the layer's shape. Then tanh (Eigen's float packet tanh: a
+// fixed rational approximation, plain arithmetic, no libm call).
+template <int Width, bool Tanh>
+void dense_block(const float* x, int inputs, const float* w, int stride, const float* b, float* y) {
+  using Block = Eigen::Array<float, Width, 1>;
+  using Row = Eigen::Map<const Block, Eigen::Aligned16>;  // rows, biases and outputs are 16-byte aligned
+  constexpr int parts = 32 / Width;
+  static_assert(parts == 1 || parts == 2 || parts == 4);
+  const auto row = [&](int k) { return Row(w + static_cast<std::ptrdiff_t>(k) * stride); };
+  Block acc[parts];
+  acc[0] = Row(b);
+  for (int r = 1; r < parts; ++r) acc[r].setZero();
+  int k = 0;
+  for (; k + parts <= inputs; k += parts) {
+    for (int r = 0; r < parts; ++r) acc[r] += x[k + r] * row(k + r);
+  }
+  for (int r = 0; k < inputs; ++k, ++r) acc[r] += x[k] * row(k);
+  if constexpr (parts == 4) {
+    acc[0] += acc[1];
+    acc[2] += acc[3];
+  }
+  if constexpr (parts >= 2) acc[0] += acc[parts / 2];
+  if constexpr (Tanh) acc[0] = acc[0].tanh();
+  Eigen::Map<Block, Eigen::Aligned16> out(y);
+  out = acc[0];
+}
+
+template <bool Tanh>
+void dense(const float* x, int inputs, const float* w, int outputs, const float* b, float* y) {
+  int j = 0;
+  for (; j + 32 <= outputs; j += 32) dense_block<32, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
+  if (j + 16 <= outputs) {
+    dense_block<16, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
+    j += 16;
+  }
+  if (j + 8 <= outputs) dense_block<8, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
+}
+
+}  // namespace
+
+InferencePolicy::Network InferencePolicy::convert(const Mlp& net, std::span<const double> params) {
+  Network layers(static_cast<std::size_t>(net.layers()));
+  for (int l = 0; l < net.layers(); ++l) {
+    Layer& layer = layers[static_cast<std::size_t>(l)];
+    // A layer reads the padded output of the layer below; the extra inputs are 0 and get weight 0.
+    layer.inputs = l == 0 ? net.inputs() : padded(net.layer_inputs(l));
+    layer.outputs = padded(net.layer_outputs(l));
+    layer.weights.assign(static_cast<std::size_t>(layer.inputs) * layer.outputs, 0.0f);
+    layer.bias.assign(static_cast<std::size_t>(layer.outputs), 0.0f);
+    const int in = net.layer_inputs(l);
+    const int out = net.layer_outputs(l);
+    for (int k = 0; k < in; ++k) {
+      for (int j = 0; j < out; ++j) {
+        layer.weights[static_cast<std::size_t>(k) * layer.outputs + j] =
+            static_cast<float>(params[net.weight_offset(l) + static_cast<std::ptrdiff_t>(k) * out + j]);
+      }
+    }
+    for (int j = 0; j < out; ++j) layer.bias[j] = static_cast<float>(params[net.bias_offset(l) + j]);
+  }
+  return layers;
+}
+
+InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode)
+    : creatives_(model.creatives()),
+      bound_(model.action_bound()),
+      log_std_(0.0),
+      std_(0.0),
+      mode_(mode) {
+  if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
+    throw std::invalid_argument("policy parameters have " + std::to_string(parameters.size()) +
+                                " values, the model needs " + std::to_string(model.parameter_count()));
+  }
+  policy_ = convert(model.policy_net(), parameters.first(static_cast<std::size_t>(model.log_std_index())));
+  value_ = convert(model.value_net(), parameters.subspan(static_cast<std::size_t>(model.value_offset())));
+  // log_std rounded to float like every other parameter of this model.
+  log_std_ = static_cast<float>(parameters[static_cast<std::size_t>(model.log_std_index())]);
+  std_ = std::exp(log_std_);
+  std::size_t widest = 0;
+  for (const Network* net : {&policy_, &value_}) {
+    for (const Layer& layer : *net) widest = std::max(widest, static_cast<std::size_t>(layer.outputs));
+  }
+  front_.assign(widest, 0.0f);
+  back_.assign(widest, 0.0f);
+  unnormalised_.assign(static_cast<std::size_t>(creatives_), 0.0f);
+}
+
+const float* InferencePolicy::run(const Network& net, const float* input) {
+  const float* x = input;
+  for (std::size_t l = 0; l < net.size(); ++l) {
+    const Layer& layer = net[l];
+    float* y = front_.data();
+    if (l + 1 < net.size()) {
+      dense<true>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
+    } else {
+      dense<false>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
+    }
+    front_.swap(back_);
+    x = back_.data();
+  }
+  return x;
+}
+
+Action InferencePolicy::act(const Observation& obs, int creatives, const DecisionNoise& noise) {
+  const float* out = run(policy_, obs.data());
+  const float mean = out[0];
+  const float* logits = out + 1;
+  const int n = active_creatives(creatives, creatives_);
+  if (mode_ == Mode::greedy) {
+    const int best = static_cast<int>(std::max_element(logits, logits + n) - logits);
+    return {std::clamp(mean, -bound_, bound_), best, 0.0f};
+  }
+  const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
+  const float multiplier = std::clamp(x, -bound_, bound_);
+  const float max_logit = *std::max_element(logits, logits + n);
+  float* weights = unnormalised_.data();
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    weights[j] = std::exp(logits[j] - max_logit);
+    sum += weights[j];
+  }
+  const float target = static_cast<float>(noise.uniform) * sum;
+  int creative = n - 1;
+  float cumulative = 0.0f;
+  for (int j = 0; j + 1 < n; ++j) {
+    cumulative += weights[j];
+    if (target < cumulative) {
+      creative = j;
+      break;
+    }
+  }
+  const double creative_log_prob = static_cast<double>(logits[creative] - max_logit) - std::log(static_cast<double>(sum));
+  const double bid = bid_log_prob(multiplier, mean, log_std_, bound_).value;
+  return {multiplier, creative, static_cast<float>(bid + creative_log_prob)};
+}
+
+void InferencePolicy::values(const Experience* experiences, std::size_t count, float* out) {
+  for (std::size_t i = 0; i < count; ++i) out[i] = run(value_, experiences[i].obs.data())[0];
+}
+
+}  // namespace manyworlds
