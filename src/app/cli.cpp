@@ -9,13 +9,14 @@
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 
+#include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/estimate.hpp"
 #include "manyworlds/app/job.hpp"
 #include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
+#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_schema.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"
-#include "manyworlds/parallel/error_agreement.hpp"
 
 namespace manyworlds {
 
@@ -23,39 +24,18 @@ namespace {
 
 constexpr const char* version_text = "manyworlds " MANYWORLDS_VERSION " (output format manyworlds v1)";
 
-// An error every rank of the run has agreed on (so every rank can exit with it normally).
-class AgreedFailure : public Error {
- public:
-  using Error::Error;
-};
-
-// Runs `body` on every rank; if it throws anywhere, every rank throws the same AgreedFailure.
-template <class Body>
-void agreed(const boost::mpi::communicator& communicator, Body&& body) {
-  std::exception_ptr error;
-  try {
-    body();
-  } catch (...) {
-    error = std::current_exception();
-  }
-  try {
-    agree_or_throw(communicator, error);
-  } catch (const Error& failure) {
-    throw AgreedFailure(failure.code(), failure.what());
-  } catch (const std::exception& failure) {
-    throw AgreedFailure(ExitCode::runtime_error, failure.what());
-  }
-}
-
 int exit_code(ExitCode code) { return static_cast<int>(code); }
 
-void check_output_path(const std::string& output, bool force) {
+void check_output_path(const std::string& output, bool force, bool resume) {
   const std::filesystem::path path(output);
   const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   if (!std::filesystem::is_directory(folder))
     throw InputError("output " + output + ": the folder " + folder.string() + " does not exist; create it or pass another --output");
   if (std::filesystem::exists(path) && !force)
     throw OutputExistsError("output " + output + " exists; pass --force to replace it (the old file stays until the new run completes) or choose another --output");
+  const std::string checkpoint = checkpoint_path_for(output);
+  if (!resume && std::filesystem::exists(checkpoint) && !force)
+    throw OutputExistsError("a checkpoint " + checkpoint + " of an unfinished run exists; pass --resume to continue it, or --force to start over");
 }
 
 struct RunArguments {
@@ -63,6 +43,8 @@ struct RunArguments {
   JobOverrides overrides;
   bool force = false;
   bool quiet = false;
+  bool resume = false;
+  int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
 };
 
 int run_command(int argc, char** argv, const RunArguments& arguments) {
@@ -75,7 +57,7 @@ int run_command(int argc, char** argv, const RunArguments& arguments) {
       if (world.rank() != 0) return;
       job = load_job_with_priors(arguments.job_path, arguments.overrides);
       output = default_output_path(job.config);
-      check_output_path(output, arguments.force);
+      check_output_path(output, arguments.force, arguments.resume);
       if (world.size() > job.config.run.worlds)
         throw ResourceError(std::to_string(world.size()) + " ranks but only " + std::to_string(job.config.run.worlds) +
                             " worlds: every rank needs at least one world; run with at most " +
@@ -88,7 +70,13 @@ int run_command(int argc, char** argv, const RunArguments& arguments) {
     RunOptions options;
     options.output = output;
     options.quiet = arguments.quiet;
+    options.resume = arguments.resume;
+    options.checkpoint_every = arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
     const RunSummary summary = run_job(job, options, world, std::cerr);
+    if (summary.interrupted) {
+      if (world.rank() == 0) std::cerr << "interrupted: " << summary.stop_message << std::endl;
+      return exit_code(ExitCode::interrupted);
+    }
     if (world.rank() == 0) {
       std::cout << "output: " << std::filesystem::absolute(summary.output).string() << "\n"
                 << "iterations: " << summary.iterations << ", decisions: " << static_cast<std::int64_t>(summary.decisions)
@@ -167,6 +155,11 @@ int run_cli(int argc, char** argv) {
   add_overrides(run);
   run->add_flag("--force", run_arguments.force, "replace an existing output file once the new one is complete");
   run->add_flag("-q,--quiet", run_arguments.quiet, "no progress lines");
+  run->add_flag("--resume", run_arguments.resume,
+                "continue an interrupted run from OUTPUT.checkpoint (same job and options; any number of ranks)");
+  run->add_option("--checkpoint-every", run_arguments.checkpoint_every,
+                  "write OUTPUT.checkpoint every N iterations (default: run.checkpoint_every; one is always written on SIGUSR1/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
 
   std::string validate_job_path;
   int validate_ranks = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

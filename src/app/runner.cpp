@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <limits>
 
+#include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/progress.hpp"
+#include "manyworlds/app/stop_signal.hpp"
+#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/output_file.hpp"
@@ -15,7 +18,6 @@
 #include "manyworlds/learn/gae.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/ppo.hpp"
-#include "manyworlds/parallel/error_agreement.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/sampler.hpp"
@@ -35,18 +37,6 @@ struct WorldIterationSummary {
   EpisodeStats stats;
   double log_multiplier_sum = 0;
 };
-
-// Runs `body` on every rank; if it throws on any rank, every rank throws the same agreed error.
-template <class Body>
-void agreed(const boost::mpi::communicator& communicator, Body&& body) {
-  std::exception_ptr error;
-  try {
-    body();
-  } catch (...) {
-    error = std::current_exception();
-  }
-  agree_or_throw(communicator, error);
-}
 
 std::vector<World> build_worlds(const Job& job, IdRange range, std::uint32_t id_base) {
   std::vector<World> worlds;
@@ -71,6 +61,7 @@ class Runner {
         model_(config_.policy, job.priors.creatives),
         typer_(config_.sampling.events, job.priors.tags),
         sampler_(config_.sampling, config_.run.seed),
+        log_stream_(log),
         log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations) {
     const int ranks = collectives_.size();
     const int rank = collectives_.rank();
@@ -85,7 +76,9 @@ class Runner {
 
   RunSummary run() {
     const Clock::time_point start = Clock::now();
+    const StopSignal stop_signal;
     const std::string partial = options_.output + ".partial";
+    const std::string checkpoint = checkpoint_path_for(options_.output);
     log_.info("manyworlds " MANYWORLDS_VERSION ": job '" + config_.run.name + "' (" + config_.file + "), " +
               std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) +
               " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
@@ -97,6 +90,67 @@ class Runner {
       experiences_.reserve(capacity_);
     });
 
+    const OutputLayout layout = output_layout();
+    int first_iteration = 0;
+    std::optional<OutputFile> output;
+    if (options_.resume) {
+      first_iteration = restore(checkpoint, partial);
+      output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
+      log_.info("resumed from " + checkpoint + " at iteration " + std::to_string(first_iteration + 1));
+    } else {
+      output.emplace(OutputFile::create(partial, collectives_.raw_comm(), config_, job_.priors, layout));
+      std::vector<WorldParams> params;
+      for (const World& world : worlds_) params.push_back(world.params());
+      output->write_worlds(job_.priors, world_range_.begin, params);
+      params.clear();
+      for (const World& world : heldout_) params.push_back(world.params());
+      output->write_heldout_worlds(job_.priors, heldout_range_.begin, params);
+    }
+    log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
+    log_.info("writing " + partial + " (renamed to " + options_.output + " when complete)");
+
+    RunSummary summary;
+    summary.output = options_.output;
+    for (int iteration = first_iteration; iteration < config_.run.iterations; ++iteration) {
+      const IterationMetrics metrics = iterate(iteration, *output);
+      summary.decisions += metrics.decisions;
+      summary.final_mean_return = metrics.mean_episode_return;
+      summary.iterations = iteration + 1;
+      const bool last = iteration + 1 == config_.run.iterations;
+      const int signal = static_cast<int>(collectives_.sum(stop_signal.received()));
+      const bool due = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
+      if (!last && (signal != 0 || due)) {
+        write_checkpoint_after(iteration, partial, checkpoint, output, layout);
+        log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + checkpoint);
+      }
+      if (!last && signal != 0) {
+        output->close();
+        summary.interrupted = true;
+        summary.stop_message = std::string("stopped by ") + signal_name(stop_signal.received() != 0 ? stop_signal.received() : signal) +
+                               " after iteration " + std::to_string(iteration + 1) + "; continue with: manyworlds run " +
+                               config_.file + " -o " + options_.output + " --resume";
+        summary.seconds = seconds_since(start);
+        return summary;
+      }
+    }
+    output->write_final_policy(parameters_);
+    output->close();
+    collectives_.barrier();
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      std::filesystem::rename(partial, options_.output);
+      std::filesystem::remove(checkpoint);
+    });
+
+    summary.seconds = seconds_since(start);
+    summary.final_policy_success_share = last_robustness_.success_share.empty() ? 0 : last_robustness_.success_share[0];
+    for (std::size_t s = 1; s < last_robustness_.success_share.size(); ++s)
+      summary.best_baseline_success_share = std::max(summary.best_baseline_success_share, last_robustness_.success_share[s]);
+    return summary;
+  }
+
+ private:
+  OutputLayout output_layout() const {
     OutputLayout layout;
     layout.worlds = config_.run.worlds;
     layout.heldout_worlds = config_.evaluation.heldout_worlds;
@@ -106,37 +160,48 @@ class Runner {
     layout.policy_hidden = config_.policy.hidden;
     layout.value_hidden = config_.policy.value_hidden;
     layout.ranks = collectives_.size();
-    OutputFile output = OutputFile::create(partial, collectives_.raw_comm(), config_, job_.priors, layout);
-    std::vector<WorldParams> params;
-    for (const World& world : worlds_) params.push_back(world.params());
-    output.write_worlds(job_.priors, world_range_.begin, params);
-    params.clear();
-    for (const World& world : heldout_) params.push_back(world.params());
-    output.write_heldout_worlds(job_.priors, heldout_range_.begin, params);
-    log_.info("writing " + partial + " (renamed to " + options_.output + " when complete)");
-
-    RunSummary summary;
-    for (int iteration = 0; iteration < config_.run.iterations; ++iteration) {
-      const IterationMetrics metrics = iterate(iteration, output);
-      summary.decisions += metrics.decisions;
-      summary.final_mean_return = metrics.mean_episode_return;
-    }
-    output.write_final_policy(parameters_);
-    output.close();
-    collectives_.barrier();
-    if (collectives_.is_root()) std::filesystem::rename(partial, options_.output);
-    collectives_.barrier();
-
-    summary.output = options_.output;
-    summary.iterations = config_.run.iterations;
-    summary.seconds = seconds_since(start);
-    summary.final_policy_success_share = last_robustness_.success_share.empty() ? 0 : last_robustness_.success_share[0];
-    for (std::size_t s = 1; s < last_robustness_.success_share.size(); ++s)
-      summary.best_baseline_success_share = std::max(summary.best_baseline_success_share, last_robustness_.success_share[s]);
-    return summary;
+    return layout;
   }
 
- private:
+  // Rank 0 checks the checkpoint and restores the output from it; every rank gets the learner's state.
+  int restore(const std::string& checkpoint, const std::string& partial) {
+    CheckpointState state;
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      state = read_checkpoint(checkpoint, job_fingerprint(job_));
+      if (state.parameters.size() != parameters_.size())
+        throw InputError(checkpoint + ": holds " + std::to_string(state.parameters.size()) +
+                         " policy parameters, this job's policy has " + std::to_string(parameters_.size()));
+      trainer_->import_parameters(state.parameters);
+      trainer_->import_optimizer_state(state.optimizer_state);
+      restore_output(checkpoint, partial);
+    });
+    std::vector<std::int64_t> next{state.next_iteration};
+    collectives_.broadcast(next);
+    parameters_ = state.parameters;
+    collectives_.broadcast(parameters_);
+    return static_cast<int>(next[0]);
+  }
+
+  // Collective: closes the output, rank 0 turns a copy of it plus the learner's state into the
+  // checkpoint (atomically), and the output is reopened to go on.
+  void write_checkpoint_after(int iteration, const std::string& partial, const std::string& checkpoint,
+                              std::optional<OutputFile>& output, const OutputLayout& layout) {
+    output->close();
+    output.reset();
+    collectives_.barrier();
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      CheckpointState state;
+      state.next_iteration = iteration + 1;
+      state.parameters = parameters_;
+      state.optimizer_state = trainer_->export_optimizer_state();
+      state.fingerprint = job_fingerprint(job_);
+      write_checkpoint(partial, checkpoint, state);
+    });
+    output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
+  }
+
   IterationMetrics iterate(int iteration, OutputFile& output) {
     const Clock::time_point start = Clock::now();
     const std::int64_t bytes_before = collectives_.bytes_moved();
@@ -354,6 +419,7 @@ class Runner {
   PolicyModel model_;
   EventTyper typer_;
   BatchSampler sampler_;
+  std::ostream& log_stream_;
   ProgressLog log_;
   IdRange world_range_;
   IdRange heldout_range_;
@@ -368,6 +434,15 @@ class Runner {
 };
 
 }  // namespace
+
+std::string job_fingerprint(const Job& job) {
+  JobConfig config = job.config;
+  config.file.clear();               // the same job may be given by another path
+  config.world.priors_path.clear();
+  config.run.output.clear();
+  config.run.checkpoint_every = 0;
+  return describe(config) + "[job text]\n" + job.config.text + "[priors text]\n" + job.priors.text;
+}
 
 RunSummary run_job(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
                    std::ostream& log) {

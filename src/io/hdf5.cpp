@@ -524,6 +524,16 @@ File File::open_read(const std::string& path) {
   return File(std::move(state));
 }
 
+File File::open_writable_serial(const std::string& path) {
+  silence_automatic_error_printing();
+  const Where where{path, root_path};
+  const PlistId fapl = sec2_access_plist(where);
+  auto state = new_state(path, MPI_COMM_NULL);
+  state->id =
+      FileId(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), Blame::input, "open file for writing", where));
+  return File(std::move(state));
+}
+
 const detail::FileState& File::state() const {
   if (!state_) throw RuntimeFailure("HDF5 use of a closed or moved-from h5::File");
   return *state_;
@@ -718,6 +728,11 @@ bool Group::exists(const std::string& path) const {
     prefix += '/';
   }
   return true;
+}
+
+void Group::remove(const std::string& path) const {
+  const Where where{file_path(), join_path(this->path(), path)};
+  check(H5Ldelete(handle_.get(), path.c_str(), H5P_DEFAULT), Blame::runtime, "remove object", where);
 }
 
 Dataset Group::create_dataset_of(ElementType type, const std::string& path, const Dims& dims,

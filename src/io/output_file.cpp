@@ -80,6 +80,67 @@ std::vector<T> column(std::span<const BatchRow> rows, Get get) {
   return values;
 }
 
+struct BatchField {
+  const char* name;
+  const char* unit;
+  const char* description;
+  h5::ElementType type;
+  std::uint64_t width;  // 0: one value per row
+};
+const std::vector<BatchField>& batch_fields() {
+static const std::vector<BatchField> fields{
+    {"world", "1", "world id", h5::ElementType::int32, 0},
+    {"episode", "1", "episode index of the world", h5::ElementType::int32, 0},
+    {"step", "1", "decision index in the episode", h5::ElementType::int32, 0},
+    {"world_type", "1", "world type index (see /world_type_names)", h5::ElementType::uint8, 0},
+    {"segment", "1", "user segment index, ground truth (see /segment_names)", h5::ElementType::uint8, 0},
+    {"device", "1", "device index (see /device_names)", h5::ElementType::uint8, 0},
+    {"query_type", "1", "query type index (see /query_type_names)", h5::ElementType::uint8, 0},
+    {"creative", "1", "creative chosen (action, discrete)", h5::ElementType::uint8, 0},
+    {"slot", "1", "ad slot won, 1-based; 0 = not shown", h5::ElementType::uint8, 0},
+    {"event_type", "1", "0 regular, 1 crisis (as typed before sampling)", h5::ElementType::uint8, 0},
+    {"crisis_truth", "1", "1 if the user is in the crisis segment", h5::ElementType::uint8, 0},
+    {"done", "1", "1 on the last decision of the episode", h5::ElementType::uint8, 0},
+    {"clicked", "1", "1 if the ad was clicked", h5::ElementType::uint8, 0},
+    {"converted", "1", "1 if the click converted within the attribution window", h5::ElementType::uint8, 0},
+    {"tags", "1", "bit set of metadata tags (bit t = /tag_names[t])", h5::ElementType::uint32, 0},
+    {"obs", "1", "observation (layout in docs/world-model.md)", h5::ElementType::float32, obs_dim},
+    {"next_obs", "1", "observation of the next step (zeros when done)", h5::ElementType::float32, obs_dim},
+    {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
+    {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
+    {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
+    {"reward", "currency", "attributed conversion value minus cost", h5::ElementType::float32, 0},
+    {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
+    {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
+    {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
+    {"cost", "currency", "price paid for a click", h5::ElementType::float32, 0},
+    {"bid", "currency", "bid placed", h5::ElementType::float32, 0},
+    {"time_hours", "hours", "time of the decision since the episode started", h5::ElementType::float32, 0},
+    {"probability", "1", "per-draw selection probability (without replacement: inclusion probability)", h5::ElementType::float64, 0},
+    {"weight", "1", "importance weight", h5::ElementType::float64, 0},
+  };
+  return fields;
+}
+
+// Datasets of /evaluation besides the per-world statistics: name, unit, description, inner axes.
+struct EvaluationDataset {
+  const char* name;
+  const char* unit;
+  const char* description;
+  enum class Axes { none, strategies, strategies_types, parameters } axes;
+};
+const std::vector<EvaluationDataset>& evaluation_datasets() {
+  using A = EvaluationDataset::Axes;
+  static const std::vector<EvaluationDataset> datasets{
+      {"iteration", "1", "training iteration after which the round ran; axis (round)", A::none},
+      {"success_share", "1", "share of held-out worlds where the strategy reached robust_roas; axes (round, strategy)", A::strategies},
+      {"success_share_by_type", "1", "success share per world type; axes (round, strategy, world type)", A::strategies_types},
+      {"mean_return", "currency", "mean return per held-out world; axes (round, strategy)", A::strategies},
+      {"policy_parameters", "1", "policy snapshot evaluated in the round; axes (round, parameter)", A::parameters},
+  };
+  return datasets;
+}
+
 }  // namespace
 
 // Open handles of the growable datasets, kept for the whole run.
@@ -89,7 +150,6 @@ struct OutputFile::Datasets {
   std::map<std::string, h5::Dataset> world_stats;
   std::map<std::string, h5::Dataset> batches;
   std::map<std::string, h5::Dataset> evaluation;
-  std::vector<std::string> batch_order;
 };
 
 OutputFile::OutputFile(h5::File file, std::unique_ptr<Datasets> datasets, bool root, OutputLayout layout)
@@ -182,45 +242,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   batches.write_attribute("description",
                           "importance-sampled training batches; axes (iteration, row[, feature]); rows ordered "
                           "by (world, episode, step); weighted means use (1/B) sum weight * x");
-  struct BatchField {
-    const char* name;
-    const char* unit;
-    const char* description;
-    h5::ElementType type;
-    std::uint64_t width;  // 0: one value per row
-  };
-  const std::vector<BatchField> batch_fields{
-      {"world", "1", "world id", h5::ElementType::int32, 0},
-      {"episode", "1", "episode index of the world", h5::ElementType::int32, 0},
-      {"step", "1", "decision index in the episode", h5::ElementType::int32, 0},
-      {"world_type", "1", "world type index (see /world_type_names)", h5::ElementType::uint8, 0},
-      {"segment", "1", "user segment index, ground truth (see /segment_names)", h5::ElementType::uint8, 0},
-      {"device", "1", "device index (see /device_names)", h5::ElementType::uint8, 0},
-      {"query_type", "1", "query type index (see /query_type_names)", h5::ElementType::uint8, 0},
-      {"creative", "1", "creative chosen (action, discrete)", h5::ElementType::uint8, 0},
-      {"slot", "1", "ad slot won, 1-based; 0 = not shown", h5::ElementType::uint8, 0},
-      {"event_type", "1", "0 regular, 1 crisis (as typed before sampling)", h5::ElementType::uint8, 0},
-      {"crisis_truth", "1", "1 if the user is in the crisis segment", h5::ElementType::uint8, 0},
-      {"done", "1", "1 on the last decision of the episode", h5::ElementType::uint8, 0},
-      {"clicked", "1", "1 if the ad was clicked", h5::ElementType::uint8, 0},
-      {"converted", "1", "1 if the click converted within the attribution window", h5::ElementType::uint8, 0},
-      {"tags", "1", "bit set of metadata tags (bit t = /tag_names[t])", h5::ElementType::uint32, 0},
-      {"obs", "1", "observation (layout in docs/world-model.md)", h5::ElementType::float32, obs_dim},
-      {"next_obs", "1", "observation of the next step (zeros when done)", h5::ElementType::float32, obs_dim},
-      {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
-      {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
-      {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
-      {"reward", "currency", "attributed conversion value minus cost", h5::ElementType::float32, 0},
-      {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
-      {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
-      {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
-      {"cost", "currency", "price paid for a click", h5::ElementType::float32, 0},
-      {"bid", "currency", "bid placed", h5::ElementType::float32, 0},
-      {"time_hours", "hours", "time of the decision since the episode started", h5::ElementType::float32, 0},
-      {"probability", "1", "per-draw selection probability (without replacement: inclusion probability)", h5::ElementType::float64, 0},
-      {"weight", "1", "importance weight", h5::ElementType::float64, 0},
-  };
-  for (const BatchField& field : batch_fields) {
+  for (const BatchField& field : batch_fields()) {
     const Dims inner = field.width == 0 ? Dims{batch} : Dims{batch, field.width};
     h5::DatasetOptions options = growable(1, inner);
     options.deflate = batch_deflate_level;
@@ -235,7 +257,6 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
     }();
     dataset.set_units(field.unit);
     dataset.write_attribute("description", field.description);
-    datasets->batch_order.push_back(field.name);
     datasets->batches.emplace(field.name, std::move(dataset));
   }
 
@@ -255,12 +276,15 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
     dataset.write_attribute("description", description);
     datasets->evaluation.emplace(name, std::move(dataset));
   };
-  add_eval("iteration", "1", "training iteration after which the round ran; axis (round)", {});
   for (const auto& field : world_stat_fields()) add_eval(field.name, field.unit, field.description, {strategies, heldout});
-  add_eval("success_share", "1", "share of held-out worlds where the strategy reached robust_roas; axes (round, strategy)", {strategies});
-  add_eval("success_share_by_type", "1", "success share per world type; axes (round, strategy, world type)", {strategies, types});
-  add_eval("mean_return", "currency", "mean return per held-out world; axes (round, strategy)", {strategies});
-  add_eval("policy_parameters", "1", "policy snapshot evaluated in the round; axes (round, parameter)", {parameters});
+  for (const EvaluationDataset& spec : evaluation_datasets()) {
+    using A = EvaluationDataset::Axes;
+    const Dims inner = spec.axes == A::none         ? Dims{}
+                       : spec.axes == A::strategies ? Dims{strategies}
+                       : spec.axes == A::parameters ? Dims{parameters}
+                                                    : Dims{strategies, types};
+    add_eval(spec.name, spec.unit, spec.description, inner);
+  }
 
   const h5::Group policy = root.create_group("policy");
   policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
@@ -271,6 +295,35 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
 
   OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
   output.comm_ = comm;
+  return output;
+}
+
+OutputFile OutputFile::open(const std::string& path, MPI_Comm comm, const OutputLayout& layout) {
+  int rank = 0;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  h5::File file = h5::File::open_parallel(path, comm, true);
+  const h5::Group root = file.root();
+  if (!root.has_attribute("format") || root.read_attribute<std::string>("format") != output_format_name ||
+      root.read_attribute<std::int64_t>("format_version") != output_format_version)
+    throw InputError(path + ": not a manyworlds output of format version " + std::to_string(output_format_version));
+  auto datasets = std::make_unique<Datasets>();
+  for (const auto& field : iteration_metric_fields())
+    datasets->metrics.emplace(field.name, root.open_dataset(std::string("metrics/") + field.name));
+  for (const auto& field : runtime_metric_fields())
+    datasets->runtime.emplace(field.name, root.open_dataset(std::string("runtime/") + field.name));
+  for (const auto& field : world_stat_fields()) {
+    datasets->world_stats.emplace(field.name, root.open_dataset(std::string("worlds/stats/") + field.name));
+    datasets->evaluation.emplace(field.name, root.open_dataset(std::string("evaluation/") + field.name));
+  }
+  for (const BatchField& field : batch_fields())
+    datasets->batches.emplace(field.name, root.open_dataset(std::string("batches/") + field.name));
+  for (const EvaluationDataset& spec : evaluation_datasets())
+    datasets->evaluation.emplace(spec.name, root.open_dataset(std::string("evaluation/") + spec.name));
+  root.open_group("runtime").write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
+  const auto rounds = static_cast<int>(datasets->evaluation.at("iteration").dims().at(0));
+  OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
+  output.comm_ = comm;
+  output.evaluation_rounds_ = rounds;
   return output;
 }
 

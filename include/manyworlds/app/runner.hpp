@@ -13,11 +13,15 @@ namespace manyworlds {
 struct RunOptions {
   std::string output;          // final output path
   bool quiet = false;          // no progress lines
+  bool resume = false;         // continue from OUTPUT.checkpoint
+  int checkpoint_every = 0;    // iterations between checkpoints (0: only on SIGUSR1/SIGTERM)
 };
 
 // What rank 0 reports when the run has finished.
 struct RunSummary {
   std::string output;
+  bool interrupted = false;    // stopped by a signal after writing a checkpoint (exit code 6)
+  std::string stop_message;
   int iterations = 0;
   double seconds = 0;
   double decisions = 0;
@@ -28,7 +32,13 @@ struct RunSummary {
 
 // Runs `job` on the ranks of `communicator` (collective) and writes `options.output`. The job
 // must have been validated and broadcast; the output path must be free or overwritable.
+// On SIGUSR1/SIGTERM (on any rank) all ranks finish the iteration, write a checkpoint and
+// return with `interrupted` set; the output stays OUTPUT.partial until a resumed run completes.
 RunSummary run_job(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
                    std::ostream& log);
+
+// The job and priors a checkpoint belongs to: the resolved job (output and checkpoint interval
+// excluded) and the full priors text.
+std::string job_fingerprint(const Job& job);
 
 }  // namespace manyworlds

@@ -22,6 +22,7 @@ enum class Purpose : std::uint32_t {
   priority_keys = 8, // per-experience keys of priority sampling
   training = 9,      // minibatch shuffles and parameter initialisation
   calibration = 10,  // synthetic event logs
+  auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
 };
 
 // Largest seed accepted: 48 bits (the other 16 bits of the key hold the purpose).

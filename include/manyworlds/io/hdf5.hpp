@@ -230,6 +230,9 @@ class Group final : public Object {
   // True if every component of `path` exists (H5Lexists along the path) and the last one
   // resolves to an object. False, not an error, when a component is missing.
   bool exists(const std::string& path) const;
+  // Unlinks the object at `path` (and, for a group, everything only reachable through it).
+  // Collective in parallel files. RuntimeFailure if it does not exist.
+  void remove(const std::string& path) const;
 
   // Creates a dataset of elements T (is_element_type_v) with extent `dims` (rank 1..32) and any
   // missing intermediate groups. Collective in parallel files: same arguments on every rank.
@@ -353,6 +356,7 @@ class File {
   // Serial (sec2 driver), for tools, tests and analysis-like checks; needs no MPI_Init.
   static File create_serial(const std::string& path);
   static File open_read(const std::string& path);
+  static File open_writable_serial(const std::string& path);
 
   File(File&&) noexcept = default;
   File& operator=(File&&) noexcept = default;

@@ -60,6 +60,10 @@ class OutputFile {
   static OutputFile create(const std::string& path, MPI_Comm comm, const JobConfig& job, const Priors& priors,
                            const OutputLayout& layout);
 
+  // Collective: reopens an output written by create() (e.g. restored from a checkpoint) to
+  // append more iterations; `layout` must be the one it was created with.
+  static OutputFile open(const std::string& path, MPI_Comm comm, const OutputLayout& layout);
+
   // Collective: world parameters of this rank's worlds [first, first + local.size()).
   void write_worlds(const Priors& priors, std::int64_t first_world, std::span<const WorldParams> local);
   void write_heldout_worlds(const Priors& priors, std::int64_t first_heldout, std::span<const WorldParams> local);

@@ -17,7 +17,7 @@ namespace manyworlds {
 
 // Diagnostics of one update. Loss terms are self-normalised weighted means, sum_i w_i x_i / sum_i w_i,
 // accumulated over every minibatch of every epoch, each with the parameters before its step (they
-// equal the optimised loss's terms when the weights average 1).
+// equal the optimised loss's terms when the weights average 1; NaN when every weight is 0).
 struct PpoStats {
   double policy_loss = 0;          // -min(r A, clip(r) A)
   double value_loss = 0;           // (V - target)^2, before value_coef

@@ -1,0 +1,453 @@
+// The AuctionGym-compatible scenario: job file parsing, the catalogue, the ziggurat normals and the auctions.
+#include "manyworlds/world/auctiongym.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "manyworlds/core/errors.hpp"
+#include "manyworlds/core/toml_reader.hpp"
+
+namespace manyworlds::auctiongym {
+
+namespace {
+
+// ---- job file -------------------------------------------------------------------------------
+
+void parse_run(const TomlTable& table, Scenario& s) {
+  s.name = table.string("name", s.name);
+  s.seed = static_cast<std::uint64_t>(table.integer("seed", 0, 0, static_cast<std::int64_t>(max_seed)));
+  s.rounds = static_cast<int>(table.integer("rounds", s.rounds, 1, max_rounds));
+  s.auctions_per_round = table.integer("auctions_per_round", s.auctions_per_round, 1, max_auctions_per_round);
+  s.blocks_per_round = static_cast<int>(table.integer("blocks_per_round", s.blocks_per_round, 1, 1 << 20));
+  s.output = table.string("output", s.output);
+  table.finish();
+}
+
+void parse_market(const TomlTable& table, Scenario& s) {
+  s.bidders = static_cast<int>(table.integer("bidders", s.bidders, 2, max_bidders));
+  s.items_per_bidder = static_cast<int>(table.integer("items_per_bidder", s.items_per_bidder, 1, max_items));
+  s.dimensions = static_cast<int>(table.integer("embedding_dimensions", s.dimensions, 1, max_dimensions));
+  s.observed_dimensions =
+      static_cast<int>(table.integer("observed_dimensions", s.observed_dimensions, 0, s.dimensions));
+  s.participants = static_cast<int>(
+      table.integer("participants_per_auction", s.participants, 2, std::min(s.bidders, max_participants)));
+  s.embedding_sd = table.number("embedding_sd", s.embedding_sd, {0.0, 100.0, true});
+  s.intercept_min = table.number("intercept_min", s.intercept_min, {-100.0, 100.0});
+  s.intercept_max = table.number("intercept_max", s.intercept_max, {-100.0, 100.0});
+  if (s.intercept_max < s.intercept_min)
+    table.fail("intercept_max", "is below 'intercept_min'; make intercept_min <= intercept_max");
+  s.value_log_mean = table.number("value_log_mean", s.value_log_mean, {-50.0, 50.0});
+  s.value_log_sd = table.number("value_log_sd", s.value_log_sd, {0.0, 10.0});
+  table.finish();
+}
+
+std::vector<double> sized_numbers(const TomlTable& table, const std::string& key, std::size_t size,
+                                  const std::string& shape, Bounds bounds) {
+  std::vector<double> numbers = table.numbers(key, bounds);
+  if (numbers.size() != size)
+    table.fail(key, "has " + std::to_string(numbers.size()) + " numbers but needs " + std::to_string(size) + " (" +
+                        shape + ", row-major); fix its length or remove the [catalogue] table");
+  return numbers;
+}
+
+void parse_catalogue(const TomlTable& table, Scenario& s) {
+  const auto items = static_cast<std::size_t>(s.bidders) * static_cast<std::size_t>(s.items_per_bidder);
+  s.embeddings = sized_numbers(table, "embeddings", items * static_cast<std::size_t>(s.dimensions),
+                               "bidders x items_per_bidder x embedding_dimensions", {-1e6, 1e6});
+  s.intercepts = sized_numbers(table, "intercepts", items, "bidders x items_per_bidder", {-1e6, 1e6});
+  s.values = sized_numbers(table, "values", items, "bidders x items_per_bidder", {0.0, 1e12, true});
+  table.finish();
+}
+
+// ---- arithmetic of the hot loop -------------------------------------------------------------
+
+// W doubles (or 64-bit integers) as one value: one SSE2 register for W = 2, one AVX2 register for
+// W = 4. GCC's vector extensions apply each operation lane by lane with IEEE rounding.
+template <int W>
+struct Simd;
+template <>
+struct Simd<2> {
+  using Real = double __attribute__((vector_size(16)));
+  using Int = std::int64_t __attribute__((vector_size(16)));
+};
+template <>
+struct Simd<4> {
+  using Real = double __attribute__((vector_size(32)));
+  using Int = std::int64_t __attribute__((vector_size(32)));
+};
+
+// The helpers are always inlined, so they are compiled for the instruction set of the kernel
+// that uses them; they take vectors by reference (a 32-byte vector passed by value would have a
+// different calling convention with and without AVX).
+template <class Real>
+[[gnu::always_inline]] inline void load(Real& lanes, const double* p) {
+  std::memcpy(&lanes, p, sizeof lanes);
+}
+
+// t = exp(t) per lane, t clamped to [-708, 708]: Cody-Waite reduction t = n ln2 + r with
+// |r| <= ln2/2, a degree-12 Taylor polynomial for e^r (truncation below 2e-16 relative) and n
+// added to the exponent bits.
+template <class Real, class Int>
+[[gnu::always_inline]] inline void exp_in_place(Real& t) {
+  const double log2e = 1.4426950408889634074;
+  const double ln2_hi = 6.93147180369123816490e-01;  // 21 trailing zero bits: n * ln2_hi is exact
+  const double ln2_lo = 1.90821492927058770002e-10;
+  const Real shifter = Real{} + 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
+  const Real low = Real{} - 708.0;
+  const Real high = Real{} + 708.0;
+  t = t < low ? low : t;
+  t = t > high ? high : t;
+  const Real shifted = t * log2e + shifter;
+  const Real n = shifted - shifter;
+  const Real r = (t - n * ln2_hi) - n * ln2_lo;
+  Real p = Real{} + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // The low bits of `shifted` hold n (two's complement); shifted left by 52 they add n to the exponent.
+  const Int scale = std::bit_cast<Int>(shifted) << 52;
+  t = std::bit_cast<Real>(std::bit_cast<Int>(p) + scale);
+}
+
+// Uniform integer in [0, n), exactly (Lemire's multiply-and-reject; almost always one word).
+inline std::uint32_t bounded(Stream& stream, std::uint32_t n) {
+  std::uint64_t product = std::uint64_t{stream.next_u32()} * n;
+  auto low = static_cast<std::uint32_t>(product);
+  if (low < n) {
+    const std::uint32_t threshold = (0u - n) % n;  // 2^32 mod n
+    while (low < threshold) {
+      product = std::uint64_t{stream.next_u32()} * n;
+      low = static_cast<std::uint32_t>(product);
+    }
+  }
+  return static_cast<std::uint32_t>(product >> 32);
+}
+
+constexpr double two_to_32 = 4294967296.0;
+constexpr int max_lanes = 4;  // items are padded to a multiple of the widest vector
+
+// Uniform on (0, 1) from one 32-bit word (for the ziggurat's rare slow path).
+inline double unit_open(std::uint32_t word) { return (static_cast<double>(word) + 0.5) / two_to_32; }
+
+
+}  // namespace
+
+// ---- job file -------------------------------------------------------------------------------
+
+Scenario parse_scenario(const std::string& text, const std::string& file) {
+  const toml::value document = parse_toml_text(text, file);
+  const TomlTable root(document, file, "");
+  Scenario scenario;
+  scenario.file = file;
+  scenario.text = text;
+  parse_run(root.table("run"), scenario);
+  parse_market(root.table("market"), scenario);
+  if (const auto table = root.optional_table("catalogue")) parse_catalogue(*table, scenario);
+  root.finish();
+  return scenario;
+}
+
+Scenario load_scenario(const std::string& path) { return parse_scenario(read_text_file(path), path); }
+
+std::string default_output_path(const Scenario& scenario) {
+  return scenario.output.empty() ? scenario.name + ".h5" : scenario.output;
+}
+
+IdRange auction_block(const Scenario& scenario, int block) {
+  return block_of(scenario.auctions_per_round, scenario.blocks_per_round, block);
+}
+
+Catalogue make_catalogue(const Scenario& scenario) {
+  Catalogue catalogue;
+  catalogue.bidders = scenario.bidders;
+  catalogue.items = scenario.items_per_bidder;
+  catalogue.dimensions = scenario.dimensions;
+  if (!scenario.values.empty()) {
+    catalogue.embeddings = scenario.embeddings;
+    catalogue.intercepts = scenario.intercepts;
+    catalogue.values = scenario.values;
+    return catalogue;
+  }
+  for (int b = 0; b < scenario.bidders; ++b) {
+    Stream stream(scenario.seed, Purpose::auctiongym, catalogue_stream, static_cast<std::uint32_t>(b), 0);
+    for (int i = 0; i < scenario.items_per_bidder * scenario.dimensions; ++i)
+      catalogue.embeddings.push_back(scenario.embedding_sd * stream.normal());
+    for (int i = 0; i < scenario.items_per_bidder; ++i)
+      catalogue.intercepts.push_back(stream.uniform(scenario.intercept_min, scenario.intercept_max));
+    for (int i = 0; i < scenario.items_per_bidder; ++i)
+      catalogue.values.push_back(stream.lognormal(scenario.value_log_mean, scenario.value_log_sd));
+  }
+  return catalogue;
+}
+
+// ---- ziggurat -------------------------------------------------------------------------------
+
+ZigguratNormal::ZigguratNormal() {
+  // Marsaglia & Tsang's 128-layer constants: the base strip starts at r, every layer has area v.
+  constexpr double r = 3.442619855899;
+  constexpr double v = 9.91256303526217e-3;
+  const auto f = [](double x) { return std::exp(-0.5 * x * x); };
+  x_[0] = v / f(r);
+  x_[1] = r;
+  for (std::uint32_t i = 1; i + 1 < layers; ++i) x_[i + 1] = std::sqrt(-2.0 * std::log(f(x_[i]) + v / x_[i]));
+  x_[layers] = 0.0;
+  for (std::uint32_t i = 0; i <= layers; ++i) f_[i] = f(x_[i]);
+  for (std::uint32_t i = 0; i < layers; ++i) {
+    inner_[i] = static_cast<std::uint32_t>(std::floor(x_[i + 1] / x_[i] * 16777216.0));
+    width_[i] = x_[i] / 16777216.0;
+  }
+}
+
+double ZigguratNormal::slow(Stream& stream, std::uint32_t word) const {
+  for (;;) {
+    const std::uint32_t layer = word & (layers - 1);
+    const bool negative = (word & 0x80u) != 0;
+    const double x = static_cast<double>(word >> 8) * width_[layer];
+    if (x < x_[layer + 1]) return negative ? -x : x;
+    if (layer == 0) {
+      // The tail beyond r (Marsaglia 1964): r + a, with a accepted when 2b > a^2.
+      const double r = x_[1];
+      double a = 0;
+      double b = 0;
+      do {
+        a = -std::log(unit_open(stream.next_u32())) / r;
+        b = -std::log(unit_open(stream.next_u32()));
+      } while (b + b < a * a);
+      return negative ? -(r + a) : r + a;
+    }
+    const double y = f_[layer] + unit_open(stream.next_u32()) * (f_[layer + 1] - f_[layer]);
+    if (y < std::exp(-0.5 * x * x)) return negative ? -x : x;
+    word = stream.next_u32();
+  }
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+BidderTotals& BidderTotals::operator+=(const BidderTotals& other) {
+  participations += other.participations;
+  wins += other.wins;
+  clicks += other.clicks;
+  spend += other.spend;
+  gross_utility += other.gross_utility;
+  expected_gross_utility += other.expected_gross_utility;
+  bid_sum += other.bid_sum;
+  ctr_sum += other.ctr_sum;
+  underbid_regret += other.underbid_regret;
+  return *this;
+}
+
+RoundStats& RoundStats::operator+=(const RoundStats& other) {
+  if (other.bidders.size() != bidders.size())
+    throw RuntimeFailure("auctiongym: adding statistics of " + std::to_string(other.bidders.size()) + " bidders to " +
+                         std::to_string(bidders.size()));
+  auctions += other.auctions;
+  for (std::size_t b = 0; b < bidders.size(); ++b) bidders[b] += other.bidders[b];
+  return *this;
+}
+
+// ---- simulator ------------------------------------------------------------------------------
+
+VectorIsa best_vector_isa() { return __builtin_cpu_supports("avx2") ? VectorIsa::avx2 : VectorIsa::sse2; }
+
+const char* to_string(VectorIsa isa) { return isa == VectorIsa::avx2 ? "avx2" : "sse2"; }
+
+// The hot code, written once for W lanes and compiled once per instruction set (the entry points
+// at the end). Nothing here throws; the public members check their arguments first.
+struct Simulator::Kernels {
+  // The oracle's bid: z = context . embedding + 1 x intercept (summed in that order, as AuctionGym's
+  // [context, 1] . [embedding, intercept]), CTR = 1 / (1 + e^-z), bid = value x CTR, arg-max
+  // over the items (the first on ties; padding items bid -CTR < 0 and are never chosen).
+  template <int W>
+  [[gnu::always_inline]] static Bid choose(const Simulator& s, int bidder, const double* context) {
+    using Real = typename Simd<W>::Real;
+    using Int = typename Simd<W>::Int;
+    const auto padded = static_cast<std::size_t>(s.padded_items_);
+    const auto dimensions = static_cast<std::size_t>(s.dimensions_);
+    const double* weights = s.weights_.data() + static_cast<std::size_t>(bidder) * dimensions * padded;
+    const double* intercepts = s.intercepts_.data() + static_cast<std::size_t>(bidder) * padded;
+    const double* values = s.values_.data() + static_cast<std::size_t>(bidder) * padded;
+    // Per lane: the best bid among items lane, lane + W, ... (the first on ties), its item and CTR.
+    Real best_bid = Real{} - 2.0;
+    Real best_ctr = Real{};
+    Int best_item = Int{};
+    Int item = Int{};
+    for (int lane = 0; lane < W; ++lane) item[lane] = lane;
+    for (std::size_t first = 0; first < padded; first += W) {
+      Real z;
+      Real row;
+      load(z, weights + first);
+      z *= context[0];
+      for (std::size_t d = 1; d < dimensions; ++d) {
+        load(row, weights + d * padded + first);
+        z += row * context[d];
+      }
+      load(row, intercepts + first);
+      z += row;
+      Real e = -z;
+      exp_in_place<Real, Int>(e);
+      const Real ctr = 1.0 / (1.0 + e);
+      load(row, values + first);
+      const Real bid = row * ctr;
+      const Int better = bid > best_bid;
+      best_bid = better ? bid : best_bid;
+      best_ctr = better ? ctr : best_ctr;
+      best_item = better ? item : best_item;
+      item += W;
+    }
+    Bid choice{bidder, static_cast<int>(best_item[0]), best_ctr[0], best_bid[0]};
+    for (int lane = 1; lane < W; ++lane) {
+      if (best_bid[lane] > choice.bid || (best_bid[lane] == choice.bid && best_item[lane] < choice.item))
+        choice = {bidder, static_cast<int>(best_item[lane]), best_ctr[lane], best_bid[lane]};
+    }
+    return choice;
+  }
+
+  template <int W>
+  [[gnu::always_inline]] static void auction(const Simulator& s, std::uint32_t round, std::int64_t index,
+                                             AuctionOutcome& out) {
+    const auto position = static_cast<std::uint64_t>(index);
+    Stream stream(s.seed_, Purpose::auctiongym, round, static_cast<std::uint32_t>(position & 0xffffffffu),
+                  static_cast<std::uint32_t>(position >> 32));
+    for (int d = 0; d < s.dimensions_; ++d) out.context[static_cast<std::size_t>(d)] = s.embedding_sd_ * s.normal_(stream);
+
+    // Participants uniformly without replacement (a partial Fisher-Yates shuffle), in draw order.
+    std::array<int, max_bidders> order;
+    for (int b = 0; b < s.bidders_; ++b) order[static_cast<std::size_t>(b)] = b;
+    out.participants = s.participants_;
+    for (int j = 0; j < s.participants_; ++j) {
+      const auto pick = static_cast<std::size_t>(j) + bounded(stream, static_cast<std::uint32_t>(s.bidders_ - j));
+      std::swap(order[static_cast<std::size_t>(j)], order[pick]);
+      out.bids[static_cast<std::size_t>(j)] = choose<W>(s, order[static_cast<std::size_t>(j)], out.context.data());
+    }
+
+    // One slot, second price: the highest bid wins (the first drawn on ties) and pays the second-highest.
+    int winner = 0;
+    for (int j = 1; j < s.participants_; ++j)
+      winner = out.bids[static_cast<std::size_t>(j)].bid > out.bids[static_cast<std::size_t>(winner)].bid ? j : winner;
+    double price = 0.0;
+    for (int j = 0; j < s.participants_; ++j)
+      if (j != winner) price = std::max(price, out.bids[static_cast<std::size_t>(j)].bid);
+    out.winner = winner;
+    out.price = price;
+    out.click = static_cast<double>(stream.next_u32()) < out.bids[static_cast<std::size_t>(winner)].ctr * two_to_32;
+  }
+
+  template <int W>
+  [[gnu::always_inline]] static void simulate(const Simulator& s, std::uint32_t round, IdRange auctions,
+                                              RoundStats& stats) {
+    const auto padded = static_cast<std::size_t>(s.padded_items_);
+    AuctionOutcome outcome;
+    for (std::int64_t index = auctions.begin; index < auctions.end; ++index) {
+      auction<W>(s, round, index, outcome);
+      const double price = outcome.price;
+      for (int j = 0; j < outcome.participants; ++j) {
+        const Bid& bid = outcome.bids[static_cast<std::size_t>(j)];
+        BidderTotals& totals = stats.bidders[static_cast<std::size_t>(bid.bidder)];
+        ++totals.participations;
+        totals.bid_sum += bid.bid;
+        // AuctionGym's underbid regret: lost although the price was below the bidder's value x CTR.
+        if (j != outcome.winner && price < bid.bid) totals.underbid_regret += price - bid.bid;
+      }
+      const Bid& won = outcome.bids[static_cast<std::size_t>(outcome.winner)];
+      BidderTotals& totals = stats.bidders[static_cast<std::size_t>(won.bidder)];
+      ++totals.wins;
+      totals.spend += price;  // pay per impression: whether or not the ad is clicked
+      totals.expected_gross_utility += won.bid;
+      totals.ctr_sum += won.ctr;
+      if (outcome.click) {
+        ++totals.clicks;
+        totals.gross_utility += s.values_[static_cast<std::size_t>(won.bidder) * padded + static_cast<std::size_t>(won.item)];
+      }
+    }
+    stats.auctions += auctions.size();
+  }
+
+  // Entry points: one per instruction set.
+  static Bid choose_sse2(const Simulator& s, int bidder, const double* context) { return choose<2>(s, bidder, context); }
+  [[gnu::target("avx2")]] static Bid choose_avx2(const Simulator& s, int bidder, const double* context) {
+    return choose<4>(s, bidder, context);
+  }
+  static void auction_sse2(const Simulator& s, std::uint32_t round, std::int64_t index, AuctionOutcome& out) {
+    auction<2>(s, round, index, out);
+  }
+  [[gnu::target("avx2")]] static void auction_avx2(const Simulator& s, std::uint32_t round, std::int64_t index,
+                                                   AuctionOutcome& out) {
+    auction<4>(s, round, index, out);
+  }
+  static void simulate_sse2(const Simulator& s, std::uint32_t round, IdRange auctions, RoundStats& stats) {
+    simulate<2>(s, round, auctions, stats);
+  }
+  [[gnu::target("avx2")]] static void simulate_avx2(const Simulator& s, std::uint32_t round, IdRange auctions,
+                                                    RoundStats& stats) {
+    simulate<4>(s, round, auctions, stats);
+  }
+};
+
+Simulator::Simulator(const Scenario& scenario, const Catalogue& catalogue, VectorIsa isa)
+    : seed_(scenario.seed),
+      bidders_(catalogue.bidders),
+      items_(catalogue.items),
+      padded_items_((catalogue.items + max_lanes - 1) / max_lanes * max_lanes),
+      dimensions_(catalogue.dimensions),
+      participants_(scenario.participants),
+      embedding_sd_(scenario.embedding_sd),
+      isa_(isa) {
+  if (isa == VectorIsa::avx2 && best_vector_isa() != VectorIsa::avx2)
+    throw RuntimeFailure("auctiongym: AVX2 code requested but this CPU has no AVX2");
+  const auto count = [](int n) { return static_cast<std::size_t>(n); };
+  if (bidders_ != scenario.bidders || items_ != scenario.items_per_bidder || dimensions_ != scenario.dimensions ||
+      catalogue.embeddings.size() != count(bidders_ * items_ * dimensions_) ||
+      catalogue.intercepts.size() != count(bidders_ * items_) || catalogue.values.size() != count(bidders_ * items_))
+    throw RuntimeFailure("auctiongym: the catalogue does not match the scenario's sizes");
+  const std::size_t padded = count(padded_items_);
+  weights_.assign(count(bidders_ * dimensions_) * padded, 0.0);
+  intercepts_.assign(count(bidders_) * padded, 0.0);
+  values_.assign(count(bidders_) * padded, -1.0);  // padding items bid -CTR < 0 <= every real bid
+  for (int b = 0; b < bidders_; ++b) {
+    for (int i = 0; i < items_; ++i) {
+      const std::size_t item = count(b * items_ + i);
+      const std::size_t slot = count(b) * padded + count(i);
+      for (int d = 0; d < dimensions_; ++d)
+        weights_[count(b * dimensions_ + d) * padded + count(i)] = catalogue.embeddings[item * count(dimensions_) + count(d)];
+      intercepts_[slot] = catalogue.intercepts[item];
+      values_[slot] = catalogue.values[item];
+    }
+  }
+}
+
+Bid Simulator::oracle(int bidder, std::span<const double> context) const {
+  if (bidder < 0 || bidder >= bidders_ || context.size() != static_cast<std::size_t>(dimensions_))
+    throw RuntimeFailure("auctiongym: oracle bid of bidder " + std::to_string(bidder) + " for a context of " +
+                         std::to_string(context.size()) + " entries (" + std::to_string(bidders_) + " bidders, " +
+                         std::to_string(dimensions_) + " dimensions)");
+  return isa_ == VectorIsa::avx2 ? Kernels::choose_avx2(*this, bidder, context.data())
+                                 : Kernels::choose_sse2(*this, bidder, context.data());
+}
+
+AuctionOutcome Simulator::auction(std::uint32_t round, std::int64_t index) const {
+  AuctionOutcome outcome;
+  if (isa_ == VectorIsa::avx2) Kernels::auction_avx2(*this, round, index, outcome);
+  else Kernels::auction_sse2(*this, round, index, outcome);
+  return outcome;
+}
+
+void Simulator::simulate(std::uint32_t round, IdRange auctions, RoundStats& stats) const {
+  if (stats.bidders.size() != static_cast<std::size_t>(bidders_))
+    throw RuntimeFailure("auctiongym: statistics for " + std::to_string(stats.bidders.size()) +
+                         " bidders passed to a simulator of " + std::to_string(bidders_));
+  if (isa_ == VectorIsa::avx2) Kernels::simulate_avx2(*this, round, auctions, stats);
+  else Kernels::simulate_sse2(*this, round, auctions, stats);
+}
+
+}  // namespace manyworlds::auctiongym
