@@ -30,6 +30,9 @@ def open_run(path):
         raise ValueError(f"{path}: truncated or damaged HDF5 file ({_reason(error)})") from None
     try:
         _check_format(path, handle)
+    except (OSError, KeyError) as error:
+        handle.close()
+        raise ValueError(f"{path}: truncated or damaged HDF5 file ({_reason(error)})") from None
     except ValueError:
         handle.close()
         raise
@@ -77,8 +80,9 @@ def _names(values, codes):
     """Decodes integer codes to names; raises ValueError for a code outside the list."""
     names = np.asarray(values, dtype=object)
     codes = np.asarray(codes, dtype=np.int64)
-    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
-        raise ValueError(f"code {codes.max() if codes.max() >= len(names) else codes.min()} outside {list(values)}")
+    bad = codes[(codes < 0) | (codes >= len(names))]
+    if bad.size:
+        raise ValueError(f"code {bad[0]} has no name in {list(values)}")
     return names[codes]
 
 
@@ -123,23 +127,22 @@ class Run:
     def competitors(self, heldout=False):
         """One row per competitor of the training (or held-out) worlds, with its strategy name."""
         prefix = "heldout_worlds/parameters/competitors" if heldout else "worlds/parameters/competitors"
-        frame = pd.DataFrame({name: self._read(f"{prefix}/{name}") for name in self._group(prefix)})
+        frame = self._frame({name: self._read(f"{prefix}/{name}") for name in self._group(prefix)})
         frame["strategy_name"] = self._decode("strategy_names", frame["strategy"])
         return frame
 
     def world_stats(self):
         """Long format, one row per (iteration, world): the world's statistics of that iteration."""
         worlds = self.worlds()
-        stats = {name: self._read(f"worlds/stats/{name}") for name in self._group("worlds/stats")}
-        iterations = next(iter(stats.values())).shape[0]
-        frame = pd.DataFrame({
+        iterations = self.iterations()
+        columns = {
             "iteration": np.repeat(np.arange(iterations), len(worlds)),
             "world": np.tile(worlds["world"].to_numpy(), iterations),
             "world_type_name": np.tile(worlds["world_type_name"].to_numpy(), iterations),
-        })
-        for name, values in stats.items():
-            frame[name] = values.reshape(-1)
-        return frame
+        }
+        for name in self._group("worlds/stats"):
+            columns[name] = self._read(f"worlds/stats/{name}").reshape(-1)
+        return self._frame(columns)
 
     def metrics(self):
         """One row per iteration: /metrics, and /runtime with columns prefixed "runtime_"."""
@@ -156,7 +159,7 @@ class Run:
         unknown = set(fields or ()) - set(group)
         if unknown:
             raise KeyError(f"no /batches dataset {sorted(unknown)}")
-        count, size = group["weight"].shape
+        count, size = self._shape("batches/weight")
         chosen = np.arange(count) if iteration is None else np.array([self._iteration_index(iteration, count)])
         rows = slice(None) if iteration is None else slice(chosen[0], chosen[0] + 1)
         columns = {"iteration": np.repeat(chosen, size), "row": np.tile(np.arange(size), len(chosen))}
@@ -173,22 +176,21 @@ class Run:
     def evaluation(self):
         """Long format, one row per (round, strategy, held-out world): outcomes, ROAS and the success flag
         (spend > 0 and conversion value >= /evaluation robust_roas * spend)."""
-        group = self._group("evaluation")
-        shape = group["reward"].shape
-        outcomes = {name: self._read(f"evaluation/{name}") for name, dataset in group.items() if dataset.shape == shape}
+        shape = self._shape("evaluation/reward")
         rounds, strategy_count, heldout = shape
         strategies = np.asarray(self.attrs("evaluation")["strategies"], dtype=object)
         world_types = self.worlds(heldout=True)["world_type_name"].to_numpy()
-        frame = pd.DataFrame({
+        columns = {
             "round": np.repeat(np.arange(rounds), strategy_count * heldout),
             "iteration": np.repeat(self._read("evaluation/iteration").astype(np.int64), strategy_count * heldout),
             "strategy": np.tile(np.repeat(strategies, heldout), rounds),
             "heldout_world": np.tile(np.arange(heldout), rounds * strategy_count),
             "world_type_name": np.tile(world_types, rounds * strategy_count),
-        })
-        for name, values in outcomes.items():
-            frame[name] = values.reshape(-1)
-        return self._add_success(frame)
+        }
+        for name, dataset in self._group("evaluation").items():
+            if dataset.shape == shape:
+                columns[name] = self._read(f"evaluation/{name}").reshape(-1)
+        return self._add_success(self._frame(columns))
 
     def _add_success(self, frame):
         robust_roas = float(self.attrs("evaluation")["robust_roas"])
@@ -202,7 +204,8 @@ class Run:
             if code in frame:
                 frame[f"{code}_name"] = self._decode(names, frame[code])
         if "event_type" in frame:
-            frame["event_type_name"] = self._checked(lambda: _names(EVENT_TYPE_NAMES, frame["event_type"]))
+            frame["event_type_name"] = self._checked(lambda: _names(EVENT_TYPE_NAMES, frame["event_type"]),
+                                                   "decoding /batches/event_type")
         for flag in BATCH_FLAGS:
             if flag in frame:
                 frame[flag] = frame[flag].astype(bool)
@@ -243,11 +246,14 @@ class Run:
             raise ValueError(f"{self.path}: /{name} is not a group")
         return group
 
+    def _shape(self, name):
+        return self._checked(lambda: self._file[name].shape, f"/{name}")
+
     def _read(self, name, selection=()):
         return self._checked(lambda: self._file[name][selection], f"reading /{name}")
 
     def _frame(self, columns):
-        return self._checked(lambda: pd.DataFrame(columns), "columns of different lengths")
+        return self._checked(lambda: pd.DataFrame(columns), "building a table")
 
     def _checked(self, action, what=""):
         """Runs action; a KeyError/OSError/ValueError from h5py, numpy or pandas becomes ValueError naming the file."""

@@ -12,15 +12,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import manyworlds_data  # noqa: E402
 
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
 EXIT_FAILED = 1
+EXIT_REFUSED = 3  # bad usage exits 2 through argparse
 
 # Per-run plots: file name suffix, title in report.md, one-line caption.
 RUN_PLOTS = (
@@ -100,7 +100,7 @@ def name_runs(runs):
     """Gives each run a unique label (job, seed, then ranks and file name as needed) and file-name slug."""
     labels = [f"{run.attrs['job_name']} seed {run.attrs['seed']}" for run in runs]
     if len(set(labels)) < len(labels):
-        labels = [f"{label}, {run.ranks} ranks" for label, run in zip(labels, runs)]
+        labels = [f"{label}, {ranks_text(run.ranks)}" for label, run in zip(labels, runs)]
     if len(set(labels)) < len(labels):
         labels = [f"{label} ({os.path.basename(run.path)})" for label, run in zip(labels, runs)]
     slugs = []
@@ -112,6 +112,10 @@ def name_runs(runs):
             slug = f"{stem}-{n}"
         slugs.append(slug)
         run.label, run.slug = label, slug
+
+
+def ranks_text(ranks):
+    return f"{ranks} rank" if ranks == 1 else f"{ranks} ranks"
 
 
 def colours(names):
@@ -154,7 +158,7 @@ def plot_learning_curves(run, path):
 
 def integer_ticks(*axes):
     for axis in axes:
-        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def held_out_summary(run):
@@ -166,7 +170,7 @@ def held_out_summary(run):
 def plot_learning_by_world_type(run, path):
     figure, (train, heldout) = plt.subplots(1, 2, figsize=(15, 4.8))
     figure.suptitle(f"Learning per world type — {run.label}")
-    types = [name for name in run.attrs["world_type_names"]]
+    types = run.attrs["world_type_names"]
     colour = colours(types)
     training = run.world_stats.groupby(["world_type_name", "iteration"])["reward"].mean() / episodes(run)
     counts = run.world_stats[run.world_stats["iteration"] == 0]["world_type_name"].value_counts()
@@ -178,7 +182,7 @@ def plot_learning_by_world_type(run, path):
               ylabel="return per episode (currency)")
     train.legend(title="world type (worlds)", fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     plot_heldout_by_type(run, heldout, types, colour)
-    integer_ticks(train, heldout)
+    integer_ticks(train)
     figure.tight_layout()
     save(figure, path)
 
@@ -221,19 +225,22 @@ def plot_crisis_share(run, path):
 def plot_weights(run, path):
     batches = run.batches
     last = batches["iteration"].max()
-    figure, axes = plt.subplots(1, 2, figsize=(14, 4.6))
+    figure, (final, every) = plt.subplots(1, 2, figsize=(14, 4.6))
     figure.suptitle(f"Importance weights — {run.label}")
     bins = np.histogram_bin_edges(batches["weight"], bins=60)
     beta = run.metrics["beta"].iloc[-1]
-    for axis, rows, title in ((axes[0], batches[batches["iteration"] == last], f"last iteration ({last}, β = {beta:.2f})"),
-                              (axes[1], batches, f"all {last + 1} iterations")):
-        stacked = [rows.loc[rows["event_type_name"] == kind, "weight"] for kind in manyworlds_data.EVENT_TYPE_NAMES]
-        axis.hist(stacked, bins=bins, stacked=True, label=[f"{kind} events" for kind in manyworlds_data.EVENT_TYPE_NAMES],
-                  color=["C0", "C3"])
-        axis.axvline(rows["weight"].mean(), color="black", linestyle=":", label=f"mean {rows['weight'].mean():.3f}")
-        axis.set(title=title, xlabel="importance weight (1)", ylabel="batch rows")
-        axis.legend(fontsize="small")
+    weight_histogram(final, batches[batches["iteration"] == last], bins, f"last iteration ({last}, β = {beta:.2f})")
+    weight_histogram(every, batches, bins, f"all {last + 1} iterations")
     save(figure, path)
+
+
+def weight_histogram(axis, rows, bins, title):
+    kinds = manyworlds_data.EVENT_TYPE_NAMES
+    stacked = [rows.loc[rows["event_type_name"] == kind, "weight"] for kind in kinds]
+    axis.hist(stacked, bins=bins, stacked=True, label=[f"{kind} events" for kind in kinds], color=["C0", "C3"])
+    axis.axvline(rows["weight"].mean(), color="black", linestyle=":", label=f"mean {rows['weight'].mean():.3f}")
+    axis.set(title=title, xlabel="importance weight (1)", ylabel="batch rows")
+    axis.legend(fontsize="small")
 
 
 def plot_effective_sample_size(run, path):
@@ -257,7 +264,7 @@ def plot_effective_sample_size(run, path):
 def plot_throughput(run, path):
     metrics = run.metrics
     figure, (rate, split) = plt.subplots(1, 2, figsize=(15, 4.8))
-    figure.suptitle(f"Throughput — {run.label}, {run.ranks} rank{'s' if run.ranks != 1 else ''}")
+    figure.suptitle(f"Throughput — {run.label}, {ranks_text(run.ranks)}")
     x = metrics["iteration"]
     rate.plot(x, metrics["runtime_decisions_per_second"] / 1e3, "o-")
     rate.set(title="Simulation rate", xlabel="iteration", ylabel="decisions per second (thousands, 1/s)",

@@ -1,22 +1,13 @@
 // The command-line interface: parses arguments, runs a subcommand, maps errors to exit codes.
 #include "manyworlds/app/cli.hpp"
 
-#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <boost/mpi/communicator.hpp>
-#include <boost/mpi/environment.hpp>
 
-#include "manyworlds/app/agreement.hpp"
-#include "manyworlds/app/estimate.hpp"
-#include "manyworlds/app/job.hpp"
-#include "manyworlds/app/runner.hpp"
+#include "manyworlds/app/commands.hpp"
 #include "manyworlds/core/errors.hpp"
-#include "manyworlds/io/checkpoint.hpp"
-#include "manyworlds/io/output_schema.hpp"
-#include "manyworlds/parallel/broadcast_object.hpp"
 
 namespace manyworlds {
 
@@ -25,101 +16,6 @@ namespace {
 constexpr const char* version_text = "manyworlds " MANYWORLDS_VERSION " (output format manyworlds v1)";
 
 int exit_code(ExitCode code) { return static_cast<int>(code); }
-
-void check_output_path(const std::string& output, bool force, bool resume) {
-  const std::filesystem::path path(output);
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!std::filesystem::is_directory(folder))
-    throw InputError("output " + output + ": the folder " + folder.string() + " does not exist; create it or pass another --output");
-  if (std::filesystem::exists(path) && !force)
-    throw OutputExistsError("output " + output + " exists; pass --force to replace it (the old file stays until the new run completes) or choose another --output");
-  const std::string checkpoint = checkpoint_path_for(output);
-  if (!resume && std::filesystem::exists(checkpoint) && !force)
-    throw OutputExistsError("a checkpoint " + checkpoint + " of an unfinished run exists; pass --resume to continue it, or --force to start over");
-}
-
-struct RunArguments {
-  std::string job_path;
-  JobOverrides overrides;
-  bool force = false;
-  bool quiet = false;
-  bool resume = false;
-  int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
-};
-
-int run_command(int argc, char** argv, const RunArguments& arguments) {
-  boost::mpi::environment environment(argc, argv);
-  const boost::mpi::communicator world;
-  try {
-    Job job;
-    std::string output;
-    agreed(world, [&] {
-      if (world.rank() != 0) return;
-      job = load_job_with_priors(arguments.job_path, arguments.overrides);
-      output = default_output_path(job.config);
-      check_output_path(output, arguments.force, arguments.resume);
-      if (world.size() > job.config.run.worlds)
-        throw ResourceError(std::to_string(world.size()) + " ranks but only " + std::to_string(job.config.run.worlds) +
-                            " worlds: every rank needs at least one world; run with at most " +
-                            std::to_string(job.config.run.worlds) + " ranks or raise run.worlds (--worlds)");
-    });
-    agreed(world, [&] {
-      broadcast_object(world, job);
-      broadcast_object(world, output);
-    });
-    RunOptions options;
-    options.output = output;
-    options.quiet = arguments.quiet;
-    options.resume = arguments.resume;
-    options.checkpoint_every = arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
-    const RunSummary summary = run_job(job, options, world, std::cerr);
-    if (summary.interrupted) {
-      if (world.rank() == 0) std::cerr << "interrupted: " << summary.stop_message << std::endl;
-      return exit_code(ExitCode::interrupted);
-    }
-    if (world.rank() == 0) {
-      std::cout << "output: " << std::filesystem::absolute(summary.output).string() << "\n"
-                << "iterations: " << summary.iterations << ", decisions: " << static_cast<std::int64_t>(summary.decisions)
-                << ", wall time: " << summary.seconds << " s on " << world.size() << " ranks\n"
-                << "final mean return per episode: " << summary.final_mean_return << "\n"
-                << "held-out success share (ROAS >= " << job.config.evaluation.robust_roas
-                << "): policy " << summary.final_policy_success_share << ", best baseline "
-                << summary.best_baseline_success_share << std::endl;
-    }
-    return 0;
-  } catch (const AgreedFailure& error) {
-    if (world.rank() == 0) std::cerr << "error: " << error.what() << std::endl;
-    return exit_code(error.code());
-  } catch (const std::exception& error) {
-    // A failure on this rank alone: the others may wait in a collective forever, so abort the job.
-    const ExitCode code = dynamic_cast<const Error*>(&error) ? dynamic_cast<const Error&>(error).code()
-                                                              : ExitCode::runtime_error;
-    std::cerr << "error (rank " << world.rank() << "): " << error.what() << std::endl;
-    environment.abort(exit_code(code));
-    return exit_code(code);
-  }
-}
-
-int validate_command(const std::string& job_path, const JobOverrides& overrides, int ranks) {
-  const Job job = load_job_with_priors(job_path, overrides);
-  std::cout << describe(job.config);
-  std::cout << "[priors]     " << job.priors.file << ": " << job.priors.segments.size() << " segments, "
-            << job.priors.devices.size() << " devices, " << job.priors.strategies.size() << " competitor strategies, "
-            << job.priors.world_types.size() << " world types, " << job.priors.creatives << " creatives\n";
-  const ResourceEstimate estimate = estimate_resources(job, ranks);
-  std::cout << "estimate for " << ranks << " rank(s): " << static_cast<std::int64_t>(estimate.decisions_per_episode)
-            << " decisions per episode, " << static_cast<std::int64_t>(estimate.experiences_per_rank)
-            << " experiences on the busiest rank per iteration, memory per rank about "
-            << human_bytes(estimate.memory_per_rank_bytes) << ", output at most "
-            << human_bytes(estimate.output_bytes) << " (uncompressed)\n";
-  if (job.config.run.worlds < ranks)
-    std::cout << "warning: " << ranks << " ranks exceed " << job.config.run.worlds << " worlds: the run would refuse to start\n";
-  if (!estimate.fits_buffer)
-    std::cout << "warning: the busiest rank's experiences exceed run.max_experiences_per_rank ("
-              << job.config.run.max_experiences_per_rank << "): use more ranks or raise the limit\n";
-  std::cout << "job is valid" << std::endl;
-  return 0;
-}
 
 }  // namespace
 
@@ -168,6 +64,18 @@ int run_cli(int argc, char** argv) {
   validate->add_option("--ranks", validate_ranks, "estimate for this many ranks (default: this machine's cores)")->check(CLI::PositiveNumber);
   add_overrides(validate);
 
+  EvaluateArguments evaluate_arguments;
+  CLI::App* evaluate = app.add_subcommand(
+      "evaluate", "evaluate a finished run's policy and the baselines on another job's worlds (under mpirun for several ranks)");
+  evaluate->add_option("job", evaluate_arguments.job_path, "job file whose worlds to evaluate on")->required()->check(CLI::ExistingFile);
+  evaluate->add_option("--policy", evaluate_arguments.policy_path, "output file of a finished manyworlds run")
+      ->required()
+      ->check(CLI::ExistingFile);
+  std::string evaluate_output;
+  evaluate->add_option("-o,--output", evaluate_output, "output file (default: <run.name>-evaluation.h5)");
+  evaluate->add_flag("--force", evaluate_arguments.force, "replace an existing output file");
+  add_overrides(evaluate);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& request) {
@@ -193,6 +101,12 @@ int run_cli(int argc, char** argv) {
       if (!output.empty()) overrides.output = output;
       run_arguments.overrides = overrides;
       return run_command(argc, argv, run_arguments);
+    }
+    if (evaluate->parsed()) {
+      collect_overrides(evaluate);
+      if (!evaluate_output.empty()) overrides.output = evaluate_output;
+      evaluate_arguments.overrides = overrides;
+      return evaluate_command(argc, argv, evaluate_arguments);
     }
     collect_overrides(validate);
     return validate_command(validate_job_path, overrides, validate_ranks);

@@ -38,17 +38,6 @@ struct WorldIterationSummary {
   double log_multiplier_sum = 0;
 };
 
-std::vector<World> build_worlds(const Job& job, IdRange range, std::uint32_t id_base) {
-  std::vector<World> worlds;
-  worlds.reserve(static_cast<std::size_t>(range.size()));
-  for (std::int64_t w = range.begin; w < range.end; ++w) {
-    const auto id = static_cast<std::uint32_t>(id_base + w);
-    worlds.emplace_back(job.priors, draw_world(job.priors, job.config.run.seed, id), job.config.run.seed,
-                        job.config.world.horizon_days);
-  }
-  return worlds;
-}
-
 class Runner {
  public:
   Runner(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
@@ -85,8 +74,12 @@ class Runner {
               std::to_string(config_.run.seed));
 
     agreed(communicator_, [&] {
-      worlds_ = build_worlds(job_, world_range_, 0);
-      heldout_ = build_worlds(job_, heldout_range_, heldout_world_base);
+      const std::uint64_t seed = config_.run.seed;
+      const double horizon = config_.world.horizon_days;
+      const RewardMode reward = config_.world.reward;
+      worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size(), 0, reward);
+      heldout_ = make_worlds(job_.priors, seed, horizon, heldout_range_.begin, heldout_range_.size(), heldout_world_base,
+                             reward);
       experiences_.reserve(capacity_);
     });
 
@@ -345,6 +338,7 @@ class Runner {
     std::vector<TrainingSample> samples;
     samples.reserve(rows.size());
     for (const BatchRow& row : rows) samples.push_back(training_sample(row.experience, row.weight));
+    if (config_.ppo.normalize_advantages) normalize_advantages(samples);
     Stream shuffle(config_.run.seed, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1), 0);
     const PpoStats stats = trainer_->update(samples, shuffle);
     m.policy_loss = stats.policy_loss;

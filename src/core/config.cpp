@@ -20,6 +20,10 @@ const char* to_string(SamplingMode mode) {
   return "?";
 }
 
+const char* to_string(RewardMode mode) {
+  return mode == RewardMode::realized ? "realized" : "expected";
+}
+
 const char* to_string(EventSource source) {
   switch (source) {
     case EventSource::ground_truth: return "ground_truth";
@@ -59,6 +63,9 @@ WorldSection parse_world(const TomlTable& table, const std::string& job_file) {
                           ? world.priors
                           : (std::filesystem::path(job_file).parent_path() / relative).string();
   world.horizon_days = table.number("horizon_days", world.horizon_days, {0.01, 366.0});
+  world.reward = table.choice("reward", to_string(world.reward), {"realized", "expected"}) == "realized"
+                     ? RewardMode::realized
+                     : RewardMode::expected;
   table.finish();
   return world;
 }
@@ -151,6 +158,7 @@ PpoSection parse_ppo(const TomlTable& table) {
   ppo.adam_beta2 = table.number("adam_beta2", ppo.adam_beta2, {0.0, 1.0});
   ppo.adam_epsilon = table.number("adam_epsilon", ppo.adam_epsilon, positive);
   ppo.reward_scale = table.number("reward_scale", ppo.reward_scale, positive);
+  ppo.normalize_advantages = table.boolean("normalize_advantages", ppo.normalize_advantages);
   table.finish();
   return ppo;
 }
@@ -204,6 +212,8 @@ void validate_job(const JobConfig& job) {
     throw InputError("'ppo.minibatch_size' (" + std::to_string(job.ppo.minibatch_size) +
                      ") is larger than 'sampling.batch_size' (" +
                      std::to_string(job.sampling.batch_size) + "); make it at most the batch size");
+  if (job.sampling.mode == SamplingMode::stratified && job.sampling.batch_size < 2)
+    throw InputError("'sampling.batch_size' must be at least 2 in stratified mode (one row per stratum)");
   if (job.sampling.mode == SamplingMode::stratified &&
       job.sampling.min_crisis_share * static_cast<double>(job.sampling.batch_size) > static_cast<double>(job.sampling.batch_size) - 1)
     throw InputError("'sampling.min_crisis_share' leaves no room for regular experiences; lower it below 1 - 1/batch_size");
@@ -234,6 +244,7 @@ std::string describe(const JobConfig& job) {
       << " output=" << default_output_path(job) << " checkpoint_every=" << job.run.checkpoint_every
       << " max_experiences_per_rank=" << job.run.max_experiences_per_rank << "\n"
       << "[world]      priors=" << job.world.priors_path << " horizon_days=" << job.world.horizon_days
+      << " reward=" << to_string(job.world.reward)
       << "\n"
       << "[sampling]   mode=" << to_string(job.sampling.mode)
       << " batch_size=" << job.sampling.batch_size << " crisis_weight=" << job.sampling.crisis_weight
@@ -248,7 +259,9 @@ std::string describe(const JobConfig& job) {
       << " init_log_std=" << job.policy.init_log_std << "\n"
       << "[ppo]        learning_rate=" << job.ppo.learning_rate << " epochs=" << job.ppo.epochs
       << " minibatch_size=" << job.ppo.minibatch_size << " clip=" << job.ppo.clip
-      << " gamma=" << job.ppo.gamma << " gae_lambda=" << job.ppo.gae_lambda << "\n"
+      << " gamma=" << job.ppo.gamma << " gae_lambda=" << job.ppo.gae_lambda
+      << " reward_scale=" << job.ppo.reward_scale
+      << " normalize_advantages=" << (job.ppo.normalize_advantages ? "true" : "false") << "\n"
       << "[evaluation] heldout_worlds=" << job.evaluation.heldout_worlds
       << " every=" << job.evaluation.every << " robust_roas=" << job.evaluation.robust_roas
       << " robust_share=" << job.evaluation.robust_share << "\n";

@@ -125,7 +125,9 @@ std::vector<std::string> TomlTable::keys() const {
 }
 
 const toml::value& TomlTable::at(const std::string& key) const {
-  if (!has(key)) fail(key, "is missing; add it to the [" + path_ + "] table");
+  if (!has(key))
+    fail(key, path_.empty() ? "is missing; add it at the top level of the file"
+                            : "is missing; add it to the [" + path_ + "] table");
   return table_->as_table().at(key);
 }
 

@@ -83,6 +83,8 @@ const std::vector<WorldStatField>& world_stat_fields() {
       {"crisis_value", "currency", "attributed conversion value of crisis users", [](const S& s) { return s.crisis_value; }},
       {"reward", "currency", "conversion value minus spend", [](const S& s) { return s.reward; }},
       {"budget", "currency", "agent budget over the episodes", [](const S& s) { return s.budget; }},
+      {"expected_value", "currency", "expected attributed conversion value of the ads shown (click-through x conversion x value)", [](const S& s) { return s.expected_value; }},
+      {"expected_spend", "currency", "expected spend of the ads shown (click-through x price)", [](const S& s) { return s.expected_spend; }},
   };
   return fields;
 }

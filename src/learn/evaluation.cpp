@@ -38,7 +38,7 @@ std::vector<EpisodeStats> evaluate(std::span<World> worlds, std::span<BidPolicy*
 }
 
 bool succeeds(const EpisodeStats& outcome, double robust_roas) {
-  return outcome.spend > 0 && outcome.conversion_value >= robust_roas * outcome.spend;
+  return outcome.expected_spend > 0 && outcome.expected_value >= robust_roas * outcome.expected_spend;
 }
 
 Robustness robustness(std::span<const EpisodeStats> outcomes, std::span<const int> world_types, int strategies,
@@ -56,7 +56,7 @@ Robustness robustness(std::span<const EpisodeStats> outcomes, std::span<const in
       const double success = succeeds(outcome, robust_roas) ? 1.0 : 0.0;
       result.success_share[s] += success;
       result.success_share_by_type[s * type_count + world_types[w]] += success;
-      result.mean_return[s] += outcome.reward;
+      result.mean_return[s] += outcome.expected_value - outcome.expected_spend;
     }
     result.success_share[s] /= static_cast<double>(worlds);
     result.mean_return[s] /= static_cast<double>(worlds);

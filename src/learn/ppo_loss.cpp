@@ -17,6 +17,25 @@ TrainingSample training_sample(const Experience& experience, double weight, int 
           static_cast<float>(weight), creatives};
 }
 
+void normalize_advantages(std::span<TrainingSample> batch) {
+  double weight = 0;
+  double sum = 0;
+  for (const TrainingSample& sample : batch) {
+    weight += sample.weight;
+    sum += static_cast<double>(sample.weight) * sample.advantage;
+  }
+  if (weight <= 0) return;
+  const double mean = sum / weight;
+  double squares = 0;
+  for (const TrainingSample& sample : batch) {
+    const double centred = sample.advantage - mean;
+    squares += sample.weight * centred * centred;
+  }
+  const double deviation = std::sqrt(squares / weight);
+  const double scale = deviation > 0 ? 1.0 / (deviation + 1e-8) : 1.0;
+  for (TrainingSample& sample : batch) sample.advantage = static_cast<float>((sample.advantage - mean) * scale);
+}
+
 void LossSums::add(const LossSums& other) {
   weight += other.weight;
   policy += other.policy;

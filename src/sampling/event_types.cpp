@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "manyworlds/core/errors.hpp"
 
@@ -42,6 +43,9 @@ float global_value_percentile(std::span<const Experience> experiences, double pe
   // whole percentiles (percentile / 100 first makes 14% of 50 come out as 7.000000000000001).
   const auto wanted = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::ceil(percentile * static_cast<double>(total) / 100.0)));
+  // The values contiguous (the bisection reads them ~31 times; Experience records are 128 bytes).
+  std::vector<float> values(experiences.size());
+  for (std::size_t i = 0; i < experiences.size(); ++i) values[i] = experiences[i].conversion_value;
   // Non-negative floats order like their bit patterns: bisect on [0, +inf bits].
   std::uint32_t low = 0;
   std::uint32_t high = std::bit_cast<std::uint32_t>(std::numeric_limits<float>::infinity());
@@ -49,7 +53,7 @@ float global_value_percentile(std::span<const Experience> experiences, double pe
     const std::uint32_t middle = low + (high - low) / 2;
     const float candidate = std::bit_cast<float>(middle);
     std::int64_t at_most = 0;
-    for (const Experience& e : experiences) at_most += e.conversion_value <= candidate ? 1 : 0;
+    for (const float value : values) at_most += value <= candidate ? 1 : 0;
     if (collectives.sum(at_most) >= wanted) {
       high = middle;
     } else {

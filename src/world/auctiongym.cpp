@@ -2,7 +2,6 @@
 #include "manyworlds/world/auctiongym.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -63,8 +62,8 @@ void parse_catalogue(const TomlTable& table, Scenario& s) {
 
 // ---- arithmetic of the hot loop -------------------------------------------------------------
 
-// W doubles (or 64-bit integers) as one value: one SSE2 register for W = 2, one AVX2 register for
-// W = 4. GCC's vector extensions apply each operation lane by lane with IEEE rounding.
+// W doubles (or 64-bit integers) as one value: one SSE2 or AVX2 register for W = 2 or 4.
+// GCC's vector extensions apply each operation lane by lane with IEEE rounding.
 template <int W>
 struct Simd;
 template <>
@@ -77,6 +76,8 @@ struct Simd<4> {
   using Real = double __attribute__((vector_size(32)));
   using Int = std::int64_t __attribute__((vector_size(32)));
 };
+
+int lanes_of(VectorIsa isa) { return isa == VectorIsa::avx2 ? 4 : 2; }
 
 // The helpers are always inlined, so they are compiled for the instruction set of the kernel
 // that uses them; they take vectors by reference (a 32-byte vector passed by value would have a
@@ -116,13 +117,18 @@ template <class Real, class Int>
   p = p * r + 1.0;
   p = p * r + 1.0;
   // The low bits of `shifted` hold n (two's complement); shifted left by 52 they add n to the exponent.
-  const Int scale = std::bit_cast<Int>(shifted) << 52;
-  t = std::bit_cast<Real>(std::bit_cast<Int>(p) + scale);
+  Int scale;
+  Int bits;
+  std::memcpy(&scale, &shifted, sizeof scale);
+  std::memcpy(&bits, &p, sizeof bits);
+  bits += scale << 52;
+  std::memcpy(&t, &bits, sizeof t);
 }
 
-// Uniform integer in [0, n), exactly (Lemire's multiply-and-reject; almost always one word).
-inline std::uint32_t bounded(Stream& stream, std::uint32_t n) {
-  std::uint64_t product = std::uint64_t{stream.next_u32()} * n;
+// Uniform integer in [0, n) from `word`, exactly (Lemire's multiply-and-reject: with probability
+// below n / 2^32 the word is rejected and more words come from `stream`).
+inline std::uint32_t bounded(std::uint32_t word, std::uint32_t n, Stream& stream) {
+  std::uint64_t product = std::uint64_t{word} * n;
   auto low = static_cast<std::uint32_t>(product);
   if (low < n) {
     const std::uint32_t threshold = (0u - n) % n;  // 2^32 mod n
@@ -135,7 +141,6 @@ inline std::uint32_t bounded(Stream& stream, std::uint32_t n) {
 }
 
 constexpr double two_to_32 = 4294967296.0;
-constexpr int max_lanes = 4;  // items are padded to a multiple of the widest vector
 
 // Uniform on (0, 1) from one 32-bit word (for the ziggurat's rare slow path).
 inline double unit_open(std::uint32_t word) { return (static_cast<double>(word) + 0.5) / two_to_32; }
@@ -258,7 +263,9 @@ RoundStats& RoundStats::operator+=(const RoundStats& other) {
 
 // ---- simulator ------------------------------------------------------------------------------
 
-VectorIsa best_vector_isa() { return __builtin_cpu_supports("avx2") ? VectorIsa::avx2 : VectorIsa::sse2; }
+bool supported(VectorIsa isa) { return isa == VectorIsa::sse2 || __builtin_cpu_supports("avx2") != 0; }
+
+VectorIsa best_vector_isa() { return supported(VectorIsa::avx2) ? VectorIsa::avx2 : VectorIsa::sse2; }
 
 const char* to_string(VectorIsa isa) { return isa == VectorIsa::avx2 ? "avx2" : "sse2"; }
 
@@ -305,12 +312,20 @@ struct Simulator::Kernels {
       best_item = better ? item : best_item;
       item += W;
     }
-    Bid choice{bidder, static_cast<int>(best_item[0]), best_ctr[0], best_bid[0]};
-    for (int lane = 1; lane < W; ++lane) {
-      if (best_bid[lane] > choice.bid || (best_bid[lane] == choice.bid && best_item[lane] < choice.item))
-        choice = {bidder, static_cast<int>(best_item[lane]), best_ctr[lane], best_bid[lane]};
+    // Across lanes by a butterfly of vector selects (branches would be coin flips): after the
+    // steps with partner lane ^ W/2, ..., lane ^ 1, every lane holds the overall choice.
+    for (int distance = W / 2; distance >= 1; distance /= 2) {
+      Int partner;
+      for (int lane = 0; lane < W; ++lane) partner[lane] = lane ^ distance;
+      const Real other_bid = __builtin_shuffle(best_bid, partner);
+      const Real other_ctr = __builtin_shuffle(best_ctr, partner);
+      const Int other_item = __builtin_shuffle(best_item, partner);
+      const Int better = (other_bid > best_bid) | ((other_bid == best_bid) & (other_item < best_item));
+      best_bid = better ? other_bid : best_bid;
+      best_ctr = better ? other_ctr : best_ctr;
+      best_item = better ? other_item : best_item;
     }
-    return choice;
+    return {bidder, static_cast<int>(best_item[0]), best_ctr[0], best_bid[0]};
   }
 
   template <int W>
@@ -319,28 +334,39 @@ struct Simulator::Kernels {
     const auto position = static_cast<std::uint64_t>(index);
     Stream stream(s.seed_, Purpose::auctiongym, round, static_cast<std::uint32_t>(position & 0xffffffffu),
                   static_cast<std::uint32_t>(position >> 32));
-    for (int d = 0; d < s.dimensions_; ++d) out.context[static_cast<std::size_t>(d)] = s.embedding_sd_ * s.normal_(stream);
+    // All regular words first: the Philox blocks behind them are independent and computed back to back.
+    std::array<std::uint32_t, max_dimensions + max_participants + 1> words;
+    const int word_count = s.dimensions_ + s.participants_ + 1;
+    for (int w = 0; w < word_count; ++w) words[static_cast<std::size_t>(w)] = stream.next_u32();
+    const std::uint32_t* word = words.data();
+    for (int d = 0; d < s.dimensions_; ++d)
+      out.context[static_cast<std::size_t>(d)] = s.embedding_sd_ * s.normal_(*word++, stream);
 
     // Participants uniformly without replacement (a partial Fisher-Yates shuffle), in draw order.
     std::array<int, max_bidders> order;
     for (int b = 0; b < s.bidders_; ++b) order[static_cast<std::size_t>(b)] = b;
     out.participants = s.participants_;
     for (int j = 0; j < s.participants_; ++j) {
-      const auto pick = static_cast<std::size_t>(j) + bounded(stream, static_cast<std::uint32_t>(s.bidders_ - j));
+      const auto pick = static_cast<std::size_t>(j) + bounded(*word++, static_cast<std::uint32_t>(s.bidders_ - j), stream);
       std::swap(order[static_cast<std::size_t>(j)], order[pick]);
       out.bids[static_cast<std::size_t>(j)] = choose<W>(s, order[static_cast<std::size_t>(j)], out.context.data());
     }
 
-    // One slot, second price: the highest bid wins (the first drawn on ties) and pays the second-highest.
+    // One slot, second price: the highest bid wins (the first drawn on ties) and pays the
+    // second-highest. Selects instead of branches: who wins is a coin flip for the branch predictor.
     int winner = 0;
-    for (int j = 1; j < s.participants_; ++j)
-      winner = out.bids[static_cast<std::size_t>(j)].bid > out.bids[static_cast<std::size_t>(winner)].bid ? j : winner;
-    double price = 0.0;
-    for (int j = 0; j < s.participants_; ++j)
-      if (j != winner) price = std::max(price, out.bids[static_cast<std::size_t>(j)].bid);
+    double highest = out.bids[0].bid;
+    double second = 0.0;  // bids are >= 0
+    for (int j = 1; j < s.participants_; ++j) {
+      const double bid = out.bids[static_cast<std::size_t>(j)].bid;
+      const bool better = bid > highest;
+      second = better ? highest : std::max(second, bid);
+      highest = better ? bid : highest;
+      winner = better ? j : winner;
+    }
     out.winner = winner;
-    out.price = price;
-    out.click = static_cast<double>(stream.next_u32()) < out.bids[static_cast<std::size_t>(winner)].ctr * two_to_32;
+    out.price = second;
+    out.click = static_cast<double>(*word) < out.bids[static_cast<std::size_t>(winner)].ctr * two_to_32;
   }
 
   template <int W>
@@ -357,7 +383,7 @@ struct Simulator::Kernels {
         ++totals.participations;
         totals.bid_sum += bid.bid;
         // AuctionGym's underbid regret: lost although the price was below the bidder's value x CTR.
-        if (j != outcome.winner && price < bid.bid) totals.underbid_regret += price - bid.bid;
+        if ((j != outcome.winner) & (price < bid.bid)) totals.underbid_regret += price - bid.bid;
       }
       const Bid& won = outcome.bids[static_cast<std::size_t>(outcome.winner)];
       BidderTotals& totals = stats.bidders[static_cast<std::size_t>(won.bidder)];
@@ -365,10 +391,10 @@ struct Simulator::Kernels {
       totals.spend += price;  // pay per impression: whether or not the ad is clicked
       totals.expected_gross_utility += won.bid;
       totals.ctr_sum += won.ctr;
-      if (outcome.click) {
-        ++totals.clicks;
-        totals.gross_utility += s.values_[static_cast<std::size_t>(won.bidder) * padded + static_cast<std::size_t>(won.item)];
-      }
+      // Branch-free (a click is a coin flip): value x 1 = value and x + value x 0 = x exactly.
+      const double value = s.values_[static_cast<std::size_t>(won.bidder) * padded + static_cast<std::size_t>(won.item)];
+      totals.clicks += outcome.click ? 1 : 0;
+      totals.gross_utility += value * (outcome.click ? 1.0 : 0.0);
     }
     stats.auctions += auctions.size();
   }
@@ -398,13 +424,13 @@ Simulator::Simulator(const Scenario& scenario, const Catalogue& catalogue, Vecto
     : seed_(scenario.seed),
       bidders_(catalogue.bidders),
       items_(catalogue.items),
-      padded_items_((catalogue.items + max_lanes - 1) / max_lanes * max_lanes),
+      padded_items_((catalogue.items + lanes_of(isa) - 1) / lanes_of(isa) * lanes_of(isa)),
       dimensions_(catalogue.dimensions),
       participants_(scenario.participants),
       embedding_sd_(scenario.embedding_sd),
       isa_(isa) {
-  if (isa == VectorIsa::avx2 && best_vector_isa() != VectorIsa::avx2)
-    throw RuntimeFailure("auctiongym: AVX2 code requested but this CPU has no AVX2");
+  if (!supported(isa))
+    throw RuntimeFailure(std::string("auctiongym: ") + to_string(isa) + " code requested but this CPU does not support it");
   const auto count = [](int n) { return static_cast<std::size_t>(n); };
   if (bidders_ != scenario.bidders || items_ != scenario.items_per_bidder || dimensions_ != scenario.dimensions ||
       catalogue.embeddings.size() != count(bidders_ * items_ * dimensions_) ||

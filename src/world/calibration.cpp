@@ -57,7 +57,6 @@ std::pair<double, double> log_moments(const Distribution& distribution, std::uin
 
 void GroupStatistics::resize(std::size_t cells) {
   impressions.assign(cells, 0.0);
-  expected_clicks.assign(cells, 0.0);
   clicks.assign(cells, 0.0);
   conversions.assign(cells, 0.0);
 }
@@ -69,7 +68,6 @@ void GroupStatistics::add(const GroupStatistics& more) {
   }
   for (std::size_t c = 0; c < impressions.size(); ++c) {
     impressions[c] += more.impressions[c];
-    expected_clicks[c] += more.expected_clicks[c];
     clicks[c] += more.clicks[c];
     conversions[c] += more.conversions[c];
   }
@@ -101,6 +99,7 @@ void EventStatistics::fail(std::int64_t line, const std::string& reason) const {
 
 void EventStatistics::add(const EventRow& row, std::int64_t line) {
   check_order(row, line);
+  advance_day(row);
   ++rows_;
   UserState& user = user_of(row, line);
   add_session(row, user);
@@ -123,11 +122,13 @@ void EventStatistics::check_order(const EventRow& row, std::int64_t line) {
       fail(line, "world " + std::to_string(row.world) + " appears again after other worlds" + sort_hint);
     started_ = true;
     world_ = row.world;
-    WorldUsers users;
-    users.group = static_cast<int>(worlds_.size() % groups_.size());
-    users.users.assign(base_->segments.size(), 0.0);
-    users.sessions.assign(base_->segments.size(), 0.0);
-    worlds_.push_back(std::move(users));
+    WorldStatistics world;
+    world.group = static_cast<int>(worlds_.size() % groups_.size());
+    world.users.assign(base_->segments.size(), 0.0);
+    world.sessions.assign(base_->segments.size(), 0.0);
+    world.expected_clicks.assign(cells_, 0.0);
+    world.clicks.assign(cells_, 0.0);
+    worlds_.push_back(std::move(world));
   } else if (row.episode != episode_) {
     close_episode();
     if (finished_episodes_.count(row.episode) != 0)
@@ -141,26 +142,54 @@ void EventStatistics::check_order(const EventRow& row, std::int64_t line) {
     last_time_ = row.time_hours;
     return;
   }
+  start_episode(row);
+}
+
+void EventStatistics::start_episode(const EventRow& row) {
   episode_ = row.episode;
   last_time_ = row.time_hours;
+  day_ = std::floor(row.time_hours / 24.0);
+  day_starts_.fill(0.0);
   ++episodes_;
 }
 
-// An episode is observed from time 0 to the end of the hour of its last row.
+// Adds the days before the row's day, now complete, to the hour-profile counts (days without rows included).
+void EventStatistics::advance_day(const EventRow& row) {
+  const double day = std::floor(row.time_hours / 24.0);
+  if (day <= day_) return;
+  GroupStatistics& group = groups_[static_cast<std::size_t>(worlds_.back().group)];
+  for (int h = 0; h < 24; ++h) {
+    group.session_starts[h] += day_starts_[h];
+    group.exposure_hours[h] += day - day_;
+  }
+  day_starts_.fill(0.0);
+  day_ = day;
+}
+
 void EventStatistics::close_episode() {
   finished_episodes_.insert(episode_);
-  const double hours = std::floor(last_time_) + 1.0;
-  longest_episode_hours_ = std::max(longest_episode_hours_, hours);
-  GroupStatistics& group = groups_[static_cast<std::size_t>(worlds_.back().group)];
-  const double days = std::floor(hours / 24.0);
-  const double rest = hours - 24.0 * days;
-  for (int h = 0; h < 24; ++h) group.exposure_hours[h] += days + (h < rest ? 1.0 : 0.0);
+  final_days_.push_back({worlds_.back().group, day_, last_time_, day_starts_});
+  longest_episode_hours_ = std::max(longest_episode_hours_, std::floor(last_time_) + 1.0);
+}
+
+// Final days of the episodes that reached the horizon, observed from the day's start to the horizon.
+void EventStatistics::add_final_days() {
+  for (const FinalDay& day : final_days_) {
+    if (std::floor(day.last_row) + 1.0 < longest_episode_hours_) continue;  // stopped early
+    GroupStatistics& group = groups_[static_cast<std::size_t>(day.group)];
+    const double hours = longest_episode_hours_ - 24.0 * day.day;
+    for (int h = 0; h < 24; ++h) {
+      group.session_starts[h] += day.session_starts[h];
+      group.exposure_hours[h] += std::clamp(hours - h, 0.0, 1.0);
+    }
+  }
+  final_days_.clear();
 }
 
 void EventStatistics::close_world() {
   finished_worlds_.insert(world_);
   finished_episodes_.clear();
-  WorldUsers& world = worlds_.back();
+  WorldStatistics& world = worlds_.back();
   for (const auto& entry : users_) {
     world.users[static_cast<std::size_t>(entry.second.segment)] += 1.0;
     world.sessions[static_cast<std::size_t>(entry.second.segment)] += entry.second.sessions;
@@ -172,6 +201,7 @@ void EventStatistics::finish() {
   if (!started_) return;
   close_episode();
   close_world();
+  add_final_days();
   started_ = false;
 }
 
@@ -201,7 +231,7 @@ void EventStatistics::add_session(const EventRow& row, UserState& user) {
   }
   if (new_episode || row.time_hours - user.last_query >= session_gap_hours) {
     user.sessions += 1.0;
-    groups_[static_cast<std::size_t>(worlds_.back().group)].session_starts[row.hour] += 1.0;
+    day_starts_[row.hour] += 1.0;
   }
   user.last_query = row.time_hours;
 }
@@ -225,12 +255,14 @@ void EventStatistics::add_impression(const EventRow& row, UserState& user) {
                            [&](const auto& entry) { return entry.first == row.creative; });
   if (seen == user.impressions.end()) seen = user.impressions.insert(seen, {row.creative, 0});
   const double affinity = row.segment == base_->crisis_segment() ? crisis_affinity_ : 1.0;
+  WorldStatistics& world = worlds_.back();
   group.impressions[cell] += 1.0;
-  group.expected_clicks[cell] += base_->position_ctr[static_cast<std::size_t>(row.slot - 1)] * hour_ctr_[row.hour] *
+  world.expected_clicks[cell] += base_->position_ctr[static_cast<std::size_t>(row.slot - 1)] * hour_ctr_[row.hour] *
                                  fatigue_factor(seen->second) * ctr_constant_ * affinity;
   ++seen->second;
   if (!row.clicked) return;
   group.clicks[cell] += 1.0;
+  world.clicks[cell] += 1.0;
   const double log_price = std::log(row.price);
   group.prices += 1.0;
   group.log_price_sum += log_price;
@@ -255,6 +287,8 @@ struct FitContext {
   std::vector<double> feature_dependence;
   std::vector<double> device_share;
   std::vector<double> device_ctr;
+  std::vector<double> feature_gap;
+  int gap_reference = 0;                                // device whose feature_gap stays the base's
   std::array<double, query_type_count> base_ctr{};
   std::array<double, query_type_count> cvr_multiplier{};
   std::vector<std::pair<double, double>> world_types;  // (probability, crisis share multiplier)
@@ -270,7 +304,9 @@ struct FitContext {
     for (const DevicePrior& device : base.devices) {
       device_share.push_back(device.share);
       device_ctr.push_back(device.ctr_multiplier);
+      feature_gap.push_back(device.feature_gap);
     }
+    gap_reference = static_cast<int>(std::min_element(feature_gap.begin(), feature_gap.end()) - feature_gap.begin());
     for (int q = 0; q < query_type_count; ++q) {
       base_ctr[q] = base.queries[q].base_ctr;
       cvr_multiplier[q] = base.queries[q].cvr_multiplier;
@@ -332,7 +368,7 @@ double solve_log_rate(const std::vector<std::array<double, 3>>& cells, double k,
 }
 
 // Mean sessions of segment s in world w = rate_s * exposure_w; fitted by alternating the two sets (in logs).
-void fit_session_rates(const std::vector<const WorldUsers*>& worlds, const FitContext& c, std::vector<double>& rate,
+void fit_session_rates(const std::vector<const WorldStatistics*>& worlds, const FitContext& c, std::vector<double>& rate,
                        std::vector<double>& exposure) {
   rate.assign(c.segments, 0.0);  // logs
   exposure.assign(worlds.size(), 0.0);
@@ -383,7 +419,7 @@ std::vector<double> invert_world_types(const std::vector<double>& observed, cons
   return share;
 }
 
-void fit_shares(const std::vector<const WorldUsers*>& worlds, const FitContext& c, CalibrationFit& fit) {
+void fit_shares(const std::vector<const WorldStatistics*>& worlds, const FitContext& c, CalibrationFit& fit) {
   std::vector<double> rate;
   std::vector<double> exposure;
   fit_session_rates(worlds, c, rate, exposure);
@@ -415,29 +451,35 @@ void fit_hours(const GroupStatistics& data, CalibrationFit& fit) {
 
 // ---- click-through and conversion: multiplicative Poisson models fitted by raking ----
 
-// Expected count per cell = exposure * segment[s] * device[d] * query[q] * extra[cell].
+// Expected count of entry i (world i / cells, cell i % cells) =
+// exposure[i] * world[w] * segment[s] * device[d] * query[q] * extra[i].
 struct Raking {
   const FitContext* context;
+  std::size_t cells;
   const std::vector<double>* exposure;
   const std::vector<double>* observed;
   std::vector<double> extra;
+  std::vector<double> world;
   std::vector<double> segment;
   std::vector<double> device;
   std::vector<double> query;
 
-  Raking(const FitContext& c, const std::vector<double>& exposure_per_cell, const std::vector<double>& observed_per_cell)
+  Raking(const FitContext& c, const std::vector<double>& exposure_per_entry, const std::vector<double>& observed_per_entry)
       : context(&c),
-        exposure(&exposure_per_cell),
-        observed(&observed_per_cell),
-        extra(exposure_per_cell.size(), 1.0),
+        cells(c.segments * c.devices * query_type_count),
+        exposure(&exposure_per_entry),
+        observed(&observed_per_entry),
+        extra(exposure_per_entry.size(), 1.0),
+        world(exposure_per_entry.size() / cells, 1.0),
         segment(c.segments, 1.0),
         device(c.devices, 1.0),
         query(query_type_count, 1.0) {}
 
-  double expected(std::size_t cell) const {
+  double expected(std::size_t i) const {
     const FitContext& c = *context;
-    return (*exposure)[cell] * segment[c.segment_of(cell)] * device[c.device_of(cell)] * query[c.query_of(cell)] *
-           extra[cell];
+    const std::size_t cell = i % cells;
+    return (*exposure)[i] * world[i / cells] * segment[c.segment_of(cell)] * device[c.device_of(cell)] *
+           query[c.query_of(cell)] * extra[i];
   }
 
   // Sets each level of one margin so its expected total equals its observed total; returns the largest change.
@@ -445,9 +487,9 @@ struct Raking {
   double rake(std::vector<double>& factor, Level level_of) {
     std::vector<double> expected_total(factor.size(), 0.0);
     std::vector<double> observed_total(factor.size(), 0.0);
-    for (std::size_t cell = 0; cell < exposure->size(); ++cell) {
-      expected_total[level_of(cell)] += expected(cell);
-      observed_total[level_of(cell)] += (*observed)[cell];
+    for (std::size_t i = 0; i < exposure->size(); ++i) {
+      expected_total[level_of(i)] += expected(i);
+      observed_total[level_of(i)] += (*observed)[i];
     }
     double change = 0;
     for (std::size_t k = 0; k < factor.size(); ++k) {
@@ -459,9 +501,10 @@ struct Raking {
     return change;
   }
 
-  double rake_segments() { return rake(segment, [this](std::size_t cell) { return context->segment_of(cell); }); }
-  double rake_devices() { return rake(device, [this](std::size_t cell) { return context->device_of(cell); }); }
-  double rake_queries() { return rake(query, [this](std::size_t cell) { return context->query_of(cell); }); }
+  double rake_worlds() { return rake(world, [this](std::size_t i) { return i / cells; }); }
+  double rake_segments() { return rake(segment, [this](std::size_t i) { return context->segment_of(i % cells); }); }
+  double rake_devices() { return rake(device, [this](std::size_t i) { return context->device_of(i % cells); }); }
+  double rake_queries() { return rake(query, [this](std::size_t i) { return context->query_of(i % cells); }); }
 };
 
 // Totals of a per-cell quantity by query type.
@@ -483,21 +526,40 @@ double reference_scale(const A& fitted, const B& base, const W& weight) {
   return base_mean / fitted_mean;
 }
 
-// CTR = base_ctr[q] * segment[s] * device[d] * known factors. Reference: the share-weighted mean device multiplier
-// and the impression-weighted mean base_ctr stay those of the base priors; the segments carry the level.
-void fit_ctr(const GroupStatistics& data, const FitContext& c, CalibrationFit& fit) {
-  Raking model(c, data.expected_clicks, data.clicks);
+// CTR = base_ctr[q] * segment[s] * device[d] * world effect * known factors. The world effects absorb each world's
+// click-through level, which also decides how often and how high the ad is shown (creative effectiveness enters
+// the quality score); their plain mean over worlds is 1. Reference: the share-weighted mean device multiplier and
+// the impression-weighted mean base_ctr stay those of the base priors; the segments carry the level.
+void fit_ctr(const std::vector<const WorldStatistics*>& worlds, const GroupStatistics& data, const FitContext& c,
+             CalibrationFit& fit) {
+  std::vector<double> exposure;
+  std::vector<double> observed;
+  for (const WorldStatistics* world : worlds) {
+    exposure.insert(exposure.end(), world->expected_clicks.begin(), world->expected_clicks.end());
+    observed.insert(observed.end(), world->clicks.begin(), world->clicks.end());
+  }
+  Raking model(c, exposure, observed);
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
-    const double change = std::max({model.rake_segments(), model.rake_devices(), model.rake_queries()});
+    const double change =
+        std::max({model.rake_worlds(), model.rake_segments(), model.rake_devices(), model.rake_queries()});
     if (change < converged) break;
   }
+  double level = 0;
+  double shown = 0;
+  for (std::size_t w = 0; w < worlds.size(); ++w) {
+    const auto& expected = worlds[w]->expected_clicks;
+    if (std::all_of(expected.begin(), expected.end(), [](double x) { return x <= 0; })) continue;
+    level += model.world[w];
+    shown += 1.0;
+  }
+  level /= shown;
   const double device_scale = reference_scale(model.device, c.device_ctr, c.device_share);
   const double query_scale = reference_scale(model.query, c.base_ctr, by_query(data.impressions));
   fit.device_ctr = model.device;
   for (double& x : fit.device_ctr) x *= device_scale;
   for (int q = 0; q < query_type_count; ++q) fit.base_ctr[q] = model.query[q] * query_scale;
   fit.segment_ctr = model.segment;
-  for (double& x : fit.segment_ctr) x /= device_scale * query_scale;
+  for (double& x : fit.segment_ctr) x *= level / (device_scale * query_scale);
 }
 
 // The feature gap of one device: solves the Poisson score equation
@@ -531,21 +593,23 @@ std::vector<double> conversion_exposure(const GroupStatistics& data, double log_
 }
 
 // CVR = cvr[s] * (1 - feature_gap[d] * feature_dependence[s]) * cvr_multiplier[q] * E[cvr level] * P(in window).
-// Reference: feature_dependence and the click-weighted mean cvr_multiplier stay those of the base priors.
+// A gap common to all devices is not separable from the segments' cvr, so the device with the smallest base gap is
+// the reference: its gap, feature_dependence and the click-weighted mean cvr_multiplier stay the base priors'.
 void fit_cvr(const GroupStatistics& data, const FitContext& c, CalibrationFit& fit) {
   const std::vector<double> exposure =
       conversion_exposure(data, fit.delay_log_mean, fit.delay_log_sd, c.cvr_constant);
   Raking model(c, exposure, data.conversions);
-  std::vector<double> gap(c.devices, 0.0);
+  std::vector<double> gap = c.feature_gap;
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
+    for (std::size_t cell = 0; cell < exposure.size(); ++cell)
+      model.extra[cell] = 1.0 - gap[c.device_of(cell)] * c.feature_dependence[c.segment_of(cell)];
     double change = std::max(model.rake_segments(), model.rake_queries());
     for (std::size_t d = 0; d < c.devices; ++d) {
+      if (static_cast<int>(d) == c.gap_reference) continue;
       const double updated = fit_gap(model, c, static_cast<int>(d));
       change = std::max(change, std::fabs(updated - gap[d]));
       gap[d] = updated;
     }
-    for (std::size_t cell = 0; cell < exposure.size(); ++cell)
-      model.extra[cell] = 1.0 - gap[c.device_of(cell)] * c.feature_dependence[c.segment_of(cell)];
     if (change < converged) break;
   }
   const double query_scale = reference_scale(model.query, c.cvr_multiplier, by_query(data.clicks));
@@ -634,12 +698,12 @@ void fit_prices(const GroupStatistics& data, CalibrationFit& fit) {
       std::sqrt(std::max(0.0, data.log_price_square_sum / data.prices - fit.price_log_mean * fit.price_log_mean));
 }
 
-CalibrationFit fit_all(const GroupStatistics& data, const std::vector<const WorldUsers*>& worlds,
+CalibrationFit fit_all(const GroupStatistics& data, const std::vector<const WorldStatistics*>& worlds,
                        const FitContext& c) {
   CalibrationFit fit;
   fit_shares(worlds, c, fit);
   fit_hours(data, fit);
-  fit_ctr(data, c, fit);
+  fit_ctr(worlds, data, c, fit);
   fit_delays(data, fit);
   fit_cvr(data, c, fit);
   fit_prices(data, fit);
@@ -654,15 +718,15 @@ CalibrationFit fit_all(const GroupStatistics& data, const std::vector<const Worl
 
 GroupStatistics merged(const EventStatistics& data, int excluded_group) {
   GroupStatistics total;
-  total.resize(data.groups().front().impressions.size());
+  total.resize(data.groups().front().clicks.size());
   for (std::size_t g = 0; g < data.groups().size(); ++g)
     if (static_cast<int>(g) != excluded_group) total.add(data.groups()[g]);
   return total;
 }
 
-std::vector<const WorldUsers*> worlds_except(const EventStatistics& data, int excluded_group) {
-  std::vector<const WorldUsers*> worlds;
-  for (const WorldUsers& world : data.worlds())
+std::vector<const WorldStatistics*> worlds_except(const EventStatistics& data, int excluded_group) {
+  std::vector<const WorldStatistics*> worlds;
+  for (const WorldStatistics& world : data.worlds())
     if (world.group != excluded_group) worlds.push_back(&world);
   return worlds;
 }
@@ -678,7 +742,7 @@ CalibrationCounts count(const EventStatistics& data, const GroupStatistics& tota
   n.segment_conversions.assign(c.segments, 0.0);
   n.device_clicks.assign(c.devices, 0.0);
   n.device_conversions.assign(c.devices, 0.0);
-  for (const WorldUsers& world : data.worlds())
+  for (const WorldStatistics& world : data.worlds())
     for (std::size_t s = 0; s < c.segments; ++s) {
       n.segment_users[s] += world.users[s];
       n.segment_sessions[s] += world.sessions[s];
@@ -737,7 +801,7 @@ std::vector<double> flat(CalibrationFit fit) {
 CalibrationFit jackknife(const EventStatistics& data, const FitContext& c, const CalibrationFit& estimate,
                          int& groups_used) {
   std::vector<int> groups;
-  for (const WorldUsers& world : data.worlds())
+  for (const WorldStatistics& world : data.worlds())
     if (std::find(groups.begin(), groups.end(), world.group) == groups.end()) groups.push_back(world.group);
   groups_used = groups.size() >= 2 ? static_cast<int>(groups.size()) : 0;
   std::vector<std::vector<double>> replicates;

@@ -226,7 +226,7 @@ SimulatedPrices simulate_prices(const Priors& priors, const CalibrationOptions& 
                                 BidPolicy& bidder) {
   EventSimulation simulation;
   simulation.seed = options.reference_seed;
-  simulation.worlds = std::max<std::int64_t>(price_groups, std::llround(std::ceil(options.reference_world_days / horizon_days)));
+  simulation.worlds = std::max<std::int64_t>(price_groups, options.reference_worlds);
   simulation.horizon_days = horizon_days;
   std::array<double, price_groups> clicks{};
   std::array<double, price_groups> log_prices{};
@@ -250,28 +250,36 @@ SimulatedPrices simulate_prices(const Priors& priors, const CalibrationOptions& 
   return {total_log_prices / total_clicks, jackknife_standard_error(replicates)};
 }
 
-// Scales competitors.base_bid until simulated prices per click match the log's (in the mean of their logs).
+// Scales competitors.base_bid until simulated prices per click match the log's (in the mean of their logs), by
+// secant steps on the log scale (common random numbers: every reference simulation uses the same seed).
 void fit_price_level(const EventStatistics& data, const CalibrationOptions& options, BidPolicy& bidder,
                      Priors& fitted, CalibrationResult& result) {
   const Priors& base = data.base();
   const std::string key = base.file + ": 'competitors.base_bid'";
-  const double horizon_days = data.longest_episode_hours() / 24.0;
+  const double horizon_days = std::min(options.reference_max_days, data.longest_episode_hours() / 24.0);
   double log_scale = 0;
+  double previous_scale = 0;
+  double previous_residual = 0;
   double simulation_se = 0;
-  for (int i = 0; i < std::max(1, options.price_iterations); ++i) {
+  for (int i = 0; i < std::max(1, options.price_simulations); ++i) {
     fitted.competitor_base_bid = scaled_distribution(base.competitor_base_bid, std::exp(log_scale), key);
     const SimulatedPrices simulated = simulate_prices(fitted, options, horizon_days, bidder);
-    result.price_residual = result.fit.price_log_mean - simulated.log_mean;
+    const double residual = result.fit.price_log_mean - simulated.log_mean;
+    if (i > 0 && std::fabs(log_scale - previous_scale) > 1e-3)
+      result.price_elasticity = std::clamp((previous_residual - residual) / (log_scale - previous_scale), 0.2, 2.0);
+    previous_scale = log_scale;
+    previous_residual = residual;
+    result.price_residual = residual;
     simulation_se = simulated.se;
-    log_scale += result.price_residual;
     ++result.price_simulations;
-    if (std::fabs(result.price_residual) < options.price_tolerance) break;
+    log_scale += residual / result.price_elasticity;
+    if (std::fabs(residual) < options.price_tolerance) break;
   }
   fitted.competitor_base_bid = scaled_distribution(base.competitor_base_bid, std::exp(log_scale), key);
   result.competitor_base_bid = fitted.competitor_base_bid;
   result.base_bid_scale = std::exp(log_scale);
   result.base_bid_scale_se =
-      result.base_bid_scale * std::hypot(result.se.price_log_mean, simulation_se);
+      result.base_bid_scale * std::hypot(result.se.price_log_mean, simulation_se) / result.price_elasticity;
 }
 
 // ---- the comment header ----------------------------------------------------------------------------
@@ -280,14 +288,14 @@ std::string estimate_text(double value, double se) {
   return number_text(value, 4) + " (se " + (std::isnan(se) ? std::string("n/a") : number_text(se, 2)) + ")";
 }
 
-std::string header_text(const EventStatistics& data, const CalibrationResult& r) {
+std::vector<std::string> summary_lines(const EventStatistics& data, const CalibrationResult& r) {
   const Priors& base = data.base();
   const CalibrationFit& f = r.fit;
   const CalibrationFit& e = r.se;
   const CalibrationCounts& n = r.counts;
   const auto count = [](double x) { return number_text(x, 12); };
-  std::string h;
-  const auto line = [&h](const std::string& text) { h += "# " + text + "\n"; };
+  std::vector<std::string> lines;
+  const auto line = [&lines](const std::string& text) { lines.push_back(text); };
   line("Calibrated priors, written by `manyworlds calibrate` from the event log " + data.source());
   line("with the base priors " + base.file + ": the entries listed here were fitted, all others are the base's.");
   line("Log: " + count(static_cast<double>(n.rows)) + " rows, " + count(static_cast<double>(n.worlds)) + " worlds, " +
@@ -322,11 +330,18 @@ std::string header_text(const EventStatistics& data, const CalibrationResult& r)
        " (both keep the base priors' spread)");
   line("competitors.base_bid: median x " + estimate_text(r.base_bid_scale, r.base_bid_scale_se) +
        " of the base's, so that " + std::to_string(r.price_simulations) +
-       " reference simulation(s) match the log's prices per click:");
+       " reference simulation(s) match the log's prices per click (elasticity " + number_text(r.price_elasticity, 3) +
+       "):");
   line("  log-normal with median " + estimate_text(std::exp(f.price_log_mean), std::exp(f.price_log_mean) * e.price_log_mean) +
        " and sigma " + estimate_text(f.price_log_sd, e.price_log_sd) + " from " + count(n.clicks) +
        " clicks; last log residual " + number_text(r.price_residual, 2));
-  return h + "\n";
+  return lines;
+}
+
+std::string comment_header(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line.empty() ? "#\n" : "# " + line + "\n";
+  return text + "\n";
 }
 
 }  // namespace
@@ -337,7 +352,8 @@ CalibrationResult calibrate(const EventStatistics& data, const CalibrationOption
   CalibrationResult result = fit_event_statistics(data);
   Priors fitted = fitted_priors(base, result, data.source());
   fit_price_level(data, options, reference_bidder, fitted, result);
-  result.priors_text = header_text(data, result) + priors_body(base, fitted);
+  result.summary = summary_lines(data, result);
+  result.priors_text = comment_header(result.summary) + priors_body(base, fitted);
   check_reads_back(result.priors_text, fitted, "calibrated priors from " + data.source());
   return result;
 }

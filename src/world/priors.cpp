@@ -44,7 +44,7 @@ double Distribution::min() const {
 
 double Distribution::max() const {
   switch (kind) {
-    case Kind::constant:
+    case Kind::constant: return a;
     case Kind::uniform:
     case Kind::uniform_int: return b;
     case Kind::beta: return 1.0;

@@ -36,11 +36,13 @@ EpisodeStats& EpisodeStats::operator+=(const EpisodeStats& more) {
   crisis_value += more.crisis_value;
   reward += more.reward;
   budget += more.budget;
+  expected_value += more.expected_value;
+  expected_spend += more.expected_spend;
   return *this;
 }
 
-World::World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days)
-    : priors_(&priors), params_(std::move(params)), seed_(seed), horizon_hours_(horizon_days * 24.0) {
+World::World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days, RewardMode reward)
+    : priors_(&priors), params_(std::move(params)), seed_(seed), horizon_hours_(horizon_days * 24.0), reward_mode_(reward) {
   draw_population();
   precompute();
 }
@@ -111,6 +113,12 @@ void World::precompute() {
       }
     }
     log_value_median_.push_back(std::log(segment.value_median * params_.value_level));
+    // P(delay <= window) for a log-normal delay: Phi((ln window - ln median) / sigma).
+    const double z = (std::log(params_.attribution_window_hours) - std::log(params_.delay_median_hours)) /
+                     std::max(params_.delay_sigma, 1e-12);
+    const double attributed = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    expected_attributed_value_.push_back(segment.value_median * params_.value_level *
+                                         std::exp(0.5 * segment.value_sigma * segment.value_sigma) * attributed);
   }
   for (int h = 0; h < 24; ++h)
     hour_ctr_[h] = 1.0 + priors.hour_ctr_amplitude * std::cos(two_pi * (h - priors.evening_peak_hour) / 24.0);
@@ -312,6 +320,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     double cost = 0;
     double value = 0;
     double delay = 0;
+    double expected_ctr = 0;   // the shown ad's click-through (0 when not shown)
     if (agent_slot > 0) {
       ++stats.impressions;
       std::uint16_t& seen = impressions_[event.user * creatives + creative];
@@ -319,7 +328,8 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
                    (1.0 + ad.fatigue_rate * seen);
       if (crisis) ctr *= ad.crisis_affinity;
       if (seen < 65535) ++seen;
-      clicked = auction_stream.uniform() < std::min(1.0, ctr);
+      expected_ctr = std::min(1.0, ctr);
+      clicked = auction_stream.uniform() < expected_ctr;
       recent_ctr += ctr_smoothing * ((clicked ? 1.0f : 0.0f) - recent_ctr);
       if (clicked) {
         ++stats.clicks;
@@ -345,7 +355,9 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     for (int tag : priors.queries[q].tags) tags |= 1u << tag;
     e.log_bid_multiplier = action.log_bid_multiplier;
     e.log_prob = action.log_prob;
-    e.reward = static_cast<float>(value - cost);
+    const double expected_value = expected_ctr * conversion_probability_[cell] * expected_attributed_value_[user.segment];
+    const double expected_cost = expected_ctr * price;
+    e.reward = static_cast<float>(reward_mode_ == RewardMode::realized ? value - cost : expected_value - expected_cost);
     e.conversion_value = static_cast<float>(value);
     e.cost = static_cast<float>(cost);
     e.bid = static_cast<float>(agent_bid);
@@ -367,6 +379,8 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     stats.crisis_decisions += crisis ? 1 : 0;
     stats.spend += cost;
     stats.reward += value - cost;
+    stats.expected_value += expected_value;
+    stats.expected_spend += expected_cost;
     if (attributed) {
       ++stats.conversions;
       stats.conversion_value += value;
@@ -411,6 +425,17 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
   }
   if (out.size() > first) out.back().flags |= flag_done;
   return stats;
+}
+
+std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,
+                               std::int64_t count, std::uint32_t id_base, RewardMode reward) {
+  std::vector<World> worlds;
+  worlds.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t w = first; w < first + count; ++w) {
+    const auto id = static_cast<std::uint32_t>(id_base + w);
+    worlds.emplace_back(priors, draw_world(priors, seed, id), seed, horizon_days, reward);
+  }
+  return worlds;
 }
 
 }  // namespace manyworlds

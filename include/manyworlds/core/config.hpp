@@ -12,9 +12,13 @@ namespace manyworlds {
 
 enum class SamplingMode : int { proportional = 0, stratified = 1, without_replacement = 2 };
 enum class EventSource : int { ground_truth = 0, keywords = 1, value_percentile = 2 };
+// What an experience's reward is: the realized conversion value minus cost, or its expectation
+// given the auction's outcome (slot and price), a lower-variance reward for the same objective.
+enum class RewardMode : int { realized = 0, expected = 1 };
 
 const char* to_string(SamplingMode mode);
 const char* to_string(EventSource source);
+const char* to_string(RewardMode mode);
 
 struct RunSection {
   std::string name = "manyworlds";
@@ -37,10 +41,11 @@ struct WorldSection {
   std::string priors;          // path as written in the job file
   std::string priors_path;     // resolved against the job file's folder
   double horizon_days = 7.0;   // one episode = one campaign of this many days
+  RewardMode reward = RewardMode::expected;
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & priors & priors_path & horizon_days;
+    ar & priors & priors_path & horizon_days & reward;
   }
 };
 
@@ -100,12 +105,13 @@ struct PpoSection {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  double reward_scale = 0.01;   // rewards (currency units) are multiplied by this before GAE
+  double reward_scale = 1.0;    // rewards (currency units) are multiplied by this before GAE
+  bool normalize_advantages = true;  // standardise each batch's advantages (importance-weighted statistics)
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar & learning_rate & epochs & minibatch_size & clip & value_coef & entropy_coef & gamma &
-        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale;
+        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale & normalize_advantages;
   }
 };
 

@@ -55,12 +55,13 @@ class Stream {
     return block_.v[used_++];
   }
 
-  // Uniform on the open interval (0, 1) with 53 random bits.
+  // Uniform on the open interval (0, 1): 52 random bits, centred in their cell, so the largest
+  // value is 1 - 2^-53 (with 53 bits, (2^53 - 0.5) * 2^-53 would round up to exactly 1).
   double uniform() {
     const std::uint64_t hi = next_u32();
     const std::uint64_t lo = next_u32();
-    const std::uint64_t bits = (hi << 21) ^ (lo >> 11);
-    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+    const std::uint64_t bits = (hi << 20) ^ (lo >> 12);
+    return (static_cast<double>(bits) + 0.5) * 0x1.0p-52;
   }
 
   double uniform(double low, double high) { return low + (high - low) * uniform(); }

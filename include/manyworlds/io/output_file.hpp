@@ -87,8 +87,6 @@ class OutputFile {
  private:
   struct Datasets;
   OutputFile(h5::File file, std::unique_ptr<Datasets> datasets, bool root, OutputLayout layout);
-  void write_world_group(const Priors& priors, const std::string& group, std::int64_t count, std::int64_t first,
-                         std::span<const WorldParams> local);
 
   h5::File file_;
   std::unique_ptr<Datasets> datasets_;

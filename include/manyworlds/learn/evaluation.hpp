@@ -28,8 +28,8 @@ std::vector<std::unique_ptr<BidPolicy>> make_baselines(const PolicySection& poli
 std::vector<EpisodeStats> evaluate(std::span<World> worlds, std::span<BidPolicy* const> strategies,
                                    std::vector<Experience>& scratch, std::size_t capacity);
 
-// A strategy succeeds in a world when its ROAS (conversion value / spend) reaches `robust_roas`;
-// a world where it spent nothing is not a success.
+// A strategy succeeds in a world when its expected ROAS (expected value / expected spend of the ads
+// it won, see EpisodeStats) reaches `robust_roas`; a world where it won nothing is not a success.
 bool succeeds(const EpisodeStats& outcome, double robust_roas);
 
 // From all held-out outcomes ([strategy][world]) and the worlds' types: the share of worlds where
@@ -38,7 +38,7 @@ bool succeeds(const EpisodeStats& outcome, double robust_roas);
 struct Robustness {
   std::vector<double> success_share;
   std::vector<double> success_share_by_type;
-  std::vector<double> mean_return;
+  std::vector<double> mean_return;   // [strategy]: mean expected return (expected value - expected spend)
 };
 Robustness robustness(std::span<const EpisodeStats> outcomes, std::span<const int> world_types, int strategies,
                       int type_count, double robust_roas);

@@ -26,6 +26,11 @@ struct TrainingSample {
 // The sample of an experience with importance weight `weight`.
 TrainingSample training_sample(const Experience& experience, double weight, int creatives = 0);
 
+// Standardises the batch's advantages with importance-weighted statistics (so they describe the
+// target distribution, not the sampling one): A <- (A - mean_w) / (std_w + 1e-8). Sums run in
+// batch order. A batch whose weighted standard deviation is 0 is only centred.
+void normalize_advantages(std::span<TrainingSample> batch);
+
 // Importance-weighted sums sum_i w_i x_i over samples, from which PpoStats are made.
 struct LossSums {
   double weight = 0;       // sum w_i

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -93,13 +94,15 @@ Catalogue make_catalogue(const Scenario& scenario);
 class ZigguratNormal {
  public:
   ZigguratNormal();
-  double operator()(Stream& stream) const {
-    const std::uint32_t word = stream.next_u32();
+  double operator()(Stream& stream) const { return (*this)(stream.next_u32(), stream); }
+  // The normal for `word`, a word already taken from `stream`; the slow path takes more from it.
+  double operator()(std::uint32_t word, Stream& stream) const {
     const std::uint32_t layer = word & (layers - 1);
     const std::uint32_t position = word >> 8;
     if (position < inner_[layer]) {
+      // Bit 7 of the word becomes the sign bit (no branch: it is a coin flip).
       const double x = static_cast<double>(position) * width_[layer];
-      return (word & 0x80u) != 0 ? -x : x;
+      return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) ^ (std::uint64_t{word & 0x80u} << 56));
     }
     return slow(stream, word);
   }
@@ -157,18 +160,23 @@ struct RoundStats {
   RoundStats& operator+=(const RoundStats& other);
 };
 
-// The instruction sets the simulator's vector code is compiled for. Every one gives bit-identical
-// results (each lane is rounded like the scalar operation; no FMA contraction, no reassociation);
-// AVX2 is only faster. The build stays portable: AVX2 code runs only where the CPU has it.
+// The instruction sets the simulator's vector code is compiled for (2 and 4 doubles per
+// register). Both give bit-identical results (each lane is rounded like the scalar operation; no
+// FMA contraction, no reassociation); AVX2 is only faster. The build stays portable: the AVX2
+// code runs only where the CPU has AVX2. (An AVX-512 variant was slower: GCC 12 turns its
+// vector comparisons into scalar code.)
 enum class VectorIsa : std::uint8_t { sse2, avx2 };
-VectorIsa best_vector_isa();         // avx2 if this CPU supports it, else sse2
+VectorIsa best_vector_isa();         // avx2 if this CPU has it, else sse2
+bool supported(VectorIsa isa);
 const char* to_string(VectorIsa isa);
 
-// The scenario's auctions. Auction `index` of round `round` draws everything it needs, in this
-// order, from Stream(seed, Purpose::auctiongym, round, index & 0xffffffff, index >> 32): the
-// context (ZigguratNormal x embedding_sd per dimension), the participants (uniform without
-// replacement: one bounded 32-bit draw each), the click (one 32-bit word: click iff
-// word < CTR x 2^32). So outcomes do not depend on how auctions are split into blocks or ranks.
+// The scenario's auctions. Auction `index` of round `round` draws everything it needs from
+// Stream(seed, Purpose::auctiongym, round, index & 0xffffffff, index >> 32), so outcomes do not
+// depend on how auctions are split into blocks or ranks. It takes dimensions + participants + 1
+// words up front (two Philox blocks in the SP-oracle setup): one per context entry (a
+// ZigguratNormal x embedding_sd), one per participant (drawn uniformly without replacement by a
+// bounded draw) and one for the click (click iff word < CTR x 2^32). The rare extra words of a
+// ziggurat slow path or a bounded-draw rejection come from the same stream after those.
 class Simulator {
  public:
   // RuntimeFailure if `isa` is not supported by this CPU or the catalogue does not fit the scenario.
@@ -189,7 +197,7 @@ class Simulator {
   std::uint64_t seed_;
   int bidders_;
   int items_;
-  int padded_items_;  // items rounded up to a multiple of 4 (padding items are never chosen)
+  int padded_items_;  // items rounded up to a multiple of the vector width (padding items are never chosen)
   int dimensions_;
   int participants_;
   double embedding_sd_;

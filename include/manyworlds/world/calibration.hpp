@@ -45,11 +45,13 @@ struct GroupStatistics {
   void add(const GroupStatistics& more);
 };
 
-// What one world contributes to the segment-share fit.
-struct WorldUsers {
-  int group = 0;
-  std::vector<double> users;      // distinct users seen, per segment
-  std::vector<double> sessions;   // their sessions (queries less than session_gap_hours apart), per segment
+// What one world contributes to the segment-share and click-through fits.
+struct WorldStatistics {
+  int group = 0;                         // jackknife group
+  std::vector<double> users;             // distinct users seen, per segment
+  std::vector<double> sessions;          // their sessions (queries less than session_gap_hours apart), per segment
+  std::vector<double> expected_clicks;   // per cell: sum over impressions of the known CTR factors
+  std::vector<double> clicks;            // per cell
 };
 
 // Queries of a user less than this far apart belong to one session.
@@ -61,12 +63,15 @@ class EventStatistics {
  public:
   EventStatistics(const Priors& base, std::string source, int jackknife_groups = 20);
   void add(const EventRow& row, std::int64_t line);
-  void finish();  // closes the last world; call once after the last row
+  // Closes the last world; call once after the last row. The hour profile counts the whole days of each episode
+  // and its final day only if the episode reached the horizon (its last row is in the longest episode's last hour):
+  // a day cut short by a spent budget would bias the profile, since the budget runs out sooner on busy days.
+  void finish();
 
   const std::string& source() const { return source_; }
   const Priors& base() const { return *base_; }
   const std::vector<GroupStatistics>& groups() const { return groups_; }
-  const std::vector<WorldUsers>& worlds() const { return worlds_; }
+  const std::vector<WorldStatistics>& worlds() const { return worlds_; }
   std::int64_t rows() const { return rows_; }
   std::int64_t episodes() const { return episodes_; }
   double longest_episode_hours() const { return longest_episode_hours_; }
@@ -82,8 +87,18 @@ class EventStatistics {
   };
 
   [[noreturn]] void fail(std::int64_t line, const std::string& reason) const;
+  struct FinalDay {
+    int group = 0;
+    double day = 0;                          // index of the episode's last day
+    double last_row = 0;                     // time_hours of the episode's last row
+    std::array<double, 24> session_starts{};
+  };
+
   void check_order(const EventRow& row, std::int64_t line);
+  void start_episode(const EventRow& row);
+  void advance_day(const EventRow& row);
   void close_episode();
+  void add_final_days();
   void close_world();
   UserState& user_of(const EventRow& row, std::int64_t line);
   void add_session(const EventRow& row, UserState& user);
@@ -102,16 +117,19 @@ class EventStatistics {
   std::vector<double> fatigue_factors_;  // E[1 / (1 + rate n)] by n, grown on demand
 
   std::vector<GroupStatistics> groups_;
-  std::vector<WorldUsers> worlds_;
+  std::vector<WorldStatistics> worlds_;
   std::int64_t rows_ = 0;
   std::int64_t episodes_ = 0;
   double longest_episode_hours_ = 0;
+  std::vector<FinalDay> final_days_;
 
   // Position in the stream.
   bool started_ = false;
   std::uint32_t world_ = 0;
   std::uint32_t episode_ = 0;
   double last_time_ = 0;
+  double day_ = 0;                            // day of the episode being read
+  std::array<double, 24> day_starts_{};       // its session starts by clock hour
   std::unordered_set<std::uint32_t> finished_worlds_;
   std::unordered_set<std::uint32_t> finished_episodes_;
   std::unordered_map<std::uint64_t, UserState> users_;
@@ -165,10 +183,11 @@ struct CalibrationCounts {
 };
 
 struct CalibrationOptions {
-  double reference_world_days = 256;   // size of each reference simulation of the price level
+  std::int64_t reference_worlds = 400;   // worlds of each reference simulation of the price level
+  double reference_max_days = 1;         // their horizon: the log's longest episode, at most this
   std::uint64_t reference_seed = 20260101;
-  int price_iterations = 3;            // reference simulations at most
-  double price_tolerance = 0.002;      // stop when |log(observed / simulated median price)| is below
+  int price_simulations = 3;             // reference simulations at most (the second measures the elasticity)
+  double price_tolerance = 0.002;        // stop when |log(observed / simulated geometric mean price)| is below
 };
 
 struct CalibrationResult {
@@ -180,8 +199,10 @@ struct CalibrationResult {
   Distribution competitor_base_bid;   // competitors.base_bid as written
   double base_bid_scale = 1;          // its median / the base priors' median
   double base_bid_scale_se = 0;       // standard error of that ratio
+  double price_elasticity = 1;        // d log(simulated price) / d log(base_bid median), measured
   double price_residual = 0;          // log(observed / simulated median price) at the last reference simulation
   int price_simulations = 0;          // reference simulations run
+  std::vector<std::string> summary;   // what was fitted, one line each (the priors file's comment header)
   std::string priors_text;            // the complete calibrated priors file
 };
 

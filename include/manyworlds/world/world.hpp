@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/priors.hpp"
@@ -77,14 +78,22 @@ struct EpisodeStats {
   double crisis_value = 0;
   double reward = 0;
   double budget = 0;
+  // Expectations given each auction's outcome (slot, price): the ad's click-through times the
+  // attributed conversion value it can bring, and times its price. Same objective as the realized
+  // figures with far less noise; used to judge strategies on held-out worlds.
+  double expected_value = 0;
+  double expected_spend = 0;
 
+  double expected_roas() const { return expected_spend > 0 ? expected_value / expected_spend : 0.0; }
   EpisodeStats& operator+=(const EpisodeStats& more);
 };
 
 class World {
  public:
   // `priors` must outlive the world. The population is drawn once, from the world's stream.
-  World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days);
+  // `reward` chooses what Experience::reward holds; EpisodeStats always count realized outcomes.
+  World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days,
+        RewardMode reward = RewardMode::realized);
 
   const WorldParams& params() const { return params_; }
   const std::vector<User>& users() const { return users_; }
@@ -128,6 +137,8 @@ class World {
   std::vector<double> click_base_;               // [segment][device][query]
   std::vector<double> conversion_probability_;   // [segment][device][query]
   std::vector<double> log_value_median_;         // per segment
+  std::vector<double> expected_attributed_value_; // per segment: E[value] x P(delay within the window)
+  RewardMode reward_mode_;
   std::array<double, 24> hour_ctr_{};
   std::vector<double> competitor_bid_median_;    // [competitor][query]
   std::vector<double> competitor_entry_;         // [competitor][query]
@@ -141,5 +152,10 @@ class World {
   std::vector<double> competitor_spend_;
   std::vector<SlotOutcome> candidates_;
 };
+
+// The worlds with ids id_base + [first, first + count): parameters drawn from the priors, populations built.
+std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,
+                               std::int64_t count, std::uint32_t id_base = 0,
+                               RewardMode reward = RewardMode::realized);
 
 }  // namespace manyworlds

@@ -1,0 +1,33 @@
+// The `auctiongym` command: the AuctionGym-compatible scenario on every rank, per-round statistics in one HDF5 file.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "manyworlds/sampling/collectives.hpp"
+#include "manyworlds/world/auctiongym.hpp"
+
+namespace manyworlds {
+
+// The output's format name and version (file attributes "format" and "format_version"; the
+// layout is documented in docs/auctiongym.md).
+inline constexpr const char* auctiongym_format_name = "manyworlds-auctiongym";
+inline constexpr std::int64_t auctiongym_format_version = 1;
+
+// Collective: simulates round `round` on the ranks of `collectives`. Rank r simulates the
+// summation blocks block_of(blocks_per_round, ranks, r), each summed in auction order; rank 0
+// gathers the blocks' sums and adds them in block order. So rank 0's result is identical, bit for
+// bit, for any number of ranks; the other ranks return empty statistics. Bytes moved per round:
+// O(blocks_per_round x bidders), independent of the number of auctions.
+auctiongym::RoundStats simulate_round(const auctiongym::Scenario& scenario, const auctiongym::Simulator& simulator,
+                                      std::uint32_t round, Collectives& collectives);
+
+// Runs the scenario in `job` on every rank of MPI_COMM_WORLD (initialising MPI if nobody has)
+// and writes OUTPUT.partial, renamed to `output` when complete; an empty `output` means
+// [run].output, else "<name>.h5". An existing output is replaced only with `force`. Rank 0
+// writes a progress line per round to `log` and a summary to std::cout. Returns the process
+// exit code (ExitCode); on a failure that not every rank saw, it aborts the MPI job.
+int auctiongym_command(const std::string& job, const std::string& output, bool force, std::ostream& log);
+
+}  // namespace manyworlds

@@ -1,0 +1,32 @@
+// The subcommands behind the CLI: run, validate, evaluate (argument parsing lives in cli.cpp).
+#pragma once
+
+#include <string>
+
+#include "manyworlds/app/job.hpp"
+
+namespace manyworlds {
+
+struct RunArguments {
+  std::string job_path;
+  JobOverrides overrides;
+  bool force = false;
+  bool quiet = false;
+  bool resume = false;
+  int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
+};
+
+struct EvaluateArguments {
+  std::string job_path;
+  std::string policy_path;     // a finished run's output
+  JobOverrides overrides;      // overrides.output: default "<job name>-evaluation.h5"
+  bool force = false;
+};
+
+// Each returns the process exit code. run and evaluate initialise MPI (they work with one rank
+// without mpirun); validate needs no MPI.
+int run_command(int argc, char** argv, const RunArguments& arguments);
+int validate_command(const std::string& job_path, const JobOverrides& overrides, int ranks);
+int evaluate_command(int argc, char** argv, const EvaluateArguments& arguments);
+
+}  // namespace manyworlds

@@ -1,0 +1,335 @@
+// Tests of event logs (CSV round trip, refused rows) and of calibration recovering known priors from a simulated log.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "manyworlds/core/errors.hpp"
+#include "manyworlds/core/toml_reader.hpp"
+#include "manyworlds/learn/baselines.hpp"
+#include "manyworlds/world/calibration.hpp"
+#include "manyworlds/world/event_log.hpp"
+
+namespace manyworlds {
+namespace {
+
+const std::string default_priors_path = std::string(MANYWORLDS_SOURCE_DIR) + "/jobs/priors/default.toml";
+
+std::vector<EventRow> simulated_rows(const Priors& priors, std::int64_t worlds, double days) {
+  std::vector<EventRow> rows;
+  ConstantBid bidder;
+  simulate_events(priors, {7, 0, worlds, 1, days}, bidder, [&rows](const EventRow& row) { rows.push_back(row); });
+  return rows;
+}
+
+std::string csv_of(const Priors& priors, const std::vector<EventRow>& rows) {
+  std::ostringstream out;
+  EventCsvWriter writer(out, priors);
+  for (const EventRow& row : rows) writer.write(row);
+  return out.str();
+}
+
+std::vector<EventRow> read_csv(const std::string& text, const Priors& priors) {
+  std::istringstream in(text);
+  std::vector<EventRow> rows;
+  read_event_log(in, "events.csv", priors, [&rows](const EventRow& row, std::int64_t) { rows.push_back(row); });
+  return rows;
+}
+
+// The one-line InputError message that reading `text` produces ("" if none).
+std::string read_error(const std::string& text, const Priors& priors) {
+  try {
+    read_csv(text, priors);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+// The header, then one line with column `column` of the first simulated row replaced by `value`.
+std::string csv_with(const Priors& priors, const std::string& column, const std::string& value) {
+  const std::string text = csv_of(priors, simulated_rows(priors, 1, 0.25));
+  const std::string header = text.substr(0, text.find('\n'));
+  std::string line = text.substr(header.size() + 1, text.find('\n', header.size() + 1) - header.size() - 1);
+  std::vector<std::string> fields;
+  std::stringstream split(line);
+  for (std::string field; std::getline(split, field, ',');) fields.push_back(field);
+  for (int c = 0; c < event_column_count; ++c)
+    if (event_columns[c] == column) fields[c] = value;
+  line.clear();
+  for (const std::string& field : fields) line += (line.empty() ? "" : ",") + field;
+  return header + "\n" + line + "\n";
+}
+
+TEST(EventLog, CsvRoundTripsEverySimulatedField) {
+  const Priors priors = load_priors(default_priors_path);
+  const std::vector<EventRow> rows = simulated_rows(priors, 2, 0.5);
+  ASSERT_GT(rows.size(), 500u);
+  const std::vector<EventRow> read = read_csv(csv_of(priors, rows), priors);
+  ASSERT_EQ(read.size(), rows.size());
+  bool some_click = false;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const EventRow& a = rows[i];
+    const EventRow& b = read[i];
+    EXPECT_TRUE(a.world == b.world && a.episode == b.episode && a.time_hours == b.time_hours && a.hour == b.hour &&
+                a.day_of_week == b.day_of_week && a.user == b.user && a.segment == b.segment &&
+                a.device == b.device && a.query_type == b.query_type && a.creative == b.creative)
+        << "row " << i;
+    EXPECT_TRUE(a.bid == b.bid && a.reserve_price == b.reserve_price && a.eligible_bidders == b.eligible_bidders &&
+                a.slot == b.slot && a.price == b.price && a.clicked == b.clicked && a.converted == b.converted &&
+                a.delay_hours == b.delay_hours && a.conversion_value == b.conversion_value &&
+                a.attributed == b.attributed && a.followup_hours == b.followup_hours)
+        << "row " << i;
+    some_click = some_click || a.clicked;
+  }
+  EXPECT_TRUE(some_click);
+  EXPECT_EQ(csv_of(priors, {}),
+            "world,episode,time_hours,hour,day_of_week,user,segment,device,query_type,creative,bid,reserve_price,"
+            "eligible_bidders,slot,price,clicked,converted,delay_hours,conversion_value,attributed,followup_hours\n");
+}
+
+TEST(EventLog, MissingColumnsAreNamed) {
+  const Priors priors = load_priors(default_priors_path);
+  const std::string message =
+      read_error("world,episode,time_hours,hour,user,segment,device,query_type,price,clicked,attributed,"
+                 "delay_hours\n",
+                 priors);
+  EXPECT_EQ(message.find("events.csv:1: missing column(s) 'creative', 'slot'"), 0u) << message;
+  EXPECT_NE(read_error("world,world,episode\n", priors).find("events.csv:1: column 'world' appears twice"),
+            std::string::npos);
+  EXPECT_NE(read_error("", priors).find("events.csv: the file is empty"), std::string::npos);
+}
+
+TEST(EventLog, MalformedRowsNameFileLineAndColumn) {
+  const Priors priors = load_priors(default_priors_path);
+  const struct {
+    const char* column;
+    const char* value;
+    const char* expected;
+  } cases[] = {
+      {"clicked", "yes", "events.csv:2: column 'clicked' = 'yes' must be 0 or 1"},
+      {"segment", "pirate", "events.csv:2: column 'segment' = 'pirate' is not a segment of the base priors"},
+      {"device", "", "events.csv:2: column 'device' = '' is not a device of the base priors"},
+      {"query_type", "navigational", "events.csv:2: column 'query_type' = 'navigational' is not a query type"},
+      {"time_hours", "-1", "events.csv:2: column 'time_hours' = '-1' must be a finite number >= 0"},
+      {"price", "nan", "events.csv:2: column 'price' = 'nan' must be a finite number >= 0"},
+      {"world", "3.5", "events.csv:2: column 'world' = '3.5' must be a whole number"},
+      {"hour", "7", "events.csv:2: column 'hour' = '7' is not floor(time_hours) mod 24"},
+      {"slot", "9", "events.csv:2: column 'slot' = '9' must be a whole number in [0, 3]"},
+      {"attributed", "1", "events.csv:2: column 'attributed' = '1' but clicked = 0"},
+  };
+  for (const auto& c : cases) {
+    const std::string message = read_error(csv_with(priors, c.column, c.value), priors);
+    EXPECT_EQ(message.find(c.expected), 0u) << c.column << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  std::string text = csv_with(priors, "world", "0");
+  text.insert(text.rfind(','), ",extra");
+  EXPECT_EQ(read_error(text, priors).find("events.csv:2: 22 fields, but the header names 21 columns"), 0u)
+      << read_error(text, priors);
+}
+
+TEST(EventLog, StatisticsRefuseRowsOutOfOrder) {
+  const Priors priors = load_priors(default_priors_path);
+  const std::vector<EventRow> rows = simulated_rows(priors, 2, 0.25);
+  const auto error_of = [&](const std::vector<EventRow>& sequence) -> std::string {
+    EventStatistics statistics(priors, "log.csv");
+    try {
+      for (std::size_t i = 0; i < sequence.size(); ++i) statistics.add(sequence[i], static_cast<std::int64_t>(i + 2));
+    } catch (const InputError& error) {
+      return error.what();
+    }
+    return "";
+  };
+  std::vector<EventRow> again = rows;
+  again.push_back(rows.front());  // world 0 after world 1
+  EXPECT_NE(error_of(again).find("log.csv:" + std::to_string(again.size() + 1) +
+                                 ": world 0 appears again after other worlds; sort the rows by world, episode, time_hours"),
+            std::string::npos)
+      << error_of(again);
+  std::vector<EventRow> backwards(rows.begin(), rows.begin() + 3);
+  std::swap(backwards[1], backwards[2]);
+  backwards[1].time_hours += 1.0;
+  EXPECT_NE(error_of(backwards).find("log.csv:4: time_hours = "), std::string::npos) << error_of(backwards);
+  std::vector<EventRow> changed(rows.begin(), rows.begin() + 1);
+  changed.push_back(rows.front());
+  changed.back().device = (changed.back().device + 1) % 3;
+  EXPECT_NE(error_of(changed).find("must not change within a world"), std::string::npos) << error_of(changed);
+}
+
+TEST(EventLog, TooSmallALogIsRefusedByName) {
+  const Priors priors = load_priors(default_priors_path);
+  EventStatistics statistics(priors, "tiny.csv");
+  std::int64_t line = 1;
+  for (const EventRow& row : simulated_rows(priors, 1, 0.25)) statistics.add(row, ++line);
+  statistics.finish();
+  try {
+    fit_event_statistics(statistics);
+    FAIL() << "a quarter-day log cannot fit every entry";
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find("tiny.csv: "), 0u) << message;
+    EXPECT_NE(message.find("; use a longer log"), std::string::npos) << message;
+  }
+}
+
+TEST(Calibration, ScaledDistributionsKeepTheirShape) {
+  using Kind = Distribution::Kind;
+  const Distribution lognormal = scaled_distribution({Kind::lognormal, 2.0, 0.3}, 1.5, "k");
+  EXPECT_EQ(lognormal.kind, Kind::lognormal);
+  EXPECT_DOUBLE_EQ(lognormal.a, 3.0);
+  EXPECT_DOUBLE_EQ(lognormal.b, 0.3);
+  const Distribution uniform = scaled_distribution({Kind::uniform_int, 2.0, 4.0}, 0.5, "k");
+  EXPECT_EQ(uniform.kind, Kind::uniform);
+  EXPECT_DOUBLE_EQ(uniform.a, 1.0);
+  EXPECT_DOUBLE_EQ(uniform.b, 2.0);
+  EXPECT_THROW(scaled_distribution({Kind::beta, 0.5, 10.0}, 2.0, "k"), InputError);
+}
+
+// ---- recovering known priors ----------------------------------------------------------------------
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+}
+
+// The default priors with non-default values for what calibrate fits (the "truth" of the test).
+std::string true_priors_text(const Priors& defaults) {
+  std::string text = defaults.text;
+  replace_once(text, "share = 0.10\n", "share = 0.16\n");  // crisis_parent
+  replace_once(text, "share = 0.25\n", "share = 0.22\n");  // researcher
+  replace_once(text, "share = 0.30\n", "share = 0.27\n");  // price_sensitive (casual stays 0.35)
+  replace_once(text, "ctr_multiplier = 1.35", "ctr_multiplier = 1.6");
+  replace_once(text, "cvr = 0.047", "cvr = 0.09");
+  replace_once(text, "cvr = 0.040", "cvr = 0.06");  // researcher
+  replace_once(text, "cvr = 0.040", "cvr = 0.05");  // price_sensitive
+  replace_once(text, "cvr = 0.020", "cvr = 0.035");
+  replace_once(text, "feature_gap = 0.45", "feature_gap = 0.6");
+  replace_once(text, "median = 2.5, sigma = 0.2", "median = 4.0, sigma = 0.2");          // delay_median_hours
+  replace_once(text, "low = 1.9, high = 2.3", "low = 1.4, high = 1.8");                  // delay_sigma
+  replace_once(text, "base_bid = { dist = \"lognormal\", median = 1.0", "base_bid = { dist = \"lognormal\", median = 1.3");
+  // Hour profile: the default one moved by 12 hours (the evening peak becomes a morning peak).
+  const std::size_t begin = text.find("hour_profile = [") + 16;
+  const std::size_t end = text.find(']', begin);
+  std::string profile;
+  for (int h = 0; h < 24; ++h)
+    profile += (h ? ", " : "") + std::to_string(defaults.hour_profile[(h + 12) % 24]);
+  text.replace(begin, end - begin, profile);
+  return text;
+}
+
+std::array<double, 24> mean_one(const std::array<double, 24>& profile) {
+  double total = 0;
+  for (double x : profile) total += x;
+  std::array<double, 24> result{};
+  for (int h = 0; h < 24; ++h) result[h] = profile[h] * 24.0 / total;
+  return result;
+}
+
+// Checks |estimate - truth| <= tolerance and that the reported standard error is at most `expected_se` x 1.5
+// (so that a tolerance of 4 expected SEs cannot hide an estimator noisier than it should be).
+void expect_recovered(const std::string& name, double estimate, double se, double truth, double expected_se) {
+  const double tolerance = 4.0 * expected_se;
+  std::printf("  %-34s true %9.4f  fitted %9.4f  se %8.4f  |error| %7.4f  tolerance %7.4f\n", name.c_str(), truth,
+              estimate, se, std::fabs(estimate - truth), tolerance);
+  EXPECT_NEAR(estimate, truth, tolerance) << name;
+  EXPECT_LE(se, 1.5 * expected_se) << name << ": the reported standard error is larger than expected";
+}
+
+TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
+  const Priors defaults = load_priors(default_priors_path);
+  const Priors truth = parse_priors(true_priors_text(defaults), "true-priors.toml");
+
+  // 300 worlds x 2 episodes x 2 days with the constant reference bidder: about 1.2 million auctions, 10 000 users
+  // seen per segment class, 37 000 clicks, 2 500 attributed conversions (a few seconds to simulate).
+  EventStatistics statistics(defaults, "simulated.csv");
+  ConstantBid bidder;
+  std::int64_t line = 1;
+  simulate_events(truth, {4242, 0, 300, 2, 2.0}, bidder,
+                  [&](const EventRow& row) { statistics.add(row, ++line); });
+  statistics.finish();
+  const CalibrationResult result = calibrate(statistics, CalibrationOptions{}, bidder);
+  const CalibrationFit& fit = result.fit;
+  const CalibrationFit& se = result.se;
+  ASSERT_EQ(result.counts.jackknife_groups, 20);
+  std::printf("  %lld rows, %.0f clicks, %.0f attributed conversions\n", static_cast<long long>(result.counts.rows),
+              result.counts.clicks, result.counts.conversions);
+
+  // Expected standard errors (tolerance = 4 of them). Worlds are the independent units: every world draws its own
+  // segment mix, CTR and CVR levels, delay median, hour weights and competitors, so each SE below is the
+  // between-world spread over sqrt(300 worlds), combined with the counting noise where that is larger.
+  //  share: a world's segment share varies by sqrt(p(1-p)/401) (Dirichlet, concentration 400) plus
+  //    sqrt(p(1-p)/1250) (its ~1250 users), and the crisis share by 0.026 more (crisis-surge worlds, 8%, x1.8):
+  //    0.034 for crisis parents, 0.025 for the others; / sqrt(300) = 0.002 and 0.0015.
+  for (std::size_t s = 0; s < truth.segments.size(); ++s)
+    expect_recovered("segments." + truth.segments[s].name + ".share", fit.share[s], se.share[s],
+                     truth.segments[s].share, truth.segments[s].crisis ? 0.002 : 0.0015);
+  //  ctr_multiplier: the level is the mean of 300 world effects, each varying by about 0.27 (CTR level 0.15,
+  //    creative effectiveness 0.2, crisis affinity 0.35 for crisis parents, fatigue rate): 1.6%; crisis parents'
+  //    own clicks (~9000) and affinity add 2.5%: 3% for them, 2% for the others.
+  for (std::size_t s = 0; s < truth.segments.size(); ++s) {
+    const double relative = truth.segments[s].crisis ? 0.03 : 0.02;
+    expect_recovered("segments." + truth.segments[s].name + ".ctr_multiplier", fit.segment_ctr[s],
+                     se.segment_ctr[s], truth.segments[s].ctr_multiplier, relative * truth.segments[s].ctr_multiplier);
+  }
+  //  device ctr_multiplier: relative to the others within worlds, ~12 000 clicks each: 1% (desktop ~5000: 1.5%).
+  for (std::size_t d = 0; d < truth.devices.size(); ++d)
+    expect_recovered("devices." + truth.devices[d].name + ".ctr_multiplier", fit.device_ctr[d], se.device_ctr[d],
+                     truth.devices[d].ctr_multiplier, (d == 2 ? 0.015 : 0.01) * truth.devices[d].ctr_multiplier);
+  //  cvr: binomial 1/sqrt(conversions) (crisis ~900, researcher ~450, price-sensitive ~400, casual ~250, the iOS
+  //    gap's uncertainty feeding into crisis parents) and the world CVR level (0.15 / sqrt(300) = 0.9%):
+  //    4.5%, 5.5%, 6.5% and 10% relative.
+  const double cvr_relative[] = {0.045, 0.055, 0.065, 0.10};
+  for (std::size_t s = 0; s < truth.segments.size(); ++s)
+    expect_recovered("segments." + truth.segments[s].name + ".cvr", fit.segment_cvr[s], se.segment_cvr[s],
+                     truth.segments[s].cvr, cvr_relative[s] * truth.segments[s].cvr);
+  //  feature_gap: iOS vs Android conversion ratio of feature-dependent users (~1000 conversions on iOS):
+  //    relative SE of the ratio ~5% over a mean feature dependence of ~0.45 times (1 - gap * dep) ~ 0.6: 0.045.
+  //    Android is the reference (smallest base gap), kept at the base value exactly.
+  expect_recovered("devices.ios.feature_gap", fit.feature_gap[0], se.feature_gap[0], truth.devices[0].feature_gap,
+                   0.045);
+  EXPECT_EQ(fit.feature_gap[1], defaults.devices[1].feature_gap);
+  expect_recovered("devices.desktop.feature_gap", fit.feature_gap[2], se.feature_gap[2], 0.0, 0.03);
+  //  delays: log-normal over ~2500 conversions truncated at 168 h: SE of the mean log ~ 1.64 / sqrt(2500) = 0.033
+  //    (plus the worlds' median spread 0.2 / sqrt(300)): 4% of the median; of the log sd ~0.028 (truncation
+  //    loses a little information; the base median spread 0.2 is subtracted exactly).
+  expect_recovered("conversions.delay_median_hours (median)", result.delay_median_hours.a,
+                   se.delay_median_hours, truth.delay_median_hours.a, 0.04 * truth.delay_median_hours.a);
+  const double true_sigma_rms = std::sqrt(1.6 * 1.6 + 0.4 * 0.4 / 12.0);  // uniform(1.4, 1.8)
+  expect_recovered("conversions.delay_sigma (rms)", fit.delay_sigma_rms, se.delay_sigma_rms, true_sigma_rms, 0.03);
+  //  hour profile: each world's hour weight has log-normal noise 0.15, so an hour's mean over 300 worlds varies
+  //    by 0.15 / sqrt(300) = 0.9%, plus its session count (>= 3000 per hour; the night hours ~1000: 3%):
+  //    1.3% at busy hours, 3% at the quietest ones; expected SE = max(0.013, 0.03 / sqrt(truth)) relative.
+  const std::array<double, 24> true_profile = mean_one(truth.hour_profile);
+  for (int h = 0; h < 24; ++h)
+    expect_recovered("time.hour_profile[" + std::to_string(h) + "]", fit.hour_profile[h], se.hour_profile[h],
+                     true_profile[h], std::max(0.013, 0.03 / std::sqrt(true_profile[h])) * true_profile[h]);
+  //  price level: the log's mean log price per click varies between worlds by ~0.35 (bid level, competitors):
+  //    0.35 / sqrt(300) = 0.02, the reference simulation's (400 worlds) 0.018; together 0.027 in logs, divided by
+  //    the price elasticity ~0.7 (reserve prices do not scale): 4% of the base_bid median.
+  expect_recovered("competitors.base_bid (median)", result.competitor_base_bid.a, result.base_bid_scale_se,
+                   truth.competitor_base_bid.a, 0.04 * truth.competitor_base_bid.a);
+  EXPECT_EQ(result.competitor_base_bid.b, defaults.competitor_base_bid.b);  // the spread stays the base's
+
+  // The written priors are a complete, valid priors file holding exactly the fitted values.
+  const Priors written = parse_priors(result.priors_text, "calibrated.toml");
+  for (std::size_t s = 0; s < written.segments.size(); ++s) {
+    EXPECT_NEAR(written.segments[s].share, fit.share[s], 1e-9);
+    EXPECT_NEAR(written.segments[s].cvr, fit.segment_cvr[s], 1e-7 * fit.segment_cvr[s]);
+  }
+  EXPECT_NEAR(written.devices[0].feature_gap, fit.feature_gap[0], 1e-7);
+  EXPECT_NEAR(written.competitor_base_bid.a, result.competitor_base_bid.a, 1e-7);
+  EXPECT_NEAR(written.hour_profile[8], fit.hour_profile[8], 1e-6);
+  EXPECT_EQ(written.world_types.size(), defaults.world_types.size());
+  EXPECT_EQ(result.priors_text.find("# Calibrated priors, written by `manyworlds calibrate` from the event log "
+                                    "simulated.csv"),
+            0u);
+  EXPECT_NE(result.priors_text.find("# Default priors of manyworlds"), std::string::npos);  // base comments kept
+}
+
+}  // namespace
+}  // namespace manyworlds
