@@ -49,7 +49,7 @@ void BM_AuctionGymOracleBid(benchmark::State& state) {
 }
 BENCHMARK(BM_AuctionGymOracleBid);
 
-// Ziggurat normals from a Stream (compare BM_StreamNormal, Box-Muller).
+// The 32-bit ziggurat normals of the auctions (compare BM_StreamNormal, which takes 64 bits a normal).
 void BM_ZigguratNormal(benchmark::State& state) {
   const ZigguratNormal normal;
   Stream stream(42, Purpose::auctiongym, 7, 1, 0);

@@ -354,16 +354,24 @@ class Runner {
   }
 
   void run_evaluation(int iteration, OutputFile& output) {
+    // The baselines are deterministic and every round replays the same episode, so their
+    // outcomes are computed in the first round only; the policy is evaluated every round.
     InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::greedy);
-    const auto baselines = make_baselines(config_.policy);
-    std::vector<BidPolicy*> strategies{&policy};
-    for (const auto& baseline : baselines) strategies.push_back(baseline.get());
+    std::vector<BidPolicy*> policy_only{&policy};
     std::vector<EpisodeStats> outcomes;
     std::vector<Experience> scratch;
     agreed(communicator_, [&] {
       scratch.reserve(std::min<std::size_t>(capacity_, 1u << 20));
-      outcomes = evaluate(heldout_, strategies, scratch, capacity_);
+      if (baseline_outcomes_.empty()) {
+        const auto baselines = make_baselines(config_.policy);
+        std::vector<BidPolicy*> strategies;
+        for (const auto& baseline : baselines) strategies.push_back(baseline.get());
+        baseline_outcomes_ = evaluate(heldout_, strategies, scratch, capacity_);
+      }
+      outcomes = evaluate(heldout_, policy_only, scratch, capacity_);
     });
+    outcomes.insert(outcomes.end(), baseline_outcomes_.begin(), baseline_outcomes_.end());
+    const std::size_t strategy_count = evaluation_strategy_names().size();
 
     // Rank 0 needs every held-out outcome (O(strategies x heldout)) and the worlds' types.
     const std::size_t local = heldout_.size();
@@ -372,7 +380,7 @@ class Runner {
     const std::vector<int> types = collectives_.gather(local_types);
     std::vector<EpisodeStats> world_major;
     for (std::size_t w = 0; w < local; ++w)
-      for (std::size_t s = 0; s < strategies.size(); ++s) world_major.push_back(outcomes[s * local + w]);
+      for (std::size_t s = 0; s < strategy_count; ++s) world_major.push_back(outcomes[s * local + w]);
     const std::vector<EpisodeStats> gathered = collectives_.gather(world_major);
 
     EvaluationRecord record;
@@ -384,9 +392,9 @@ class Runner {
       const std::size_t all = types.size();
       std::vector<EpisodeStats> strategy_major(gathered.size());
       for (std::size_t w = 0; w < all; ++w)
-        for (std::size_t s = 0; s < strategies.size(); ++s)
-          strategy_major[s * all + w] = gathered[w * strategies.size() + s];
-      last_robustness_ = robustness(strategy_major, types, static_cast<int>(strategies.size()),
+        for (std::size_t s = 0; s < strategy_count; ++s)
+          strategy_major[s * all + w] = gathered[w * strategy_count + s];
+      last_robustness_ = robustness(strategy_major, types, static_cast<int>(strategy_count),
                                     static_cast<int>(job_.priors.world_types.size()), config_.evaluation.robust_roas);
       record.success_share = last_robustness_.success_share;
       record.success_share_by_type = last_robustness_.success_share_by_type;
@@ -425,6 +433,7 @@ class Runner {
   std::vector<double> parameters_;
   std::optional<PpoTrainer> trainer_;
   Robustness last_robustness_;
+  std::vector<EpisodeStats> baseline_outcomes_;  // this rank's held-out worlds, [baseline][world]
 };
 
 }  // namespace

@@ -224,9 +224,9 @@ std::string default_output_path(const JobConfig& job) {
 }
 
 double beta_at(const SamplingSection& sampling, int iteration, int iterations) {
-  const int span = sampling.beta_anneal_iterations > 0 ? sampling.beta_anneal_iterations
-                                                       : std::max(1, iterations - 1);
-  const double progress = std::min(1.0, static_cast<double>(iteration) / span);
+  // beta reaches beta_end at iteration beta_anneal_iterations (default: the last iteration).
+  const int span = sampling.beta_anneal_iterations > 0 ? sampling.beta_anneal_iterations : iterations - 1;
+  const double progress = span <= 0 ? 1.0 : std::min(1.0, static_cast<double>(iteration) / span);
   return sampling.beta_start + (sampling.beta_end - sampling.beta_start) * progress;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
@@ -144,7 +145,6 @@ constexpr double two_to_32 = 4294967296.0;
 
 // Uniform on (0, 1) from one 32-bit word (for the ziggurat's rare slow path).
 inline double unit_open(std::uint32_t word) { return (static_cast<double>(word) + 0.5) / two_to_32; }
-
 
 }  // namespace
 

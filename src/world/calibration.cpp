@@ -452,7 +452,8 @@ void fit_hours(const GroupStatistics& data, CalibrationFit& fit) {
 // ---- click-through and conversion: multiplicative Poisson models fitted by raking ----
 
 // Expected count of entry i (world i / cells, cell i % cells) =
-// exposure[i] * world[w] * segment[s] * device[d] * query[q] * extra[i].
+// exposure[i] * world[2 w + crisis(s)] * segment[s] * device[d] * query[q] * extra[i]: each world has one effect
+// for the crisis segment (its creative affinity varies by world) and one for the other segments.
 struct Raking {
   const FitContext* context;
   std::size_t cells;
@@ -470,7 +471,7 @@ struct Raking {
         exposure(&exposure_per_entry),
         observed(&observed_per_entry),
         extra(exposure_per_entry.size(), 1.0),
-        world(exposure_per_entry.size() / cells, 1.0),
+        world(2 * (exposure_per_entry.size() / cells), 1.0),
         segment(c.segments, 1.0),
         device(c.devices, 1.0),
         query(query_type_count, 1.0) {}
@@ -478,8 +479,12 @@ struct Raking {
   double expected(std::size_t i) const {
     const FitContext& c = *context;
     const std::size_t cell = i % cells;
-    return (*exposure)[i] * world[i / cells] * segment[c.segment_of(cell)] * device[c.device_of(cell)] *
+    return (*exposure)[i] * world[world_of(i)] * segment[c.segment_of(cell)] * device[c.device_of(cell)] *
            query[c.query_of(cell)] * extra[i];
+  }
+
+  std::size_t world_of(std::size_t i) const {
+    return 2 * (i / cells) + (context->segment_of(i % cells) == context->crisis ? 1 : 0);
   }
 
   // Sets each level of one margin so its expected total equals its observed total; returns the largest change.
@@ -501,7 +506,7 @@ struct Raking {
     return change;
   }
 
-  double rake_worlds() { return rake(world, [this](std::size_t i) { return i / cells; }); }
+  double rake_worlds() { return rake(world, [this](std::size_t i) { return world_of(i); }); }
   double rake_segments() { return rake(segment, [this](std::size_t i) { return context->segment_of(i % cells); }); }
   double rake_devices() { return rake(device, [this](std::size_t i) { return context->device_of(i % cells); }); }
   double rake_queries() { return rake(query, [this](std::size_t i) { return context->query_of(i % cells); }); }
@@ -528,8 +533,8 @@ double reference_scale(const A& fitted, const B& base, const W& weight) {
 
 // CTR = base_ctr[q] * segment[s] * device[d] * world effect * known factors. The world effects absorb each world's
 // click-through level, which also decides how often and how high the ad is shown (creative effectiveness enters
-// the quality score); their plain mean over worlds is 1. Reference: the share-weighted mean device multiplier and
-// the impression-weighted mean base_ctr stay those of the base priors; the segments carry the level.
+// the quality score); their plain mean over the worlds that showed the ad is 1. Reference: the share-weighted mean
+// device multiplier and the impression-weighted mean base_ctr stay the base priors'; the segments carry the level.
 void fit_ctr(const std::vector<const WorldStatistics*>& worlds, const GroupStatistics& data, const FitContext& c,
              CalibrationFit& fit) {
   std::vector<double> exposure;
@@ -544,22 +549,26 @@ void fit_ctr(const std::vector<const WorldStatistics*>& worlds, const GroupStati
         std::max({model.rake_worlds(), model.rake_segments(), model.rake_devices(), model.rake_queries()});
     if (change < converged) break;
   }
-  double level = 0;
-  double shown = 0;
-  for (std::size_t w = 0; w < worlds.size(); ++w) {
-    const auto& expected = worlds[w]->expected_clicks;
-    if (std::all_of(expected.begin(), expected.end(), [](double x) { return x <= 0; })) continue;
-    level += model.world[w];
-    shown += 1.0;
+  // Mean world effect of the crisis segment [1] and of the others [0], over the worlds where the ad was shown.
+  std::array<double, 2> level{};
+  std::array<double, 2> shown{};
+  std::vector<double> shown_exposure(model.world.size(), 0.0);
+  for (std::size_t i = 0; i < exposure.size(); ++i) shown_exposure[model.world_of(i)] += exposure[i];
+  for (std::size_t k = 0; k < model.world.size(); ++k) {
+    if (shown_exposure[k] <= 0) continue;
+    level[k % 2] += model.world[k];
+    shown[k % 2] += 1.0;
   }
-  level /= shown;
   const double device_scale = reference_scale(model.device, c.device_ctr, c.device_share);
   const double query_scale = reference_scale(model.query, c.base_ctr, by_query(data.impressions));
   fit.device_ctr = model.device;
   for (double& x : fit.device_ctr) x *= device_scale;
   for (int q = 0; q < query_type_count; ++q) fit.base_ctr[q] = model.query[q] * query_scale;
   fit.segment_ctr = model.segment;
-  for (double& x : fit.segment_ctr) x *= level / (device_scale * query_scale);
+  for (std::size_t s = 0; s < c.segments; ++s) {
+    const std::size_t k = static_cast<int>(s) == c.crisis ? 1 : 0;
+    fit.segment_ctr[s] *= level[k] / shown[k] / (device_scale * query_scale);
+  }
 }
 
 // The feature gap of one device: solves the Poisson score equation

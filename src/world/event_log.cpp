@@ -207,7 +207,10 @@ void parse_conversion(const RowParser& p, const Priors& priors, EventRow& row) {
 
 EventCsvWriter::EventCsvWriter(std::ostream& out, const Priors& priors) : out_(&out), priors_(&priors) {
   std::string header;
-  for (const char* name : event_columns) header += (header.empty() ? "" : ",") + std::string(name);
+  for (const char* name : event_columns) {
+    if (!header.empty()) header += ',';
+    header += name;
+  }
   *out_ << header << '\n';
 }
 

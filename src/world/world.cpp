@@ -120,8 +120,15 @@ void World::precompute() {
     expected_attributed_value_.push_back(segment.value_median * params_.value_level *
                                          std::exp(0.5 * segment.value_sigma * segment.value_sigma) * attributed);
   }
-  for (int h = 0; h < 24; ++h)
+  for (int h = 0; h < 24; ++h) {
     hour_ctr_[h] = 1.0 + priors.hour_ctr_amplitude * std::cos(two_pi * (h - priors.evening_peak_hour) / 24.0);
+    hour_sin_[h] = static_cast<float>(std::sin(two_pi * h / 24.0));
+    hour_cos_[h] = static_cast<float>(std::cos(two_pi * h / 24.0));
+  }
+  for (std::size_t d = 0; d < devices; ++d)
+    for (int q = 0; q < query_type_count; ++q)
+      log_value_per_click_.push_back(
+          static_cast<float>(std::log(params_.value_per_click_estimate[d][q]) - std::log(params_.reference_bid)));
 
   const std::size_t competitors = params_.competitors.size();
   competitor_bid_median_.resize(competitors * query_type_count);
@@ -241,14 +248,13 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     o[obs::time_fraction] = static_cast<float>(time_fraction);
     o[obs::budget_remaining] = static_cast<float>(1.0 - spent_fraction);
     o[obs::pacing_gap] = static_cast<float>(spent_fraction - time_fraction);
-    o[obs::hour_sin] = static_cast<float>(std::sin(two_pi * hour / 24.0));
-    o[obs::hour_cos] = static_cast<float>(std::cos(two_pi * hour / 24.0));
+    o[obs::hour_sin] = hour_sin_[hour];
+    o[obs::hour_cos] = hour_cos_[hour];
     o[obs::weekend] = day_of_week >= 5 ? 1.0f : 0.0f;
     o[obs::query_brand + q] = 1.0f;
     o[obs::device_ios] = user.device == priors.ios_device ? 1.0f : 0.0f;
     o[obs::urgency_tag] = (user.tags & urgency_mask_) != 0 ? 1.0f : 0.0f;
-    o[obs::log_value_per_click] =
-        static_cast<float>(std::log(params_.value_per_click_estimate[user.device][q]) - log_reference);
+    o[obs::log_value_per_click] = log_value_per_click_[user.device * query_type_count + q];
     o[obs::recent_ctr] = 10.0f * recent_ctr;
     o[obs::observed_roas] = static_cast<float>(spend > 0 ? std::min(10.0, observed_value / spend) : 0.0);
     o[obs::log_last_price] = log_last_price;
@@ -275,7 +281,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
       const double competitor_spent = competitor_spend_[c] / competitor_budget_[c];
       if (strategy.paced && competitor_spent > time_fraction)
         entry *= std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction));
-      if (auction_stream.uniform() >= entry) continue;
+      if (static_cast<double>(auction_stream.next_u32()) * 0x1.0p-32 >= entry) continue;  // 32 bits suffice here
       const double bid = competitor_bid_median_[c * query_type_count + q] *
                          std::exp(competitor.bid_noise * auction_stream.normal() +
                                   strategy.bid_trend_per_day * (t / 24.0));

@@ -56,13 +56,13 @@ TEST(ConfigJobs, QuickstartParses) {
   EXPECT_TRUE(std::filesystem::exists(job.world.priors_path));
   EXPECT_DOUBLE_EQ(job.world.horizon_days, 1.0);
   EXPECT_EQ(job.sampling.mode, SamplingMode::proportional);
-  EXPECT_EQ(job.sampling.batch_size, 2048);
+  EXPECT_EQ(job.sampling.batch_size, 8192);
   EXPECT_DOUBLE_EQ(job.sampling.crisis_weight, 5.0);
   EXPECT_DOUBLE_EQ(job.sampling.alpha, 0.6);
   EXPECT_DOUBLE_EQ(job.sampling.beta_start, 0.4);
   EXPECT_DOUBLE_EQ(job.sampling.beta_end, 1.0);
   EXPECT_EQ(job.ppo.epochs, 4);
-  EXPECT_EQ(job.ppo.minibatch_size, 512);
+  EXPECT_EQ(job.ppo.minibatch_size, 1024);
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.001);
   EXPECT_EQ(job.evaluation.heldout_worlds, 32);
   EXPECT_EQ(job.evaluation.every, 3);
@@ -89,7 +89,7 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_DOUBLE_EQ(job.policy.init_log_std, -0.7);
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.0005);
   EXPECT_EQ(job.ppo.minibatch_size, 1024);
-  EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.95);
+  EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.5);
   EXPECT_EQ(job.evaluation.heldout_worlds, 64);
   EXPECT_DOUBLE_EQ(job.evaluation.robust_share, 0.7);
   EXPECT_EQ(default_output_path(job), "default.h5");
@@ -103,8 +103,12 @@ TEST(ConfigJobs, MinimalJobTakesTheDocumentedDefaults) {
   EXPECT_EQ(job.world.priors_path, "/some/dir/priors/x.toml");
   EXPECT_DOUBLE_EQ(job.world.horizon_days, 7.0);
   EXPECT_EQ(job.sampling.mode, SamplingMode::proportional);
-  EXPECT_EQ(job.sampling.batch_size, 2048);
-  EXPECT_EQ(job.ppo.minibatch_size, 512);
+  EXPECT_EQ(job.sampling.batch_size, 8192);
+  EXPECT_EQ(job.ppo.minibatch_size, 1024);
+  EXPECT_DOUBLE_EQ(job.ppo.gamma, 0.999);
+  EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.5);
+  EXPECT_DOUBLE_EQ(job.ppo.reward_scale, 0.02);
+  EXPECT_TRUE(job.ppo.normalize_advantages);
   EXPECT_EQ(default_output_path(job), "t.h5");
   // An absolute priors path is kept as written.
   const JobConfig absolute = parse_job("[run]\n[world]\npriors = \"/abs/p.toml\"\n", "/elsewhere/j.toml");
@@ -252,10 +256,11 @@ TEST(ConfigValidate, RulesHoldAfterOverrides) {
   EXPECT_EQ(input_error_of([&] { validate_job(bad); }), "'run.iterations' must be at least 1");
   bad = job;
   bad.ppo.minibatch_size = bad.sampling.batch_size + 1;
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (2049) is larger"), std::string::npos);
+  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (8193) is larger"), std::string::npos);
   bad = job;
   bad.sampling.mode = SamplingMode::stratified;
   bad.sampling.batch_size = 512;
+  bad.ppo.minibatch_size = 512;
   bad.sampling.min_crisis_share = 1.0;
   EXPECT_THROW(validate_job(bad), InputError);
   bad.sampling.min_crisis_share = 511.0 / 512.0;  // leaves exactly one regular slot
@@ -285,6 +290,7 @@ TEST(ConfigBeta, AnnealsLinearlyToBetaEnd) {
   EXPECT_DOUBLE_EQ(beta_at(sampling, 10, 11), 1.0);
   EXPECT_DOUBLE_EQ(beta_at(sampling, 25, 11), 1.0);  // a resumed, extended run stays at beta_end
   EXPECT_DOUBLE_EQ(beta_at(sampling, 1, 2), 1.0);
+  EXPECT_DOUBLE_EQ(beta_at(sampling, 0, 1), 1.0);  // a one-iteration run uses beta_end (unbiased)
   sampling.beta_anneal_iterations = 4;  // explicit span
   EXPECT_DOUBLE_EQ(beta_at(sampling, 0, 100), 0.4);
   EXPECT_DOUBLE_EQ(beta_at(sampling, 1, 100), 0.55);

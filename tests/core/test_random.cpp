@@ -212,6 +212,28 @@ TEST(Stream, NormalHasStandardMoments) {
   expect_mean_and_variance(t, -3.0, 0.25, 3 * 0.0625, "normal(-3, 0.5)");
 }
 
+TEST(Stream, NormalFollowsTheNormalCdfIncludingTheTails) {
+  // One million draws in 34 bins: below -4, 32 bins of width 0.25 over [-4, 4], above 4 (each tail expects 32).
+  // Pearson chi-square against Phi (df 33, 0.999 quantile 63.9): checks the shape everywhere, e.g. the
+  // layer edges and the tail beyond 3.44 of a ziggurat, which moment checks would barely notice.
+  Stream stream(19, Purpose::action, 3);
+  const int n = 1000000;
+  const auto phi = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  std::vector<double> observed(34, 0.0), expected(34, 0.0);
+  for (int i = 0; i < n; ++i) {
+    const double x = stream.normal();
+    const int bin = x < -4.0 ? 0 : x >= 4.0 ? 33 : std::min(32, 1 + static_cast<int>(std::floor((x + 4.0) / 0.25)));
+    observed[static_cast<std::size_t>(bin)] += 1;
+  }
+  expected[0] = n * phi(-4.0);
+  for (int b = 1; b <= 32; ++b) expected[static_cast<std::size_t>(b)] = n * (phi(-4.0 + 0.25 * b) - phi(-4.0 + 0.25 * (b - 1)));
+  expected[33] = n * (1 - phi(4.0));
+  EXPECT_LT(chi_square(observed, expected), chi_square_999(33));
+  // Beyond 3.5 sd (the ziggurat's tail algorithm): probability 4.65e-4, so 465 expected, binomial SE 21.6.
+  const double beyond = observed[0] + observed[1] + observed[2] + observed[31] + observed[32] + observed[33];
+  EXPECT_NEAR(beyond, n * 2 * phi(-3.5), z_tolerance * std::sqrt(n * 2 * phi(-3.5)));
+}
+
 TEST(Stream, GammaHasItsMoments) {
   // Gamma(k, 1): mean k, variance k, excess kurtosis 6/k, so mu4 = k^2 (3 + 6/k). Shape < 1 uses the boost path.
   std::uint32_t world = 0;

@@ -16,7 +16,7 @@ for ranks in 2 3 4; do
     echo "outputs of 1 and $ranks ranks differ:"; head -40 "$work/diff$ranks.txt"; exit 1
   fi
 done
-# The comparison must have seen real data: the batches hold 4 iterations of 2048 rows.
+# The comparison must have seen real data: the batches hold 4 iterations of 8192 rows.
 h5dump -H "$work/ranks1.h5" > "$work/header.txt"
 grep -q 'DATASET "weight"' "$work/header.txt" || { echo "no /batches/weight in h5dump -H"; exit 1; }
 /usr/bin/python3 - "$work" <<'PY'
@@ -24,7 +24,7 @@ import sys, h5py, numpy as np
 work = sys.argv[1]
 for ranks in (1, 2, 3, 4):
     with h5py.File(f"{work}/ranks{ranks}.h5", "r") as f:
-        assert f["batches/weight"].shape == (4, 2048), f["batches/weight"].shape
+        assert f["batches/weight"].shape == (4, 8192), f["batches/weight"].shape
         assert int(f["runtime"].attrs["ranks"]) == ranks
         collective = f["runtime/batch_writes_collective"][:]
         assert np.all(collective == 1), f"{ranks} ranks: batch writes not collective: {collective}"

@@ -76,7 +76,7 @@ def test_file_identifies_itself(output):
 
 def test_every_documented_dataset_exists_with_documented_type_shape_and_units(output):
     values = symbols(output)
-    assert values["I"] == 4 and values["B"] == 2048 and values["W"] == 128 and values["O"] == 16
+    assert values["I"] == 4 and values["B"] == 8192 and values["W"] == 128 and values["O"] == 16
     datasets = all_datasets(output)
     for path, (dtype, shape, units) in documented_layout().items():
         assert path in datasets, f"documented {path} missing"

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -420,7 +419,7 @@ TEST(AuctionGymStatistics, ClickThroughRatesAreSmallAsTheInterceptsImply) {
   EXPECT_NEAR(sum / static_cast<double>(pairs), 0.1056, 0.006);
 }
 
-// The same auction model written plainly (Box-Muller normals, std::exp, Stream::below), on other
+// The same auction model written plainly (Stream::normal, std::exp, Stream::below), on other
 // random numbers: the simulator's per-auction means must agree within 5 combined standard errors.
 struct ReferenceMeans {
   double revenue = 0, revenue_sq = 0, ctr = 0, ctr_sq = 0, clicks = 0;

@@ -1,8 +1,10 @@
 // Tests of event logs (CSV round trip, refused rows) and of calibration recovering known priors from a simulated log.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -244,75 +246,94 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   const Priors defaults = load_priors(default_priors_path);
   const Priors truth = parse_priors(true_priors_text(defaults), "true-priors.toml");
 
-  // 300 worlds x 2 episodes x 2 days with the constant reference bidder: about 1.2 million auctions, 10 000 users
-  // seen per segment class, 37 000 clicks, 2 500 attributed conversions (a few seconds to simulate).
+  // 600 worlds x 2 episodes x 2 days with the constant reference bidder: about 2.4 million auctions, 50 000 clicks,
+  // 3 400 attributed conversions (a few seconds in a Release build).
+  constexpr std::int64_t worlds = 600;
+  const double root_worlds = std::sqrt(static_cast<double>(worlds));
   EventStatistics statistics(defaults, "simulated.csv");
   ConstantBid bidder;
   std::int64_t line = 1;
-  simulate_events(truth, {4242, 0, 300, 2, 2.0}, bidder,
+  simulate_events(truth, {4242, 0, worlds, 2, 2.0}, bidder,
                   [&](const EventRow& row) { statistics.add(row, ++line); });
   statistics.finish();
   const CalibrationResult result = calibrate(statistics, CalibrationOptions{}, bidder);
   const CalibrationFit& fit = result.fit;
   const CalibrationFit& se = result.se;
   ASSERT_EQ(result.counts.jackknife_groups, 20);
-  std::printf("  %lld rows, %.0f clicks, %.0f attributed conversions\n", static_cast<long long>(result.counts.rows),
-              result.counts.clicks, result.counts.conversions);
+  for (const std::string& summary : result.summary) std::printf("  %s\n", summary.c_str());
 
-  // Expected standard errors (tolerance = 4 of them). Worlds are the independent units: every world draws its own
-  // segment mix, CTR and CVR levels, delay median, hour weights and competitors, so each SE below is the
-  // between-world spread over sqrt(300 worlds), combined with the counting noise where that is larger.
-  //  share: a world's segment share varies by sqrt(p(1-p)/401) (Dirichlet, concentration 400) plus
-  //    sqrt(p(1-p)/1250) (its ~1250 users), and the crisis share by 0.026 more (crisis-surge worlds, 8%, x1.8):
-  //    0.034 for crisis parents, 0.025 for the others; / sqrt(300) = 0.002 and 0.0015.
+  // Expected standard errors; each tolerance is 4 of them. Worlds are the independent units (every world draws its
+  // own segment mix, CTR, CVR and price levels, delay median, hour weights), so an SE combines the counting noise of
+  // the log's events (1/sqrt(n), n from the log) with the between-world spread over sqrt(worlds).
+  const CalibrationCounts& n = result.counts;
+  const auto relative = [](std::initializer_list<double> parts) {
+    double sum = 0;
+    for (double part : parts) sum += part * part;
+    return std::sqrt(sum);
+  };
+  //  share: a world's share varies by sqrt(p(1-p)/401) (Dirichlet, concentration 400) and sqrt(p(1-p)/1250) (its
+  //    users); crisis parents' by 0.026 more (crisis-surge worlds, 8%, x1.8): 0.025..0.034; the correction for the
+  //    users who never searched (about a fifth) adds about as much again: 0.035 / sqrt(worlds).
   for (std::size_t s = 0; s < truth.segments.size(); ++s)
     expect_recovered("segments." + truth.segments[s].name + ".share", fit.share[s], se.share[s],
-                     truth.segments[s].share, truth.segments[s].crisis ? 0.002 : 0.0015);
-  //  ctr_multiplier: the level is the mean of 300 world effects, each varying by about 0.27 (CTR level 0.15,
-  //    creative effectiveness 0.2, crisis affinity 0.35 for crisis parents, fatigue rate): 1.6%; crisis parents'
-  //    own clicks (~9000) and affinity add 2.5%: 3% for them, 2% for the others.
+                     truth.segments[s].share, 0.035 / root_worlds);
+  //  segment ctr_multiplier: clicks 1/sqrt(n_s); the level, a plain mean of the world effects, which vary by ~0.27
+  //    (CTR level 0.15, creative effectiveness 0.2, fatigue); crisis parents' creative affinity (0.35 per world).
   for (std::size_t s = 0; s < truth.segments.size(); ++s) {
-    const double relative = truth.segments[s].crisis ? 0.03 : 0.02;
-    expect_recovered("segments." + truth.segments[s].name + ".ctr_multiplier", fit.segment_ctr[s],
-                     se.segment_ctr[s], truth.segments[s].ctr_multiplier, relative * truth.segments[s].ctr_multiplier);
+    const double affinity = truth.segments[s].crisis ? 0.36 / root_worlds : 0.0;
+    expect_recovered("segments." + truth.segments[s].name + ".ctr_multiplier", fit.segment_ctr[s], se.segment_ctr[s],
+                     truth.segments[s].ctr_multiplier,
+                     relative({1 / std::sqrt(n.segment_clicks[s]), 0.27 / root_worlds, affinity}) *
+                         truth.segments[s].ctr_multiplier);
   }
-  //  device ctr_multiplier: relative to the others within worlds, ~12 000 clicks each: 1% (desktop ~5000: 1.5%).
+  //  device ctr_multiplier: compared with the other devices inside each world: 1/sqrt(clicks on the device).
   for (std::size_t d = 0; d < truth.devices.size(); ++d)
     expect_recovered("devices." + truth.devices[d].name + ".ctr_multiplier", fit.device_ctr[d], se.device_ctr[d],
-                     truth.devices[d].ctr_multiplier, (d == 2 ? 0.015 : 0.01) * truth.devices[d].ctr_multiplier);
-  //  cvr: binomial 1/sqrt(conversions) (crisis ~900, researcher ~450, price-sensitive ~400, casual ~250, the iOS
-  //    gap's uncertainty feeding into crisis parents) and the world CVR level (0.15 / sqrt(300) = 0.9%):
-  //    4.5%, 5.5%, 6.5% and 10% relative.
-  const double cvr_relative[] = {0.045, 0.055, 0.065, 0.10};
-  for (std::size_t s = 0; s < truth.segments.size(); ++s)
-    expect_recovered("segments." + truth.segments[s].name + ".cvr", fit.segment_cvr[s], se.segment_cvr[s],
-                     truth.segments[s].cvr, cvr_relative[s] * truth.segments[s].cvr);
-  //  feature_gap: iOS vs Android conversion ratio of feature-dependent users (~1000 conversions on iOS):
-  //    relative SE of the ratio ~5% over a mean feature dependence of ~0.45 times (1 - gap * dep) ~ 0.6: 0.045.
-  //    Android is the reference (smallest base gap), kept at the base value exactly.
+                     truth.devices[d].ctr_multiplier, truth.devices[d].ctr_multiplier / std::sqrt(n.device_clicks[d]));
+  //  feature_gap (iOS; Android is the reference, kept at the base value): the iOS / other devices conversion ratio
+  //    is known to 1/sqrt(iOS conversions) and 1/sqrt(other conversions); d ln(1 - gap dep) / d gap = dep / (1 -
+  //    gap dep) averages ~1 over conversions (crisis parents 0.8 / 0.52, the others ~0.37): SE(gap) ~ the ratio's.
+  const double gap_se = relative({1 / std::sqrt(n.device_conversions[0]),
+                                  1 / std::sqrt(n.device_conversions[1] + n.device_conversions[2])});
   expect_recovered("devices.ios.feature_gap", fit.feature_gap[0], se.feature_gap[0], truth.devices[0].feature_gap,
-                   0.045);
+                   gap_se);
   EXPECT_EQ(fit.feature_gap[1], defaults.devices[1].feature_gap);
-  expect_recovered("devices.desktop.feature_gap", fit.feature_gap[2], se.feature_gap[2], 0.0, 0.03);
-  //  delays: log-normal over ~2500 conversions truncated at 168 h: SE of the mean log ~ 1.64 / sqrt(2500) = 0.033
-  //    (plus the worlds' median spread 0.2 / sqrt(300)): 4% of the median; of the log sd ~0.028 (truncation
-  //    loses a little information; the base median spread 0.2 is subtracted exactly).
-  expect_recovered("conversions.delay_median_hours (median)", result.delay_median_hours.a,
-                   se.delay_median_hours, truth.delay_median_hours.a, 0.04 * truth.delay_median_hours.a);
+  expect_recovered("devices.desktop.feature_gap", fit.feature_gap[2], se.feature_gap[2], 0.0,
+                   2 / std::sqrt(n.device_conversions[2]));
+  //  cvr: 1/sqrt(conversions of the segment), the world CVR level (0.15 / sqrt(worlds)) and the gap's SE times
+  //    d ln(rate) / d gap on iOS (45% of users): 0.45 dep / (1 - 0.6 dep).
+  for (std::size_t s = 0; s < truth.segments.size(); ++s) {
+    const double dependence = truth.segments[s].feature_dependence;
+    const double through_gap = 0.45 * dependence / (1 - 0.6 * dependence) * gap_se;
+    expect_recovered("segments." + truth.segments[s].name + ".cvr", fit.segment_cvr[s], se.segment_cvr[s],
+                     truth.segments[s].cvr,
+                     relative({1 / std::sqrt(n.segment_conversions[s]), 0.15 / root_worlds, through_gap}) *
+                         truth.segments[s].cvr);
+  }
+  //  delays: log-normal, sd of ln(delay) ~1.64 over n conversions: SE of the mean log 1.64 / sqrt(n) (the worlds'
+  //    median spread, 0.2 / sqrt(worlds), is small); of the log sd 1.64 / sqrt(2n), times 1.3 because the
+  //    truncation at 168 h (2.1 sd above the median) hides part of the tail.
+  const double log_sd = 1.64;
+  expect_recovered("conversions.delay_median_hours (median)", result.delay_median_hours.a, se.delay_median_hours,
+                   truth.delay_median_hours.a, truth.delay_median_hours.a * log_sd / std::sqrt(n.conversions));
   const double true_sigma_rms = std::sqrt(1.6 * 1.6 + 0.4 * 0.4 / 12.0);  // uniform(1.4, 1.8)
-  expect_recovered("conversions.delay_sigma (rms)", fit.delay_sigma_rms, se.delay_sigma_rms, true_sigma_rms, 0.03);
-  //  hour profile: each world's hour weight has log-normal noise 0.15, so an hour's mean over 300 worlds varies
-  //    by 0.15 / sqrt(300) = 0.9%, plus its session count (>= 3000 per hour; the night hours ~1000: 3%):
-  //    1.3% at busy hours, 3% at the quietest ones; expected SE = max(0.013, 0.03 / sqrt(truth)) relative.
+  expect_recovered("conversions.delay_sigma (rms)", fit.delay_sigma_rms, se.delay_sigma_rms, true_sigma_rms,
+                   1.3 * log_sd / std::sqrt(2 * n.conversions));
+  //  hour profile: each world's weight of an hour has log-normal noise 0.15 (0.15 / sqrt(worlds) between worlds);
+  //    the hour's sessions (its share of all of them) count 1/sqrt(sessions at that hour).
   const std::array<double, 24> true_profile = mean_one(truth.hour_profile);
   for (int h = 0; h < 24; ++h)
     expect_recovered("time.hour_profile[" + std::to_string(h) + "]", fit.hour_profile[h], se.hour_profile[h],
-                     true_profile[h], std::max(0.013, 0.03 / std::sqrt(true_profile[h])) * true_profile[h]);
-  //  price level: the log's mean log price per click varies between worlds by ~0.35 (bid level, competitors):
-  //    0.35 / sqrt(300) = 0.02, the reference simulation's (400 worlds) 0.018; together 0.027 in logs, divided by
-  //    the price elasticity ~0.7 (reserve prices do not scale): 4% of the base_bid median.
-  expect_recovered("competitors.base_bid (median)", result.competitor_base_bid.a, result.base_bid_scale_se,
-                   truth.competitor_base_bid.a, 0.04 * truth.competitor_base_bid.a);
+                     true_profile[h],
+                     relative({0.15 / root_worlds, 1 / std::sqrt(n.sessions * true_profile[h] / 24)}) * true_profile[h]);
+  //  price level: the click-weighted mean log price per click varies between worlds by ~0.47 (bid level,
+  //    competitors, world type): 0.47 / sqrt(worlds) in the log and 0.47 / sqrt(800) in the reference simulation,
+  //    divided by the measured price elasticity (reserve prices do not scale with the bids).
+  const double reference_worlds = static_cast<double>(CalibrationOptions{}.reference_worlds);
+  expect_recovered("competitors.base_bid (median)", result.competitor_base_bid.a,
+                   result.base_bid_scale_se * defaults.competitor_base_bid.a, truth.competitor_base_bid.a,
+                   relative({0.47 / root_worlds, 0.47 / std::sqrt(reference_worlds)}) / result.price_elasticity *
+                       truth.competitor_base_bid.a);
   EXPECT_EQ(result.competitor_base_bid.b, defaults.competitor_base_bid.b);  // the spread stays the base's
 
   // The written priors are a complete, valid priors file holding exactly the fitted values.

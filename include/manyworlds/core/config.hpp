@@ -62,7 +62,7 @@ struct EventTypeSection {
 
 struct SamplingSection {
   SamplingMode mode = SamplingMode::proportional;
-  std::int64_t batch_size = 2048;
+  std::int64_t batch_size = 8192;
   double crisis_weight = 5.0;          // event-type weight of crisis experiences (regular: 1)
   double alpha = 0.6;                  // priority exponent
   double beta_start = 0.4;             // importance-weight exponent at iteration 0 (proportional mode)
@@ -95,17 +95,17 @@ struct PolicySection {
 struct PpoSection {
   double learning_rate = 3e-4;
   int epochs = 4;
-  std::int64_t minibatch_size = 512;
+  std::int64_t minibatch_size = 1024;
   double clip = 0.2;
   double value_coef = 0.5;
   double entropy_coef = 0.003;
-  double gamma = 0.99;
-  double gae_lambda = 0.95;
+  double gamma = 0.999;       // long horizon: a bid's cost to the budget shows in later values
+  double gae_lambda = 0.5;    // short traces: advantages lean on the value head, not on noisy returns
   double max_grad_norm = 0.5;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  double reward_scale = 1.0;    // rewards (currency units) are multiplied by this before GAE
+  double reward_scale = 0.02;   // rewards (currency units) are multiplied by this before GAE (values of order 1)
   bool normalize_advantages = true;  // standardise each batch's advantages (importance-weighted statistics)
 
   template <class Archive>

@@ -183,7 +183,7 @@ struct CalibrationCounts {
 };
 
 struct CalibrationOptions {
-  std::int64_t reference_worlds = 400;   // worlds of each reference simulation of the price level
+  std::int64_t reference_worlds = 800;   // worlds of each reference simulation of the price level
   double reference_max_days = 1;         // their horizon: the log's longest episode, at most this
   std::uint64_t reference_seed = 20260101;
   int price_simulations = 3;             // reference simulations at most (the second measures the elasticity)

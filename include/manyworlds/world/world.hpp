@@ -140,6 +140,9 @@ class World {
   std::vector<double> expected_attributed_value_; // per segment: E[value] x P(delay within the window)
   RewardMode reward_mode_;
   std::array<double, 24> hour_ctr_{};
+  std::array<float, 24> hour_sin_{};
+  std::array<float, 24> hour_cos_{};
+  std::vector<float> log_value_per_click_;       // [device][query]: observation entry, log(estimate / reference bid)
   std::vector<double> competitor_bid_median_;    // [competitor][query]
   std::vector<double> competitor_entry_;         // [competitor][query]
   std::vector<double> competitor_budget_;        // per episode
