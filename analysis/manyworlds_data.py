@@ -174,8 +174,9 @@ class Run:
         return self._decode_batch(self._frame(columns))
 
     def evaluation(self):
-        """Long format, one row per (round, strategy, held-out world): outcomes, ROAS and the success flag
-        (spend > 0 and conversion value >= /evaluation robust_roas * spend)."""
+        """Long format, one row per (round, strategy, held-out world): outcomes, realized ROAS, expected ROAS,
+        expected return and the success flag (expected spend > 0 and expected value >= /evaluation robust_roas *
+        expected spend, as manyworlds judges strategies)."""
         shape = self._shape("evaluation/reward")
         rounds, strategy_count, heldout = shape
         strategies = np.asarray(self.attrs("evaluation")["strategies"], dtype=object)
@@ -196,7 +197,11 @@ class Run:
         robust_roas = float(self.attrs("evaluation")["robust_roas"])
         spent = frame["spend"] > 0
         frame["roas"] = np.where(spent, frame["conversion_value"] / frame["spend"].where(spent, 1.0), np.nan)
-        frame["success"] = spent & (frame["conversion_value"] >= robust_roas * frame["spend"])
+        expected = frame["expected_spend"] > 0
+        frame["expected_roas"] = np.where(
+            expected, frame["expected_value"] / frame["expected_spend"].where(expected, 1.0), np.nan)
+        frame["expected_return"] = frame["expected_value"] - frame["expected_spend"]
+        frame["success"] = expected & (frame["expected_value"] >= robust_roas * frame["expected_spend"])
         return frame
 
     def _decode_batch(self, frame):

@@ -38,7 +38,7 @@ RUN_PLOTS = (
     ("throughput", "Throughput",
      "Decisions simulated per second (all ranks), and where each iteration's wall time went."),
     ("outcomes_by_world_type", "Outcomes per world type",
-     "Last held-out round: success share (ROAS ≥ robust_roas) and ROAS (Σ value / Σ spend) by world type."),
+     "Last held-out round: success share (expected ROAS ≥ robust_roas) and expected ROAS by world type."),
 )
 SWEEP_PLOT = ("sweep_comparison", "Sweep comparison",
               "Across files: training return per iteration, final return, final held-out success share per "
@@ -145,10 +145,10 @@ def plot_learning_curves(run, path):
         rows = summary[summary["strategy"] == strategy]
         heldout.plot(rows["iteration"], rows["mean_return"], "o-", color=colour[strategy], label=strategy)
         success.plot(rows["iteration"], 100 * rows["success_share"], "o-", color=colour[strategy], label=strategy)
-    heldout.set(title="Held-out worlds: mean return per episode", xlabel="iteration (after update)",
+    heldout.set(title="Held-out worlds: mean expected return per episode", xlabel="iteration (after update)",
                 ylabel="return per episode (currency)")
     success.axhline(100 * run.robust_share, color="grey", linestyle=":", label=f"robust ≥ {run.robust_share:.0%}")
-    success.set(title=f"Held-out success share (ROAS ≥ {run.robust_roas:g})", xlabel="iteration (after update)",
+    success.set(title=f"Held-out success share (expected ROAS ≥ {run.robust_roas:g})", xlabel="iteration (after update)",
                 ylabel="held-out worlds succeeded (%)", ylim=(0, 105))
     heldout.legend(fontsize="small")
     success.legend(fontsize="small")
@@ -164,7 +164,7 @@ def integer_ticks(*axes):
 def held_out_summary(run):
     """One row per (round, strategy): iteration, mean return and success share over the held-out worlds."""
     grouped = run.evaluation.groupby(["round", "iteration", "strategy"], sort=False)
-    return grouped.agg(mean_return=("reward", "mean"), success_share=("success", "mean")).reset_index()
+    return grouped.agg(mean_return=("expected_return", "mean"), success_share=("success", "mean")).reset_index()
 
 
 def plot_learning_by_world_type(run, path):
@@ -189,7 +189,7 @@ def plot_learning_by_world_type(run, path):
 
 def plot_heldout_by_type(run, axis, types, colour):
     policy = run.evaluation[run.evaluation["strategy"] == run.strategies[0]]
-    by_type = policy.groupby(["world_type_name", "round"])["reward"].mean()
+    by_type = policy.groupby(["world_type_name", "round"])["expected_return"].mean()
     counts = policy[policy["round"] == 0]["world_type_name"].value_counts()
     for name in types:
         if name in counts:
@@ -197,7 +197,7 @@ def plot_heldout_by_type(run, axis, types, colour):
             axis.plot(rows.index, rows.to_numpy(), "o-", color=colour[name], label=f"{name} ({counts[name]})")
     rounds = policy.drop_duplicates("round")
     axis.set_xticks(rounds["round"], [f"{r}\n(it. {i})" for r, i in zip(rounds["round"], rounds["iteration"])])
-    axis.set(title=f"Held-out worlds: {run.strategies[0]} mean return per episode",
+    axis.set(title=f"Held-out worlds: {run.strategies[0]} mean expected return per episode",
              xlabel="evaluation round (after iteration)", ylabel="return per episode (currency)")
     axis.legend(title="world type (held-out worlds)", fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
 
@@ -290,7 +290,7 @@ def phase_seconds(metrics, phase):
 def plot_outcomes_by_world_type(run, path):
     last = run.evaluation[run.evaluation["round"] == run.evaluation["round"].max()]
     table = last.groupby(["world_type_name", "strategy"], sort=False).agg(
-        success=("success", "mean"), value=("conversion_value", "sum"), spend=("spend", "sum"),
+        success=("success", "mean"), value=("expected_value", "sum"), spend=("expected_spend", "sum"),
         worlds=("heldout_world", "nunique"))
     table["roas"] = table["value"] / table["spend"].where(table["spend"] > 0)
     types = [name for name in run.attrs["world_type_names"] if name in table.index.get_level_values(0)]
@@ -298,11 +298,11 @@ def plot_outcomes_by_world_type(run, path):
     figure.suptitle(f"Outcomes per world type, held-out round {int(last['round'].iloc[0])} "
                     f"(after iteration {int(last['iteration'].iloc[0])}) — {run.label}")
     grouped_bars(success, table["success"] * 100, types, run.strategies)
-    success.set(title=f"Success share (ROAS ≥ {run.robust_roas:g})", ylabel="held-out worlds succeeded (%)",
+    success.set(title=f"Success share (expected ROAS ≥ {run.robust_roas:g})", ylabel="held-out worlds succeeded (%)",
                 ylim=(0, 105))
     grouped_bars(roas, table["roas"], types, run.strategies)
     roas.axhline(run.robust_roas, color="grey", linestyle="--", label=f"robust_roas {run.robust_roas:g}")
-    roas.set(title="ROAS (Σ conversion value / Σ spend)", ylabel="ROAS (1)")
+    roas.set(title="Expected ROAS (Σ expected value / Σ expected spend)", ylabel="ROAS (1)")
     counts = table["worlds"].groupby(level=0).first()
     for axis in (success, roas):
         axis.set_xticks(np.arange(len(types)), [f"{name} ({counts[name]})" for name in types], rotation=30,

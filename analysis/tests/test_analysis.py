@@ -172,13 +172,13 @@ def test_success_flags_reproduce_the_files_shares(output):
         success_share = raw["evaluation/success_share"][:]
         mean_return = raw["evaluation/mean_return"][:]
         by_type_share = raw["evaluation/success_share_by_type"][:]
-    spent = evaluation["spend"] > 0
-    assert (evaluation["success"] == (spent & (evaluation["roas"] >= robust_roas))).all()
+    spent = evaluation["expected_spend"] > 0
+    assert (evaluation["success"] == (spent & (evaluation["expected_roas"] >= robust_roas))).all()
     by_strategy = evaluation.groupby(["round", "strategy"], sort=False)
     np.testing.assert_array_equal(by_strategy["success"].mean().to_numpy().reshape(success_share.shape),
                                   success_share)
-    np.testing.assert_allclose(by_strategy["reward"].mean().to_numpy().reshape(mean_return.shape), mean_return,
-                               rtol=1e-12)
+    np.testing.assert_allclose(by_strategy["expected_return"].mean().to_numpy().reshape(mean_return.shape),
+                               mean_return, rtol=1e-12)
     by_type = evaluation.groupby(["round", "strategy", "world_type_name"], sort=False)["success"].mean()
     for (round_, strategy, world_type), share in by_type.items():
         assert share == by_type_share[round_, strategies.index(strategy), types.index(world_type)]

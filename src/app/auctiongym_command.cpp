@@ -2,7 +2,6 @@
 #include "manyworlds/app/auctiongym_command.hpp"
 
 #include <chrono>
-#include <exception>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -11,14 +10,13 @@
 #include <vector>
 
 #include <boost/mpi/communicator.hpp>
-#include <boost/mpi/environment.hpp>
 
+#include "manyworlds/app/command_support.hpp"
 #include "manyworlds/app/progress.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/hdf5.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"
-#include "manyworlds/parallel/error_agreement.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
 
 namespace manyworlds {
@@ -34,42 +32,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// An error every rank has agreed on, so that every rank can return its exit code normally.
-class AgreedFailure : public Error {
- public:
-  using Error::Error;
-};
-
-// Runs `body` on every rank; if it throws anywhere, every rank throws the same AgreedFailure.
-template <class Body>
-void agreed(const boost::mpi::communicator& communicator, Body&& body) {
-  std::exception_ptr error;
-  try {
-    body();
-  } catch (...) {
-    error = std::current_exception();
-  }
-  try {
-    agree_or_throw(communicator, error);
-  } catch (const Error& failure) {
-    throw AgreedFailure(failure.code(), failure.what());
-  } catch (const std::exception& failure) {
-    throw AgreedFailure(ExitCode::runtime_error, failure.what());
-  }
-}
-
-void check_output_path(const std::string& output, bool force) {
-  const std::filesystem::path path(output);
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!std::filesystem::is_directory(folder))
-    throw InputError("output " + output + ": the folder " + folder.string() +
-                     " does not exist; create it or pass another --output");
-  if (std::filesystem::exists(path) && !force)
-    throw OutputExistsError("output " + output +
-                            " exists; pass --force to replace it (the old file stays until the new run completes) "
-                            "or choose another --output");
-}
 
 // ---- the output file ------------------------------------------------------------------------
 
@@ -380,9 +342,7 @@ RoundStats simulate_round(const Scenario& scenario, const Simulator& simulator, 
 }
 
 int auctiongym_command(const std::string& job, const std::string& output, bool force, std::ostream& log) {
-  const boost::mpi::environment environment;  // initialises MPI unless the caller already has
-  const boost::mpi::communicator world;
-  try {
+  return mpi_command([&](const boost::mpi::communicator& world) {
     Scenario scenario;
     std::string path;
     agreed(world, [&] {
@@ -397,17 +357,7 @@ int auctiongym_command(const std::string& job, const std::string& output, bool f
     });
     run(scenario, path, world, log);
     return static_cast<int>(ExitCode::ok);
-  } catch (const AgreedFailure& error) {
-    if (world.rank() == 0) std::cerr << "error: " << error.what() << std::endl;
-    return static_cast<int>(error.code());
-  } catch (const std::exception& error) {
-    // A failure on this rank alone: the others may wait in a collective forever, so abort the job.
-    const auto* known = dynamic_cast<const Error*>(&error);
-    const ExitCode code = known != nullptr ? known->code() : ExitCode::runtime_error;
-    std::cerr << "error (rank " << world.rank() << "): " << error.what() << std::endl;
-    boost::mpi::environment::abort(static_cast<int>(code));
-    return static_cast<int>(code);
-  }
+  });
 }
 
 }  // namespace manyworlds

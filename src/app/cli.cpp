@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/app/commands.hpp"
 #include "manyworlds/core/errors.hpp"
 
@@ -76,6 +77,19 @@ int run_cli(int argc, char** argv) {
   evaluate->add_flag("--force", evaluate_arguments.force, "replace an existing output file");
   add_overrides(evaluate);
 
+  std::string auctiongym_job;
+  std::string auctiongym_output;
+  bool auctiongym_force = false;
+  CLI::App* auctiongym = app.add_subcommand(
+      "auctiongym",
+      "run the AuctionGym-compatible scenario (6 truthful oracle bidders, second price; docs/auctiongym.md) "
+      "under mpirun and write per-round statistics to HDF5");
+  auctiongym->add_option("job", auctiongym_job, "scenario file (TOML), e.g. jobs/auctiongym-sp-oracle.toml")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auctiongym->add_option("-o,--output", auctiongym_output, "output file (default: run.output, else <run.name>.h5)");
+  auctiongym->add_flag("--force", auctiongym_force, "replace an existing output file once the new one is complete");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& request) {
@@ -100,13 +114,14 @@ int run_cli(int argc, char** argv) {
       collect_overrides(run);
       if (!output.empty()) overrides.output = output;
       run_arguments.overrides = overrides;
-      return run_command(argc, argv, run_arguments);
+      return run_command(run_arguments);
     }
+    if (auctiongym->parsed()) return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, std::cerr);
     if (evaluate->parsed()) {
       collect_overrides(evaluate);
       if (!evaluate_output.empty()) overrides.output = evaluate_output;
       evaluate_arguments.overrides = overrides;
-      return evaluate_command(argc, argv, evaluate_arguments);
+      return evaluate_command(evaluate_arguments);
     }
     collect_overrides(validate);
     return validate_command(validate_job_path, overrides, validate_ranks);

@@ -6,15 +6,13 @@
 #include <iostream>
 
 #include <boost/mpi/communicator.hpp>
-#include <boost/mpi/environment.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "manyworlds/app/agreement.hpp"
+#include "manyworlds/app/command_support.hpp"
 #include "manyworlds/app/estimate.hpp"
 #include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
-#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/evaluation_file.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
@@ -27,38 +25,6 @@ namespace {
 
 int exit_code(ExitCode code) { return static_cast<int>(code); }
 
-// Runs an MPI command body. Agreed failures end every rank with their exit code (rank 0 prints
-// the one line); a failure on one rank alone aborts the job, since the others may wait in a collective.
-template <class Body>
-int mpi_command(int argc, char** argv, Body&& body) {
-  boost::mpi::environment environment(argc, argv);
-  const boost::mpi::communicator world;
-  try {
-    return body(world);
-  } catch (const AgreedFailure& error) {
-    if (world.rank() == 0) std::cerr << "error: " << error.what() << std::endl;
-    return exit_code(error.code());
-  } catch (const std::exception& error) {
-    const auto* known = dynamic_cast<const Error*>(&error);
-    const ExitCode code = known != nullptr ? known->code() : ExitCode::runtime_error;
-    std::cerr << "error (rank " << world.rank() << "): " << error.what() << std::endl;
-    environment.abort(exit_code(code));
-    return exit_code(code);
-  }
-}
-
-void check_output_path(const std::string& output, bool force, bool resume) {
-  const std::filesystem::path path(output);
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!std::filesystem::is_directory(folder))
-    throw InputError("output " + output + ": the folder " + folder.string() + " does not exist; create it or pass another --output");
-  if (std::filesystem::exists(path) && !force)
-    throw OutputExistsError("output " + output + " exists; pass --force to replace it (the old file stays until the new run completes) or choose another --output");
-  const std::string checkpoint = checkpoint_path_for(output);
-  if (!resume && std::filesystem::exists(checkpoint) && !force)
-    throw OutputExistsError("a checkpoint " + checkpoint + " of an unfinished run exists; pass --resume to continue it, or --force to start over");
-}
-
 void check_ranks(int ranks, std::int64_t worlds) {
   if (ranks > worlds)
     throw ResourceError(std::to_string(ranks) + " ranks but only " + std::to_string(worlds) +
@@ -68,15 +34,15 @@ void check_ranks(int ranks, std::int64_t worlds) {
 
 }  // namespace
 
-int run_command(int argc, char** argv, const RunArguments& arguments) {
-  return mpi_command(argc, argv, [&](const boost::mpi::communicator& world) {
+int run_command(const RunArguments& arguments) {
+  return mpi_command([&](const boost::mpi::communicator& world) {
     Job job;
     std::string output;
     agreed(world, [&] {
       if (world.rank() != 0) return;
       job = load_job_with_priors(arguments.job_path, arguments.overrides);
       output = default_output_path(job.config);
-      check_output_path(output, arguments.force, arguments.resume);
+      check_output_path(output, arguments.force, !arguments.resume);
       check_ranks(world.size(), job.config.run.worlds);
     });
     agreed(world, [&] {
@@ -128,8 +94,8 @@ int validate_command(const std::string& job_path, const JobOverrides& overrides,
   return 0;
 }
 
-int evaluate_command(int argc, char** argv, const EvaluateArguments& arguments) {
-  return mpi_command(argc, argv, [&](const boost::mpi::communicator& world) {
+int evaluate_command(const EvaluateArguments& arguments) {
+  return mpi_command([&](const boost::mpi::communicator& world) {
     Job job;
     SavedPolicy saved;
     std::string output;
@@ -146,7 +112,7 @@ int evaluate_command(int argc, char** argv, const EvaluateArguments& arguments) 
         throw InputError(arguments.policy_path + ": /policy/parameters holds " + std::to_string(saved.parameters.size()) +
                          " values, its /policy attributes describe " + std::to_string(model.parameter_count()));
       output = arguments.overrides.output.value_or(job.config.run.name + "-evaluation.h5");
-      check_output_path(output, arguments.force, true);
+      check_output_path(output, arguments.force);
       check_ranks(world.size(), job.config.run.worlds);
     });
     agreed(world, [&] {

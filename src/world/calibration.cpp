@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "manyworlds/core/errors.hpp"
@@ -17,6 +18,12 @@ constexpr int fatigue_draws = 1 << 14;
 constexpr int moment_draws = 1 << 18;
 constexpr int max_sweeps = 20000;
 constexpr double converged = 1e-12;
+
+std::string compact(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
+  return buffer;
+}
 
 std::size_t cell_of(int segment, int device, int query, std::size_t devices) {
   return (static_cast<std::size_t>(segment) * devices + static_cast<std::size_t>(device)) * query_type_count +
@@ -105,8 +112,8 @@ void EventStatistics::add(const EventRow& row, std::int64_t line) {
   add_session(row, user);
   if (row.slot < 1) return;
   if (row.attributed && row.delay_hours > base_->attribution_window_days * 24.0)
-    fail(line, "delay_hours = " + std::to_string(row.delay_hours) + " exceeds the base priors' attribution window (" +
-                   std::to_string(base_->attribution_window_days) +
+    fail(line, "delay_hours = " + compact(row.delay_hours) + " exceeds the base priors' attribution window (" +
+                   compact(base_->attribution_window_days) +
                    " days, conversions.attribution_window_days); use base priors with the log's window");
   add_impression(row, user);
 }
@@ -136,8 +143,8 @@ void EventStatistics::check_order(const EventRow& row, std::int64_t line) {
                      " appears again after another episode" + sort_hint);
   } else {
     if (row.time_hours < last_time_)
-      fail(line, "time_hours = " + std::to_string(row.time_hours) + " is earlier than the previous row's (" +
-                     std::to_string(last_time_) + ") in world " + std::to_string(row.world) + " episode " +
+      fail(line, "time_hours = " + compact(row.time_hours) + " is earlier than the previous row's (" +
+                     compact(last_time_) + ") in world " + std::to_string(row.world) + " episode " +
                      std::to_string(row.episode) + sort_hint);
     last_time_ = row.time_hours;
     return;
@@ -854,6 +861,7 @@ CalibrationResult fit_event_statistics(const EventStatistics& data) {
   result.counts = count(data, total, context);
   check_coverage(data, total, result.counts);
   result.fit = fit_all(total, worlds_except(data, -1), context);
+  result.feature_gap_reference = context.gap_reference;
   result.se = jackknife(data, context, result.fit, result.counts.jackknife_groups);
   map_delays(data.base(), result);
   return result;

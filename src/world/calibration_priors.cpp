@@ -310,11 +310,14 @@ std::vector<std::string> summary_lines(const EventStatistics& data, const Calibr
          count(n.segment_users[s]) + " users; ctr_multiplier " + estimate_text(f.segment_ctr[s], e.segment_ctr[s]) +
          " from " + count(n.segment_clicks[s]) + " clicks; cvr " + estimate_text(f.segment_cvr[s], e.segment_cvr[s]) +
          " from " + count(n.segment_conversions[s]) + " conversions");
-  for (std::size_t d = 0; d < base.devices.size(); ++d)
+  for (std::size_t d = 0; d < base.devices.size(); ++d) {
+    const bool reference = static_cast<int>(d) == r.feature_gap_reference;
     line("devices." + base.devices[d].name + ": ctr_multiplier " + estimate_text(f.device_ctr[d], e.device_ctr[d]) +
          " from " + count(n.device_clicks[d]) + " clicks; feature_gap " +
-         estimate_text(f.feature_gap[d], e.feature_gap[d]) + " from " + count(n.device_conversions[d]) +
-         " conversions");
+         (reference ? number_text(f.feature_gap[d], 4) + " (the reference: kept from the base)"
+                    : estimate_text(f.feature_gap[d], e.feature_gap[d]) + " from " +
+                          count(n.device_conversions[d]) + " conversions"));
+  }
   for (int q = 0; q < query_type_count; ++q)
     line(std::string("queries.") + query_type_names[q] + ": base_ctr " + estimate_text(f.base_ctr[q], e.base_ctr[q]) +
          "; cvr_multiplier " + estimate_text(f.cvr_multiplier[q], e.cvr_multiplier[q]));

@@ -198,9 +198,10 @@ void parse_conversion(const RowParser& p, const Priors& priors, EventRow& row) {
   if (!row.clicked) p.fail(c_attributed, "but clicked = 0: conversions are credited to clicks only");
   if (!row.converted) p.fail(c_converted, "but attributed = 1: an attributed conversion is a conversion");
   if (row.delay_hours <= 0) p.fail(c_delay, "must be above 0 for an attributed conversion");
-  if (row.delay_hours > row.followup_hours)
-    p.fail(c_delay, "exceeds followup_hours (" + std::to_string(row.followup_hours) +
-                        "): the conversion was logged after the click's follow-up ended");
+  if (row.delay_hours > row.followup_hours) {
+    const std::string followup = p.has(c_followup) ? std::string(p.text(c_followup)) : "the attribution window";
+    p.fail(c_delay, "exceeds followup_hours (" + followup + "): the conversion was logged after the follow-up ended");
+  }
 }
 
 }  // namespace

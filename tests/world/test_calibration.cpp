@@ -134,6 +134,28 @@ TEST(EventLog, MalformedRowsNameFileLineAndColumn) {
       << read_error(text, priors);
 }
 
+TEST(EventLog, OptionalColumnsTakeTheirDefaults) {
+  const Priors priors = load_priors(default_priors_path);
+  const std::string header =
+      "world,episode,time_hours,hour,user,segment,device,query_type,creative,slot,price,clicked,attributed,delay_hours";
+  const std::vector<EventRow> rows =
+      read_csv(header + "\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,2.25\n", priors);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].world, 3u);
+  EXPECT_EQ(rows[0].segment, 3);
+  EXPECT_EQ(rows[0].device, 0);
+  EXPECT_EQ(rows[0].query_type, 0);
+  EXPECT_TRUE(rows[0].converted);                            // default: = attributed
+  EXPECT_EQ(rows[0].followup_hours, 7 * 24.0);              // default: the base priors' attribution window
+  EXPECT_EQ(rows[0].bid, 0.0);
+  EXPECT_EQ(read_error(header + "\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,200\n", priors),
+            "events.csv:2: column 'delay_hours' = '200' exceeds followup_hours (the attribution window): the "
+            "conversion was logged after the follow-up ended");
+  EXPECT_EQ(read_error(header + ",followup_hours\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,2.25,1.5\n", priors)
+                .find("events.csv:2: column 'delay_hours' = '2.25' exceeds followup_hours (1.5)"),
+            0u);
+}
+
 TEST(EventLog, StatisticsRefuseRowsOutOfOrder) {
   const Priors priors = load_priors(default_priors_path);
   const std::vector<EventRow> rows = simulated_rows(priors, 2, 0.25);

@@ -25,8 +25,8 @@ struct EvaluateArguments {
 
 // Each returns the process exit code. run and evaluate initialise MPI (they work with one rank
 // without mpirun); validate needs no MPI.
-int run_command(int argc, char** argv, const RunArguments& arguments);
+int run_command(const RunArguments& arguments);
 int validate_command(const std::string& job_path, const JobOverrides& overrides, int ranks);
-int evaluate_command(int argc, char** argv, const EvaluateArguments& arguments);
+int evaluate_command(const EvaluateArguments& arguments);
 
 }  // namespace manyworlds

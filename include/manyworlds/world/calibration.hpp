@@ -194,6 +194,7 @@ struct CalibrationResult {
   CalibrationFit fit;
   CalibrationFit se;                  // jackknife standard errors over groups of worlds (NaN: not available)
   CalibrationCounts counts;
+  int feature_gap_reference = 0;      // device whose feature_gap is the base's (the smallest base gap)
   Distribution delay_median_hours;    // conversions.delay_median_hours as written
   Distribution delay_sigma;           // conversions.delay_sigma as written
   Distribution competitor_base_bid;   // competitors.base_bid as written
