@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "manyworlds/app/auctiongym_command.hpp"
+#include "manyworlds/app/calibrate_command.hpp"
 #include "manyworlds/app/commands.hpp"
 #include "manyworlds/core/errors.hpp"
 
@@ -90,6 +91,41 @@ int run_cli(int argc, char** argv) {
   auctiongym->add_option("-o,--output", auctiongym_output, "output file (default: run.output, else <run.name>.h5)");
   auctiongym->add_flag("--force", auctiongym_force, "replace an existing output file once the new one is complete");
 
+  std::string calibrate_events;
+  std::string calibrate_output;
+  std::string calibrate_base;
+  bool calibrate_force = false;
+  CLI::App* calibrate = app.add_subcommand(
+      "calibrate",
+      "fit the priors (segment shares, click-through and conversion rates by segment and device, delays, "
+      "hour-of-day profile, price level) to an event log and write a complete priors file (no MPI; docs/calibration.md)");
+  calibrate->add_option("events", calibrate_events, "event log (CSV; format in docs/calibration.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  calibrate->add_option("-o,--output", calibrate_output, "priors file to write (TOML)")->required();
+  calibrate
+      ->add_option("--base", calibrate_base,
+                   "priors to start from: unfitted entries and the segment/device names come from it (e.g. "
+                   "jobs/priors/default.toml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  calibrate->add_flag("--force", calibrate_force, "replace an existing output file");
+
+  std::string events_job;
+  std::string events_output;
+  std::int64_t events_worlds = 0;
+  int events_episodes = 1;
+  bool events_force = false;
+  CLI::App* events = app.add_subcommand(
+      "events", "simulate an event log (CSV) from a job's priors, with a constant bid at the reference price; input for calibrate");
+  events->add_option("job", events_job, "job file (TOML): priors, run.seed, world.horizon_days and run.worlds come from it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  events->add_option("-o,--output", events_output, "event log to write (CSV)")->required();
+  events->add_option("--worlds", events_worlds, "worlds to simulate (default: run.worlds)")->check(positive);
+  events->add_option("--episodes", events_episodes, "campaigns per world (default: 1)")->check(positive);
+  events->add_flag("--force", events_force, "replace an existing output file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& request) {
@@ -116,6 +152,9 @@ int run_cli(int argc, char** argv) {
       run_arguments.overrides = overrides;
       return run_command(run_arguments);
     }
+    if (calibrate->parsed())
+      return calibrate_command(calibrate_events, calibrate_output, calibrate_base, calibrate_force);
+    if (events->parsed()) return events_command(events_job, events_output, events_worlds, events_episodes, events_force);
     if (auctiongym->parsed()) return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, std::cerr);
     if (evaluate->parsed()) {
       collect_overrides(evaluate);
