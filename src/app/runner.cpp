@@ -1,6 +1,8 @@
 // The run loop wiring world, sampling, learning, parallel and io layers together.
 #include "manyworlds/app/runner.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,6 +32,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Peak resident memory of this process (Linux reports ru_maxrss in KiB).
+double peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;
 }
 
 // Per-world sums a rank sends to rank 0 each iteration (so rank 0 can add them in world order).
@@ -237,10 +246,11 @@ class Runner {
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
 
     // 6. Transport and timing figures, then the iteration's rows in the file.
-    std::vector<double> slowest{runtime.simulate_seconds, static_cast<double>(experiences_.size())};
+    std::vector<double> slowest{runtime.simulate_seconds, static_cast<double>(experiences_.size()), peak_rss_bytes()};
     collectives_.max_double(slowest);
     runtime.simulate_seconds = slowest[0];
     runtime.max_rank_experiences = slowest[1];
+    runtime.max_rank_rss_bytes = slowest[2];
     runtime.bytes_moved = static_cast<double>(collectives_.sum(collectives_.bytes_moved() - bytes_before)) / 2.0;
     runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
     phase = Clock::now();

@@ -64,6 +64,7 @@ const std::vector<Field<RuntimeMetrics>>& runtime_metric_fields() {
       {"decisions_per_second", "1/s", "agent decisions simulated per second over all ranks", &R::decisions_per_second},
       {"max_rank_experiences", "1", "largest experience buffer of any rank", &R::max_rank_experiences},
       {"batch_writes_collective", "1", "1 if every batch write of the iteration was collective MPI-IO", &R::batch_writes_collective},
+      {"max_rank_rss_bytes", "bytes", "peak resident memory of the largest rank so far (getrusage)", &R::max_rank_rss_bytes},
   };
   return fields;
 }

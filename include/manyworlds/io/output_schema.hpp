@@ -36,6 +36,7 @@ struct RuntimeMetrics {
   double decisions_per_second = 0;       // over all ranks
   double max_rank_experiences = 0;       // largest experience buffer of any rank
   double batch_writes_collective = 0;    // 1 if every batch write used collective MPI-IO (H5Pget_mpio_no_collective_cause)
+  double max_rank_rss_bytes = 0;         // peak resident memory of the largest rank so far
 };
 
 template <class Record>
