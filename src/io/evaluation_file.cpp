@@ -3,6 +3,7 @@
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/io/hdf5.hpp"
+#include "manyworlds/io/job_attributes.hpp"
 #include "manyworlds/io/output_schema.hpp"
 #include "manyworlds/io/world_parameters.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
@@ -47,21 +48,10 @@ void write_evaluation_file(const std::string& path, MPI_Comm comm, const JobConf
   h5::File file = h5::File::create_parallel(path, comm);
   {
     const h5::Group root = file.root();
-    root.write_attribute("format", evaluation_format_name);
-    root.write_attribute("format_version", evaluation_format_version);
-    root.write_attribute("program_version", MANYWORLDS_VERSION);
-    root.write_attribute("job_name", job.run.name);
-    root.write_attribute("job_file", job.file);
-    root.write_attribute("job_text", job.text);
-    root.write_attribute("priors_file", priors.file);
-    root.write_attribute("priors_text", priors.text);
-    root.write_attribute("seed", static_cast<std::int64_t>(job.run.seed));
+    write_job_attributes(root, evaluation_format_name, evaluation_format_version, job, priors);
     root.write_attribute("worlds", results.worlds);
     root.write_attribute("policy_file", policy.file);
     root.write_attribute("policy_job_name", policy.job_name);
-    std::vector<std::string> type_names;
-    for (const WorldTypePrior& type : priors.world_types) type_names.push_back(type.name);
-    root.write_attribute("world_type_names", type_names);
 
     write_world_parameters(root, comm, priors, "worlds/parameters", results.worlds, results.first_world,
                            results.local_worlds);

@@ -1,6 +1,7 @@
 // Creating and appending to the run's output file, collectively, per docs/output-format.md.
 #include "manyworlds/io/output_file.hpp"
 
+#include "manyworlds/io/job_attributes.hpp"
 #include "manyworlds/io/world_parameters.hpp"
 
 #include <map>
@@ -17,11 +18,6 @@ using h5::unlimited;
 
 constexpr int batch_deflate_level = 4;
 
-std::vector<std::string> names_of(const auto& items) {
-  std::vector<std::string> names;
-  for (const auto& item : items) names.push_back(item.name);
-  return names;
-}
 
 // Gathers one field of every row into a contiguous buffer.
 template <class T, class Get>
@@ -116,15 +112,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
   h5::File file = h5::File::create_parallel(path, comm);
   const h5::Group root = file.root();
-  root.write_attribute("format", output_format_name);
-  root.write_attribute("format_version", output_format_version);
-  root.write_attribute("program_version", MANYWORLDS_VERSION);
-  root.write_attribute("job_name", job.run.name);
-  root.write_attribute("job_file", job.file);
-  root.write_attribute("job_text", job.text);
-  root.write_attribute("priors_file", priors.file);
-  root.write_attribute("priors_text", priors.text);
-  root.write_attribute("seed", static_cast<std::int64_t>(job.run.seed));
+  write_job_attributes(root, output_format_name, output_format_version, job, priors);
   root.write_attribute("worlds", layout.worlds);
   root.write_attribute("heldout_worlds", layout.heldout_worlds);
   root.write_attribute("iterations_planned", static_cast<std::int64_t>(job.run.iterations));
@@ -134,12 +122,6 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   root.write_attribute("sampling_mode", to_string(job.sampling.mode));
   root.write_attribute("crisis_weight", job.sampling.crisis_weight);
   root.write_attribute("alpha", job.sampling.alpha);
-  root.write_attribute("world_type_names", names_of(priors.world_types));
-  root.write_attribute("segment_names", names_of(priors.segments));
-  root.write_attribute("device_names", names_of(priors.devices));
-  root.write_attribute("strategy_names", names_of(priors.strategies));
-  root.write_attribute("tag_names", priors.tags);
-  root.write_attribute("query_type_names", std::vector<std::string>(query_type_names.begin(), query_type_names.end()));
 
   auto datasets = std::make_unique<Datasets>();
   const auto growable = [](std::uint64_t rows_per_chunk, Dims inner) {

@@ -221,6 +221,15 @@ std::uint64_t priority_key_seed(std::uint64_t seed, int iteration) {
   return (high << 32) | stream.next_u32();
 }
 
+// Every rank learns rank 0's header and receives its own requests; throws on every rank when
+// rank 0 found nothing to sample.
+std::vector<DrawRequest> publish_decision(Collectives& collectives, std::vector<DrawHeader>& header,
+                                          const std::vector<std::vector<DrawRequest>>& per_rank) {
+  collectives.broadcast(header);
+  if (header[0].failed != 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
+  return collectives.scatter(per_rank);
+}
+
 const WorldSlice& slice_of(std::span<const WorldSlice> worlds, std::int64_t index) {
   const auto found = std::upper_bound(worlds.begin(), worlds.end(), index,
                                       [](std::int64_t i, const WorldSlice& s) { return i < s.end; });
@@ -246,10 +255,8 @@ SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std
       draw_points(summaries, 0, config_.batch_size, stream, per_rank);
     }
   }
-  collectives.broadcast(header);
+  const auto requests = publish_decision(collectives, header, per_rank);
   const DrawHeader& h = header[0];
-  if (h.failed != 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
-  const auto requests = collectives.scatter(per_rank);
 
   SampledBatch batch;
   const double n = static_cast<double>(h.population);
@@ -292,10 +299,8 @@ SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::
       draw_points(summaries, 2, config_.batch_size - h.crisis_draws, stream, per_rank);
     }
   }
-  collectives.broadcast(header);
+  const auto requests = publish_decision(collectives, header, per_rank);
   const DrawHeader& h = header[0];
-  if (h.failed != 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
-  const auto requests = collectives.scatter(per_rank);
 
   SampledBatch batch;
   const double n = static_cast<double>(h.population);

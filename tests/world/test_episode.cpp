@@ -13,36 +13,18 @@
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/observation.hpp"
 #include "manyworlds/world/priors.hpp"
+#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
 
 namespace manyworlds {
 namespace {
 
-const std::string priors_path = MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml";
+using testing_support::default_priors;
+using testing_support::default_priors_path;
+using testing_support::NoisyConstantBid;
 
-const Priors& default_priors() {
-  static const Priors priors = load_priors(priors_path);
-  return priors;
-}
 
-// A constant log bid multiplier `level` plus `spread` x the decision's normal noise; creative uniform from the
-// decision's uniform noise. Stateless, so a decision depends only on the world's action stream.
-class NoisyConstantBid : public BidPolicy {
- public:
-  NoisyConstantBid(float level, float spread) : level_(level), spread_(spread) {}
-  Action act(const Observation&, int creatives, const DecisionNoise& noise) override {
-    Action action;
-    action.log_bid_multiplier = level_ + spread_ * static_cast<float>(noise.normal);
-    action.creative = std::min(creatives - 1, static_cast<int>(noise.uniform * creatives));
-    action.log_prob = -0.5f * static_cast<float>(noise.normal * noise.normal);
-    return action;
-  }
-
- private:
-  float level_;
-  float spread_;
-};
 
 // What an experience must agree with, copied from its auction's record.
 struct RecordSummary {

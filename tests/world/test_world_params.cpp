@@ -12,18 +12,16 @@
 #include "manyworlds/core/toml_reader.hpp"
 #include "manyworlds/learn/baselines.hpp"
 #include "manyworlds/world/priors.hpp"
+#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
 
 namespace manyworlds {
 namespace {
 
-const std::string priors_path = MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml";
+using testing_support::default_priors;
+using testing_support::default_priors_path;
 
-const Priors& default_priors() {
-  static const Priors priors = load_priors(priors_path);
-  return priors;
-}
 
 int type_index(const Priors& priors, const std::string& name) {
   for (std::size_t t = 0; t < priors.world_types.size(); ++t)
@@ -316,7 +314,7 @@ TEST(WorldParams, SeasonalPeakWorldsSeeMoreQueriesPerUser) {
 
 TEST(WorldParams, PriorsEditsReachTheWorlds) {
   // No model constant hides in the code: editing the priors text changes what worlds are drawn.
-  std::string text = read_text_file(priors_path);
+  std::string text = read_text_file(default_priors_path);
   const auto replace = [&](const std::string& from, const std::string& to) {
     const std::size_t at = text.find(from);
     ASSERT_NE(at, std::string::npos) << from;

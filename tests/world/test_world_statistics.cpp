@@ -10,29 +10,17 @@
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/priors.hpp"
+#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
 
 namespace manyworlds {
 namespace {
 
-const char* const priors_path = MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml";
+using testing_support::default_priors;
+using testing_support::default_priors_path;
+using testing_support::NoisyConstantBid;
 
-// An exploring constant bidder: log multiplier `level` + `spread` x N(0,1), creative uniform over the world's creatives.
-class NoisyConstantBid : public BidPolicy {
- public:
-  NoisyConstantBid(float level, float spread) : level_(level), spread_(spread) {}
-  Action act(const Observation&, int creatives, const DecisionNoise& noise) override {
-    Action action;
-    action.log_bid_multiplier = level_ + spread_ * static_cast<float>(noise.normal);
-    action.creative = std::min(creatives - 1, static_cast<int>(noise.uniform * creatives));
-    return action;
-  }
-
- private:
-  float level_;
-  float spread_;
-};
 
 struct Moments {
   double mean = 0, median = 0, sd = 0, skewness = 0;
@@ -119,7 +107,7 @@ constexpr std::uint64_t market_seed = 20240611;
 class WorldStatistics : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    priors_ = new Priors(load_priors(priors_path));
+    priors_ = new Priors(load_priors(default_priors_path));
     tally_ = new MarketTally();
     MarketTally& t = *tally_;
     t.priors = priors_;

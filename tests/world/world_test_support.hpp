@@ -1,0 +1,38 @@
+// Shared by the world tests: the default priors and an exploring constant bidder.
+#pragma once
+
+#include <algorithm>
+#include <string>
+
+#include "manyworlds/world/bid_policy.hpp"
+#include "manyworlds/world/priors.hpp"
+
+namespace manyworlds::testing_support {
+
+inline const std::string default_priors_path = MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml";
+
+// The repository's default priors, parsed once per test executable.
+inline const Priors& default_priors() {
+  static const Priors priors = load_priors(default_priors_path);
+  return priors;
+}
+
+// A constant log bid multiplier `level` plus `spread` x the decision's normal noise; the creative
+// uniform from the decision's uniform noise. Stateless: a decision depends only on its noise.
+class NoisyConstantBid : public BidPolicy {
+ public:
+  NoisyConstantBid(float level, float spread) : level_(level), spread_(spread) {}
+  Action act(const Observation&, int creatives, const DecisionNoise& noise) override {
+    Action action;
+    action.log_bid_multiplier = level_ + spread_ * static_cast<float>(noise.normal);
+    action.creative = std::min(creatives - 1, static_cast<int>(noise.uniform * creatives));
+    action.log_prob = -0.5f * static_cast<float>(noise.normal * noise.normal);
+    return action;
+  }
+
+ private:
+  float level_;
+  float spread_;
+};
+
+}  // namespace manyworlds::testing_support
