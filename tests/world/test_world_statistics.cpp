@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -107,8 +108,8 @@ constexpr std::uint64_t market_seed = 20240611;
 class WorldStatistics : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    priors_ = new Priors(load_priors(default_priors_path));
-    tally_ = new MarketTally();
+    priors_ = &default_priors();
+    tally_ = std::make_unique<MarketTally>();
     MarketTally& t = *tally_;
     t.priors = priors_;
     t.impressions_by_position.assign(static_cast<std::size_t>(priors_->slots), 0);
@@ -124,17 +125,10 @@ class WorldStatistics : public ::testing::Test {
     }
     std::sort(t.prices.begin(), t.prices.end());
   }
-  static void TearDownTestSuite() {
-    delete tally_;
-    delete priors_;
-    tally_ = nullptr;
-    priors_ = nullptr;
-  }
-  static Priors* priors_;
-  static MarketTally* tally_;
+  static void TearDownTestSuite() { tally_.reset(); }
+  static inline const Priors* priors_ = nullptr;
+  static inline std::unique_ptr<MarketTally> tally_;
 };
-Priors* WorldStatistics::priors_ = nullptr;
-MarketTally* WorldStatistics::tally_ = nullptr;
 
 double ratio(std::int64_t part, std::int64_t whole) { return static_cast<double>(part) / static_cast<double>(whole); }
 
