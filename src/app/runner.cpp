@@ -412,13 +412,16 @@ class Runner {
       record.policy_parameters = parameters_;
       std::string line = "held-out evaluation after iteration " + std::to_string(iteration + 1) + ":";
       const auto names = evaluation_strategy_names();
+      std::string robust;
       for (std::size_t s = 0; s < names.size(); ++s) {
         char text[128];
         std::snprintf(text, sizeof text, "  %s return %.1f, ROAS>=%.2g in %.0f%%", names[s].c_str(),
                       record.mean_return[s], config_.evaluation.robust_roas, 100 * record.success_share[s]);
         line += text;
+        if (record.success_share[s] >= config_.evaluation.robust_share) robust += (robust.empty() ? "" : ", ") + names[s];
       }
-      log_.info(line);
+      log_.info(line + "; robust (>= " + std::to_string(static_cast<int>(100 * config_.evaluation.robust_share)) +
+                "% of worlds): " + (robust.empty() ? "none" : robust));
     }
     output.append_evaluation(record);
   }
