@@ -12,9 +12,9 @@
 #include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/progress.hpp"
 #include "manyworlds/app/stop_signal.hpp"
-#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
+#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_file.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/gae.hpp"
@@ -119,18 +119,19 @@ class Runner {
       summary.final_mean_return = metrics.mean_episode_return;
       summary.iterations = iteration + 1;
       const bool last = iteration + 1 == config_.run.iterations;
-      const int signal = static_cast<int>(collectives_.sum(stop_signal.received()));
+      // All ranks agree to stop when any rank received SIGUSR1 or SIGTERM.
+      const bool stop = collectives_.sum(stop_signal.received() != 0 ? 1 : 0) > 0;
       const bool due = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
-      if (!last && (signal != 0 || due)) {
+      if (!last && (stop || due)) {
         write_checkpoint_after(iteration, partial, checkpoint, output, layout);
         log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + checkpoint);
       }
-      if (!last && signal != 0) {
+      if (!last && stop) {
         output->close();
         summary.interrupted = true;
-        summary.stop_message = std::string("stopped by ") + signal_name(stop_signal.received() != 0 ? stop_signal.received() : signal) +
-                               " after iteration " + std::to_string(iteration + 1) + "; continue with: manyworlds run " +
-                               config_.file + " -o " + options_.output + " --resume";
+        const std::string cause = stop_signal.received() != 0 ? signal_name(stop_signal.received()) : "a signal to another rank";
+        summary.stop_message = "stopped by " + cause + " after iteration " + std::to_string(iteration + 1) +
+                               "; continue with: manyworlds run " + config_.file + " -o " + options_.output + " --resume";
         summary.seconds = seconds_since(start);
         return summary;
       }

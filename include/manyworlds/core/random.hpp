@@ -21,7 +21,7 @@ enum class Purpose : std::uint32_t {
   sampler = 7,       // rank 0's batch draws
   priority_keys = 8, // per-experience keys of priority sampling
   training = 9,      // minibatch shuffles and parameter initialisation
-  calibration = 10,  // synthetic event logs
+  calibration = 10,  // calibrate's Monte Carlo expectations over the base priors
   auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
 };
 
