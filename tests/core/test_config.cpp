@@ -77,7 +77,7 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_EQ(job.run.seed, 1u);
   EXPECT_EQ(job.run.worlds, 256);
   EXPECT_EQ(job.run.iterations, 50);
-  EXPECT_EQ(job.run.max_experiences_per_rank, 1000000);
+  EXPECT_EQ(job.run.max_experiences_per_rank, 2500000);  // sized so that one rank can run it
   EXPECT_DOUBLE_EQ(job.world.horizon_days, 7.0);
   EXPECT_TRUE(std::filesystem::exists(job.world.priors_path));
   EXPECT_EQ(job.sampling.batch_size, 8192);
