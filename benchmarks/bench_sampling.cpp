@@ -46,7 +46,7 @@ BenchPopulation make_population(std::int64_t count) {
       e.tags = stream.bernoulli(0.05) ? 1u << 1 : 1u;
       e.advantage = static_cast<float>(stream.normal());
       e.conversion_value = stream.bernoulli(crisis ? 0.3 : 0.05) ? static_cast<float>(stream.lognormal(3.0, 1.0)) : 0.0f;
-      e.reward = e.conversion_value - 0.5f;
+      e.expected_reward = e.conversion_value - 0.5f;
       population.experiences.push_back(e);
     }
     population.worlds.push_back({world, begin, end});

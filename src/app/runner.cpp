@@ -85,10 +85,8 @@ class Runner {
     agreed(communicator_, [&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
-      const RewardMode reward = config_.world.reward;
-      worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size(), 0, reward);
-      heldout_ = make_worlds(job_.priors, seed, horizon, heldout_range_.begin, heldout_range_.size(), heldout_world_base,
-                             reward);
+      worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size());
+      heldout_ = make_worlds(job_.priors, seed, horizon, heldout_range_.begin, heldout_range_.size(), heldout_world_base);
       experiences_.reserve(capacity_);
     });
 
@@ -290,7 +288,7 @@ class Runner {
         policy.values(experiences_.data() + first, count, value_scratch_.data());
         for (std::size_t i = 0; i < count; ++i) experiences_[first + i].value_estimate = value_scratch_[i];
         compute_gae(std::span<Experience>(experiences_.data() + first, count), config_.ppo.gamma,
-                    config_.ppo.gae_lambda, config_.ppo.reward_scale);
+                    config_.ppo.gae_lambda, config_.ppo.reward_scale, config_.world.reward);
       }
       for (auto i = static_cast<std::size_t>(begin); i < experiences_.size(); ++i)
         summaries[w].log_multiplier_sum += experiences_[i].log_bid_multiplier;

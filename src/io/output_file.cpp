@@ -57,7 +57,8 @@ static const std::vector<BatchField> fields{
     {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
     {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
     {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
-    {"reward", "currency", "attributed conversion value minus cost", h5::ElementType::float32, 0},
+    {"reward", "currency", "realized reward: attributed conversion value minus cost", h5::ElementType::float32, 0},
+    {"expected_reward", "currency", "expected conversion value minus expected cost given the auction's slot and price", h5::ElementType::float32, 0},
     {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
     {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
     {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
@@ -338,7 +339,8 @@ void OutputFile::append_iteration(const IterationRecord& record) {
   write("log_bid_multiplier", column<float>(batch, [](const BatchRow& r) { return r.experience.log_bid_multiplier; }), 0);
   write("log_prob", column<float>(batch, [](const BatchRow& r) { return r.experience.log_prob; }), 0);
   write("value_estimate", column<float>(batch, [](const BatchRow& r) { return r.experience.value_estimate; }), 0);
-  write("reward", column<float>(batch, [](const BatchRow& r) { return r.experience.reward; }), 0);
+  write("reward", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value - r.experience.cost; }), 0);
+  write("expected_reward", column<float>(batch, [](const BatchRow& r) { return r.experience.expected_reward; }), 0);
   write("advantage", column<float>(batch, [](const BatchRow& r) { return r.experience.advantage; }), 0);
   write("value_target", column<float>(batch, [](const BatchRow& r) { return r.experience.value_target; }), 0);
   write("conversion_value", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value; }), 0);

@@ -6,7 +6,7 @@
 
 namespace manyworlds {
 
-void compute_gae(std::span<Experience> episode, double gamma, double lambda, double reward_scale) {
+void compute_gae(std::span<Experience> episode, double gamma, double lambda, double reward_scale, RewardMode mode) {
   for (std::size_t t = 1; t < episode.size(); ++t) {
     const Experience& a = episode[t - 1];
     const Experience& b = episode[t];
@@ -24,7 +24,7 @@ void compute_gae(std::span<Experience> episode, double gamma, double lambda, dou
     Experience& e = episode[t];
     const double continues = e.done() ? 0.0 : 1.0;
     const double value = e.value_estimate;
-    const double delta = static_cast<double>(e.reward) * reward_scale + gamma * next_value * continues - value;
+    const double delta = learning_reward(e, mode) * reward_scale + gamma * next_value * continues - value;
     const double advantage = delta + gamma * lambda * continues * next_advantage;
     e.advantage = static_cast<float>(advantage);
     e.value_target = static_cast<float>(advantage + value);

@@ -433,7 +433,7 @@ BatchStatistics summarize_batch(std::span<const BatchRow> rows) {
     weights.push_back(row.weight);
     crisis += is_crisis(row.experience) ? 1 : 0;
     truth += row.experience.crisis_truth() ? 1 : 0;
-    weighted_reward += row.weight * row.experience.reward;
+    weighted_reward += row.weight * (row.experience.conversion_value - row.experience.cost);  // realized reward
     stats.weight_min = std::min(stats.weight_min, row.weight);
     stats.weight_max = std::max(stats.weight_max, row.weight);
     stats.weight_mean += row.weight;

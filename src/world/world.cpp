@@ -41,8 +41,8 @@ EpisodeStats& EpisodeStats::operator+=(const EpisodeStats& more) {
   return *this;
 }
 
-World::World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days, RewardMode reward)
-    : priors_(&priors), params_(std::move(params)), seed_(seed), horizon_hours_(horizon_days * 24.0), reward_mode_(reward) {
+World::World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days)
+    : priors_(&priors), params_(std::move(params)), seed_(seed), horizon_hours_(horizon_days * 24.0) {
   draw_population();
   precompute();
 }
@@ -204,6 +204,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
   const float max_log_multiplier = 10.0f;
 
   draw_schedule(episode);
+  policy.begin_episode();
   std::fill(impressions_.begin(), impressions_.end(), 0);
   std::fill(competitor_spend_.begin(), competitor_spend_.end(), 0.0);
   pending_.clear();
@@ -363,7 +364,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     e.log_prob = action.log_prob;
     const double expected_value = expected_ctr * conversion_probability_[cell] * expected_attributed_value_[user.segment];
     const double expected_cost = expected_ctr * price;
-    e.reward = static_cast<float>(reward_mode_ == RewardMode::realized ? value - cost : expected_value - expected_cost);
+    e.expected_reward = static_cast<float>(expected_value - expected_cost);
     e.conversion_value = static_cast<float>(value);
     e.cost = static_cast<float>(cost);
     e.bid = static_cast<float>(agent_bid);
@@ -434,12 +435,12 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
 }
 
 std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,
-                               std::int64_t count, std::uint32_t id_base, RewardMode reward) {
+                               std::int64_t count, std::uint32_t id_base) {
   std::vector<World> worlds;
   worlds.reserve(static_cast<std::size_t>(count));
   for (std::int64_t w = first; w < first + count; ++w) {
     const auto id = static_cast<std::uint32_t>(id_base + w);
-    worlds.emplace_back(priors, draw_world(priors, seed, id), seed, horizon_days, reward);
+    worlds.emplace_back(priors, draw_world(priors, seed, id), seed, horizon_days);
   }
   return worlds;
 }

@@ -15,7 +15,7 @@ std::vector<Experience> episode(const std::vector<float>& rewards, const std::ve
     steps[t].world = 3;
     steps[t].episode = 1;
     steps[t].step = static_cast<std::int32_t>(t);
-    steps[t].reward = rewards[t];
+    steps[t].expected_reward = rewards[t];
     steps[t].value_estimate = values[t];
     if (t + 1 == steps.size()) steps[t].flags = flag_done;
   }

@@ -162,7 +162,7 @@ TEST(PpoTrainer, LearnsTheOptimalBidOfABandit) {
       e.creative = static_cast<std::uint8_t>(action.creative);
       e.log_prob = action.log_prob;
       const double gap = action.log_bid_multiplier - optimum;
-      e.reward = static_cast<float>(-gap * gap + (action.creative == 1 ? 0.5 : 0.0));
+      e.expected_reward = static_cast<float>(-gap * gap + (action.creative == 1 ? 0.5 : 0.0));
       e.flags = flag_done;
       behaviour.values(&e, 1, &e.value_estimate);
       compute_gae(std::span(&e, 1), ppo.gamma, ppo.gae_lambda, ppo.reward_scale);

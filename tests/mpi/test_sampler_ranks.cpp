@@ -45,7 +45,7 @@ Experience synthetic_experience(std::int64_t world, int index, int size) {
   e.tags = mix == 7 ? 1u << 1 : 1u << 0;
   const int w = static_cast<int>(world);
   e.advantage = static_cast<float>(((index % 2 == 0) ? 1 : -1) * (0.02 + 0.1 * ((w * 3 + index * 5) % 17)));
-  e.reward = static_cast<float>((crisis ? 9.0 : -0.25) + 0.5 * ((w + index) % 4));
+  e.expected_reward = static_cast<float>((crisis ? 9.0 : -0.25) + 0.5 * ((w + index) % 4));
   e.conversion_value = static_cast<float>(mix >= 6 ? (w % 4) * 2.5 + index % 3 : 0.0);
   return e;
 }

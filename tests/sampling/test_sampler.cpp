@@ -201,7 +201,7 @@ Population mixed_population() {
     mark_crisis(e, crisis);
     const double magnitude = 0.05 + 0.15 * ((7 * world + 3 * index) % 13);
     e.advantage = static_cast<float>((index % 2 == 0 ? 1.0 : -1.0) * magnitude);
-    e.reward = static_cast<float>((crisis ? 12.0 : -0.5) + 4.0 * magnitude);
+    e.expected_reward = static_cast<float>((crisis ? 12.0 : -0.5) + 4.0 * magnitude);
   });
 }
 
@@ -226,7 +226,8 @@ Population two_type_population(int crisis, int regular, int worlds) {
   int global = 0;
   return build_population(sizes, [&](Experience& e, int, int) {
     mark_crisis(e, (global + 1) * crisis / total > global * crisis / total);
-    e.reward = static_cast<float>(global % 7);
+    e.expected_reward = static_cast<float>(global % 7);
+    e.conversion_value = static_cast<float>(global % 5);  // realized reward = conversion_value - cost
     ++global;
   });
 }
@@ -436,7 +437,7 @@ BiasZScores weighted_mean_z_scores(const BatchSampler& sampler, const Population
   double reward_truth = 0;
   std::array<double, 3> gradient_truth{};
   for (const Experience& e : population.experiences) {
-    reward_truth += e.reward / population.size();
+    reward_truth += e.expected_reward / population.size();
     const auto g = gradient_of(e);
     for (std::size_t k = 0; k < 3; ++k) gradient_truth[k] += g[k] / population.size();
   }
@@ -448,7 +449,7 @@ BiasZScores weighted_mean_z_scores(const BatchSampler& sampler, const Population
     std::array<double, 3> gradient_estimate{};
     for (const BatchRow& row : batch.rows) {
       const double w = weight_of(row);
-      reward_estimate += w * row.experience.reward / rows;
+      reward_estimate += w * row.experience.expected_reward / rows;
       const auto g = gradient_of(row.experience);
       for (std::size_t k = 0; k < 3; ++k) gradient_estimate[k] += w * g[k] / rows;
     }
@@ -500,7 +501,7 @@ Population skewed_population() {
     const bool crisis = index % 10 == 0;
     mark_crisis(e, crisis);
     e.advantage = static_cast<float>(crisis ? 2.0 : 0.05 + 0.05 * (index % 5));
-    e.reward = static_cast<float>(crisis ? 50.0 : 1.0 + index % 3);
+    e.expected_reward = static_cast<float>(crisis ? 50.0 : 1.0 + index % 3);
   });
 }
 
@@ -671,7 +672,8 @@ TEST(SamplerKish, EffectiveSampleSizeOfAStratifiedBatchIsTheTwoStrataFormula) {
     EXPECT_DOUBLE_EQ(stats.weight_max, std::max(w_c, w_r));
     EXPECT_DOUBLE_EQ(stats.crisis_share, n_c / 20);
     double weighted_reward = 0;
-    for (const BatchRow& row : batch.rows) weighted_reward += row.weight * row.experience.reward / 20;
+    for (const BatchRow& row : batch.rows)
+      weighted_reward += row.weight * (row.experience.conversion_value - row.experience.cost) / 20;
     EXPECT_NEAR(stats.weighted_reward_mean, weighted_reward, 1e-12);
   }
 }
@@ -740,7 +742,7 @@ TEST(SamplerEdgeCases, EmptyAndSingleStratumWorldsWorkInEveryMode) {
   const Population population = build_population({0, 6, 0, 9, 0}, [](Experience& e, int world, int index) {
     mark_crisis(e, world == 1);
     e.advantage = static_cast<float>(0.1 * (index + 1));
-    e.reward = static_cast<float>(world + index);
+    e.expected_reward = static_cast<float>(world + index);
   });
   for (SamplingMode mode : {SamplingMode::proportional, SamplingMode::stratified, SamplingMode::without_replacement}) {
     SamplingSection config = mixed_config(mode);

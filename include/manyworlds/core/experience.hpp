@@ -28,7 +28,8 @@ struct Experience {
   float log_bid_multiplier = 0;    // action, continuous: bid = reference bid * exp(this)
   float log_prob = 0;              // log-probability of the action under the behaviour policy
   float value_estimate = 0;        // V(obs) of the behaviour policy's value head
-  float reward = 0;                // attributed conversion value - cost (currency units)
+  float expected_reward = 0;       // expected value - expected cost given the auction's outcome (currency units);
+                                   // the realized reward is conversion_value - cost
   float advantage = 0;             // GAE advantage, computed inside the episode
   float value_target = 0;          // advantage + value_estimate (the value head's target)
   float conversion_value = 0;      // attributed conversion value (currency units)

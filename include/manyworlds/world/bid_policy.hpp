@@ -25,6 +25,8 @@ struct Action {
 class BidPolicy {
  public:
   virtual ~BidPolicy() = default;
+  // Called by the world before the first decision of every episode (stateful strategies reset here).
+  virtual void begin_episode() {}
   virtual Action act(const Observation& obs, int creatives, const DecisionNoise& noise) = 0;
 };
 

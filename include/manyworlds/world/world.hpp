@@ -91,9 +91,7 @@ struct EpisodeStats {
 class World {
  public:
   // `priors` must outlive the world. The population is drawn once, from the world's stream.
-  // `reward` chooses what Experience::reward holds; EpisodeStats always count realized outcomes.
-  World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days,
-        RewardMode reward = RewardMode::realized);
+  World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days);
 
   const WorldParams& params() const { return params_; }
   const std::vector<User>& users() const { return users_; }
@@ -138,7 +136,6 @@ class World {
   std::vector<double> conversion_probability_;   // [segment][device][query]
   std::vector<double> log_value_median_;         // per segment
   std::vector<double> expected_attributed_value_; // per segment: E[value] x P(delay within the window)
-  RewardMode reward_mode_;
   std::array<double, 24> hour_ctr_{};
   std::array<float, 24> hour_sin_{};
   std::array<float, 24> hour_cos_{};
@@ -158,7 +155,6 @@ class World {
 
 // The worlds with ids id_base + [first, first + count): parameters drawn from the priors, populations built.
 std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,
-                               std::int64_t count, std::uint32_t id_base = 0,
-                               RewardMode reward = RewardMode::realized);
+                               std::int64_t count, std::uint32_t id_base = 0);
 
 }  // namespace manyworlds
