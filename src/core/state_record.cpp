@@ -48,8 +48,9 @@ std::vector<double> StateRecord::reals(const std::string& name, const RealRange&
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) refuse(name, "holds " + number_text(values[i]) + " at index " + std::to_string(i));
     if (values[i] < range.min || values[i] > range.max)
-      refuse(name, "holds " + number_text(values[i]) + " at index " + std::to_string(i) + ", outside [" +
-                       number_text(range.min) + ", " + number_text(range.max) + "]");
+      refuse(name, "holds " + number_text(values[i]) + " at index " + std::to_string(i) + ", " +
+                       (values[i] < range.min ? "below the minimum " + number_text(range.min)
+                                              : "above the maximum " + number_text(range.max)));
   }
   return values;
 }
@@ -61,8 +62,9 @@ std::vector<std::int64_t> StateRecord::integers(const std::string& name, const I
   if (const std::string problem = size_problem(values, range.size); !problem.empty()) refuse(name, problem);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (values[i] < range.min || values[i] > range.max)
-      refuse(name, "holds " + std::to_string(values[i]) + (values.size() > 1 ? " at index " + std::to_string(i) : "") +
-                       ", outside [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
+      refuse(name, "holds " + std::to_string(values[i]) + (values.size() > 1 ? " at index " + std::to_string(i) : "") + ", " +
+                       (values[i] < range.min ? "below the minimum " + std::to_string(range.min)
+                                              : "above the maximum " + std::to_string(range.max)));
   }
   return values;
 }
