@@ -502,7 +502,6 @@ class Runner {
     std::vector<EpisodeStats> outcomes;
     std::vector<Experience> scratch;
     agreed(communicator_, [&] {
-      scratch.reserve(std::min<std::size_t>(capacity_, 1u << 20));
       if (baseline_outcomes_.empty()) {
         const auto baselines = make_baselines(config_.policy);
         std::vector<BidPolicy*> strategies;

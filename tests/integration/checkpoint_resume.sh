@@ -126,7 +126,7 @@ refuse iteration_behind_output "vouches for 2 rows of .* after 1 iterations"
 edit 'p = f["learner/policy_parameters"]; v = p[...]; v[7] = np.nan; p[...] = v'
 refuse nan_parameters "field 'policy_parameters' holds nan at index 7"
 edit 'm = f["learner/adam_second_moment"]; v = m[...]; v[0] = -1; m[...] = v'
-refuse negative_second_moment "field 'adam_second_moment' holds -1 at index 0, outside \[0,"
+refuse negative_second_moment "field 'adam_second_moment' holds -1 at index 0, below the minimum 0"
 edit 'del f["learner/adam_step"]'
 refuse missing_field "field 'adam_step' is missing"
 refuse other_seed "written for another job, priors or seed" --seed 99
