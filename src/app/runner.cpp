@@ -308,8 +308,10 @@ class Runner {
   // (reading only the rows written since the last checkpoint) and writes the learner's state with
   // them (atomically); the output is reopened to go on. Costs O(state + new rows), not O(output).
   void write_checkpoint_after(int iteration, const RunFiles& files, const OutputLayout& layout) {
+    const Clock::time_point start = Clock::now();
     agreed(communicator_, [&] { close_output(); });
     std::uintmax_t bytes = 0;
+    std::uintmax_t output_bytes = 0;
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
       digests_ = digest_output(files.partial, digests_);
@@ -321,12 +323,14 @@ class Runner {
       state.output = digests_;
       write_checkpoint(files.checkpoint, state);
       bytes = std::filesystem::file_size(files.checkpoint);
+      output_bytes = std::filesystem::file_size(files.partial);
     });
     agreed(communicator_, [&] { output_.emplace(OutputFile::open(files.partial, collectives_.raw_comm(), layout)); });
     last_checkpoint_ = Clock::now();
     log_.checkpoint_written();
     log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + files.checkpoint + " (" +
-              std::to_string(bytes) + " bytes)");
+              std::to_string(bytes) + " bytes in " + human_duration(seconds_since(start)) + "; the output it continues: " +
+              std::to_string(output_bytes) + " bytes)");
   }
 
   IterationMetrics iterate(int iteration, OutputFile& output) {
