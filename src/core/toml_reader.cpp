@@ -67,7 +67,48 @@ std::string read_text_file(const std::string& path) {
   return text.str();
 }
 
+namespace {
+
+// toml11 parses nested arrays and inline tables recursively: deep nesting would overflow the stack
+// (found by fuzz/fuzz_job). Refuses nesting deeper than max_toml_nesting, counting brackets and
+// braces outside strings and comments.
+void check_nesting(const std::string& text, const std::string& file) {
+  int depth = 0;
+  std::int64_t line = 1;
+  std::string quote;  // the open string's delimiter: ", ', """ or '''
+  bool comment = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      comment = false;
+    }
+    if (comment) continue;
+    if (!quote.empty()) {
+      if (c == '\\' && quote[0] == '"') ++i;  // an escaped character
+      else if (text.compare(i, quote.size(), quote) == 0) {
+        i += quote.size() - 1;
+        quote.clear();
+      }
+      continue;
+    }
+    if (c == '#') comment = true;
+    else if (c == '"' || c == '\'') quote = text.compare(i, 3, std::string(3, c)) == 0 ? std::string(3, c) : std::string(1, c);
+    else if (c == '[' || c == '{') {
+      if (++depth > max_toml_nesting)
+        throw InputError(file + ":" + std::to_string(line) + ": arrays or inline tables nested deeper than " +
+                         std::to_string(max_toml_nesting) + " levels; flatten them");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    if (quote.size() == 3) i += 2;
+  }
+}
+
+}  // namespace
+
 toml::value parse_toml_text(const std::string& text, const std::string& file) {
+  check_nesting(text, file);
   std::istringstream stream(text);
   try {
     return toml::parse(stream, file);
