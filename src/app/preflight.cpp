@@ -44,9 +44,13 @@ void probe_writable(const PreflightTarget& target) {
   if (descriptor < 0)
     throw ResourceError("output folder " + folder + " is not writable" + on_rank(target) + " (" + std::strerror(errno) +
                         "); make it writable or pass another --output");
-  ::close(descriptor);
-  std::error_code ignored;
-  std::filesystem::remove(probe, ignored);
+  const int closed = ::close(descriptor);
+  const int saved = errno;
+  std::error_code removed;
+  std::filesystem::remove(probe, removed);
+  if (closed != 0 || removed)
+    throw ResourceError("output folder " + folder + " is not writable" + on_rank(target) + " (" +
+                        (closed != 0 ? std::strerror(saved) : removed.message()) + "); make it writable or pass another --output");
 }
 
 double size_or_zero(const std::string& path) {

@@ -23,8 +23,8 @@ SpaceReserve::SpaceReserve(std::string path, std::uint64_t bytes) : path_(std::m
     path_.clear();
     throw ResourceError("cannot create " + path_ + " to hold back disk space: " + reason);
   }
-  const int result = ::posix_fallocate(descriptor, 0, static_cast<off_t>(bytes));
-  ::close(descriptor);
+  int result = ::posix_fallocate(descriptor, 0, static_cast<off_t>(bytes));
+  if (::close(descriptor) != 0 && result == 0) result = errno;
   if (result != 0) {
     const std::string message = "cannot hold back " + std::to_string(bytes >> 20) + " MiB beside the output (" +
                                 path_ + "): " + std::strerror(result) + "; free disk space there or choose another --output";
