@@ -19,9 +19,9 @@ RunFiles RunFiles::for_output(const std::string& output) {
 SpaceReserve::SpaceReserve(std::string path, std::uint64_t bytes) : path_(std::move(path)) {
   const int descriptor = ::open(path_.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   if (descriptor < 0) {
-    const std::string reason = std::strerror(errno);
+    const std::string message = "cannot create " + path_ + " to hold back disk space: " + std::strerror(errno);
     path_.clear();
-    throw ResourceError("cannot create " + path_ + " to hold back disk space: " + reason);
+    throw ResourceError(message);
   }
   int result = ::posix_fallocate(descriptor, 0, static_cast<off_t>(bytes));
   if (::close(descriptor) != 0 && result == 0) result = errno;
