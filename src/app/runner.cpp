@@ -169,8 +169,8 @@ class Runner {
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
       resume = options_.resume && std::filesystem::exists(files.checkpoint);
-      if (options_.resume && !resume)
-        log_.info("no checkpoint " + files.checkpoint + " to resume from: starting anew");
+      if (options_.resume && !resume)  // said even with --quiet: the user asked for something else
+        log_stream_ << "note: no checkpoint " << files.checkpoint << " to resume from: starting anew" << std::endl;
     });
     std::vector<std::int64_t> flag{resume ? 1 : 0};
     collectives_.broadcast(flag);
