@@ -142,4 +142,14 @@ refuse missing_partial "refuse.h5.partial: missing, but .*refuse.h5.checkpoint c
   && h5diff --exclude-path /runtime "$work/reference.h5" "$out" > /dev/null \
   && echo "ok   the intact checkpoint still resumes to identical data" || fail "resume after the refusals failed or differs"
 
+# --resume without a checkpoint starts anew, says so (even with -q), and ends with the same data.
+out="$work/fresh.h5"
+if "$MANYWORLDS_EXE" run "$job" "${common[@]}" -o "$out" --resume > /dev/null 2> "$work/fresh.stderr" \
+   && grep -q "^note: no checkpoint .*fresh.h5.checkpoint to resume from: starting anew" "$work/fresh.stderr" \
+   && h5diff --exclude-path /runtime "$work/reference.h5" "$out" > /dev/null; then
+  echo "ok   --resume without a checkpoint: $(cat "$work/fresh.stderr")"
+else
+  fail "resume without a checkpoint"; cat "$work/fresh.stderr"
+fi
+
 [[ $failures == 0 ]] || { echo "$failures case(s) failed"; exit 1; }
