@@ -37,7 +37,8 @@ EXPERIMENTS = {
         "reference": "parallel",
         "arms": {
             "parallel": {},
-            "single": {"run": {"worlds": "1", "episodes_per_iteration": "{worlds}"}},
+            "single": {"run": {"worlds": "1", "episodes_per_iteration": "{worlds}",
+                               "max_experiences_per_rank": "10000000"}},  # one world may be a busy one
         },
     },
 }
