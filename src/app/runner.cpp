@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/progress.hpp"
 #include "manyworlds/app/stop_signal.hpp"
+#include "manyworlds/app/timed_collectives.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/checkpoint.hpp"
@@ -22,6 +24,7 @@
 #include "manyworlds/learn/ppo.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
+#include "manyworlds/sampling/exact_sum.hpp"
 #include "manyworlds/sampling/sampler.hpp"
 
 namespace manyworlds {
@@ -55,7 +58,8 @@ class Runner {
         config_(job.config),
         options_(options),
         communicator_(communicator),
-        collectives_(communicator),
+        mpi_(communicator),
+        collectives_(mpi_),
         model_(config_.policy, job.priors.creatives),
         typer_(config_.sampling.events, job.priors.tags),
         sampler_(config_.sampling, config_.run.seed),
@@ -69,7 +73,7 @@ class Runner {
     Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
     const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
     parameters_.assign(initial.data(), initial.data() + initial.size());
-    if (collectives_.is_root()) trainer_.emplace(model_, config_.ppo, initial);
+    trainer_.emplace(model_, config_.ppo, initial);
   }
 
   RunSummary run() {
@@ -95,10 +99,10 @@ class Runner {
     std::optional<OutputFile> output;
     if (options_.resume) {
       first_iteration = restore(checkpoint, partial);
-      output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
+      output.emplace(OutputFile::open(partial, mpi_.raw_comm(), layout));
       log_.info("resumed from " + checkpoint + " at iteration " + std::to_string(first_iteration + 1));
     } else {
-      output.emplace(OutputFile::create(partial, collectives_.raw_comm(), config_, job_.priors, layout));
+      output.emplace(OutputFile::create(partial, mpi_.raw_comm(), config_, job_.priors, layout));
       std::vector<WorldParams> params;
       for (const World& world : worlds_) params.push_back(world.params());
       output->write_worlds(job_.priors, world_range_.begin, params);
@@ -173,14 +177,16 @@ class Runner {
       if (state.parameters.size() != parameters_.size())
         throw InputError(checkpoint + ": holds " + std::to_string(state.parameters.size()) +
                          " policy parameters, this job's policy has " + std::to_string(parameters_.size()));
-      trainer_->import_parameters(state.parameters);
       trainer_->import_optimizer_state(state.optimizer_state);
       restore_output(checkpoint, partial);
     });
     std::vector<std::int64_t> next{state.next_iteration};
     collectives_.broadcast(next);
+    collectives_.broadcast(state.parameters);
+    collectives_.broadcast(state.optimizer_state);
+    trainer_->import_parameters(state.parameters);
+    trainer_->import_optimizer_state(state.optimizer_state);
     parameters_ = state.parameters;
-    collectives_.broadcast(parameters_);
     return static_cast<int>(next[0]);
   }
 
@@ -200,26 +206,32 @@ class Runner {
       state.fingerprint = job_fingerprint(job_);
       write_checkpoint(partial, checkpoint, state);
     });
-    output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
+    output.emplace(OutputFile::open(partial, mpi_.raw_comm(), layout));
   }
 
   IterationMetrics iterate(int iteration, OutputFile& output) {
     const Clock::time_point start = Clock::now();
     const std::int64_t bytes_before = collectives_.bytes_moved();
+    const double collective_before = collectives_.seconds();
+    const std::int64_t calls_before = collectives_.calls();
     RuntimeMetrics runtime;
 
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
     std::vector<WorldIterationSummary> local_summaries(worlds_.size());
     std::vector<WorldSlice> slices;
     agreed(communicator_, [&] { simulate(iteration, local_summaries, slices); });
-    runtime.simulate_seconds = seconds_since(start);
+    const double simulated = seconds_since(start);
+    // The wait for the slowest rank: what imbalance costs, kept out of the phases that follow.
+    Clock::time_point phase = Clock::now();
+    collectives_.barrier();
+    const double waited = seconds_since(phase);
 
     // 2. Event types (collective: the value percentile spans all ranks).
-    Clock::time_point phase = Clock::now();
+    phase = Clock::now();
     const IdentificationCounts identification = typer_.classify(experiences_, collectives_);
     runtime.classify_seconds = seconds_since(phase);
 
-    // 3. The batch: rank 0 decides from per-world summaries; rows stay with their owners.
+    // 3. The batch: decided from per-world summaries; rows stay with their owners.
     phase = Clock::now();
     const double beta = config_.sampling.mode == SamplingMode::proportional
                             ? beta_at(config_.sampling, iteration, config_.run.iterations)
@@ -228,13 +240,14 @@ class Runner {
     agreed(communicator_, [&] { batch = sampler_.draw(experiences_, slices, iteration, beta, collectives_); });
     runtime.sample_seconds = seconds_since(phase);
 
-    // 4. Rank 0 trains on the whole batch (O(batch) bytes) and sums the per-world figures in world order.
+    // 4. Every rank trains on its own rows; rank 0 sums the per-world figures in world order.
     phase = Clock::now();
-    const std::vector<BatchRow> all_rows = collectives_.gather(batch.rows);
     const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
+    const Clock::time_point serial = Clock::now();
     IterationMetrics metrics;
-    if (collectives_.is_root()) metrics = train(iteration, all_rows, summaries, identification, batch.summary);
-    collectives_.broadcast(parameters_);
+    if (collectives_.is_root()) metrics = summarize(summaries, identification, batch.summary);
+    runtime.serial_seconds = seconds_since(serial);
+    agreed(communicator_, [&] { update(iteration, batch, metrics, runtime); });
     runtime.update_seconds = seconds_since(phase);
 
     // 5. Held-out evaluation every `every` iterations and after the last.
@@ -244,14 +257,7 @@ class Runner {
     if (evaluate_now) run_evaluation(iteration, output);
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
 
-    // 6. Transport and timing figures, then the iteration's rows in the file.
-    std::vector<double> slowest{runtime.simulate_seconds, static_cast<double>(experiences_.size()), peak_rss_bytes()};
-    collectives_.max_double(slowest);
-    runtime.simulate_seconds = slowest[0];
-    runtime.max_rank_experiences = slowest[1];
-    runtime.max_rank_rss_bytes = slowest[2];
-    runtime.bytes_moved = static_cast<double>(collectives_.sum(collectives_.bytes_moved() - bytes_before)) / 2.0;
-    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    // 6. The iteration's rows in the file, then the transport and timing figures of every rank.
     phase = Clock::now();
     IterationRecord record;
     record.iteration = iteration;
@@ -264,11 +270,42 @@ class Runner {
     record.metrics = metrics;
     output.append_iteration(record);
     runtime.write_seconds = seconds_since(phase);
+    runtime.batch_write_seconds = output.last_batch_write_seconds();
+    runtime.batch_bytes = output.batch_bytes_per_iteration();
     runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
+    gather_rank_figures(runtime, simulated, waited, collectives_.bytes_moved() - bytes_before);
+    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    runtime.collective_seconds = collectives_.seconds() - collective_before;
+    runtime.collective_calls = static_cast<double>(collectives_.calls() - calls_before);
     runtime.iteration_seconds = seconds_since(start);
     output.append_runtime(iteration, runtime);
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
+  }
+
+  // Per-rank figures combined over ranks (collective): slowest and mean simulation, mean wait,
+  // bytes, experiences and peak memory.
+  void gather_rank_figures(RuntimeMetrics& runtime, double simulated, double waited, std::int64_t bytes) {
+    const double rss = peak_rss_bytes();
+    std::vector<double> largest{simulated, static_cast<double>(experiences_.size()), rss, -rss,
+                                static_cast<double>(bytes)};
+    collectives_.max_double(largest);
+    ExactSum sums(2);
+    sums.add(0, simulated);
+    sums.add(1, waited);
+    std::array<double, 2> totals{};
+    sums.reduce(collectives_, totals);
+    const double ranks = collectives_.size();
+    runtime.simulate_seconds = largest[0];
+    runtime.max_rank_experiences = largest[1];
+    runtime.max_rank_rss_bytes = largest[2];
+    runtime.min_rank_rss_bytes = -largest[3];
+    runtime.root_rss_bytes = rss;
+    runtime.max_rank_bytes_moved = largest[4];
+    runtime.simulate_mean_seconds = totals[0] / ranks;
+    runtime.simulate_imbalance = largest[0] / std::max(totals[0] / ranks, 1e-12);
+    runtime.wait_seconds = totals[1] / ranks;
+    runtime.bytes_moved = static_cast<double>(collectives_.sum(bytes)) / 2.0;
   }
 
   void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
@@ -296,9 +333,9 @@ class Runner {
     }
   }
 
-  IterationMetrics train(int iteration, const std::vector<BatchRow>& rows,
-                         const std::vector<WorldIterationSummary>& summaries,
-                         const IdentificationCounts& identification, const DrawSummary& draw) {
+  // Rank 0: the iteration's figures from the per-world sums (added in world order) and the draw.
+  IterationMetrics summarize(const std::vector<WorldIterationSummary>& summaries,
+                             const IdentificationCounts& identification, const DrawSummary& draw) const {
     IterationMetrics m;
     EpisodeStats total;
     double log_multiplier_sum = 0;
@@ -333,8 +370,13 @@ class Runner {
     m.mean_log_bid_multiplier = ratio(log_multiplier_sum, population);
     m.beta = draw.beta;
     m.max_possible_weight = draw.max_weight;
+    return m;
+  }
 
-    const BatchStatistics batch = summarize_batch(rows);
+  // Every rank (collective): batch statistics and the PPO update on this rank's own rows; every
+  // rank ends with the same parameters, so none are broadcast.
+  void update(int iteration, const SampledBatch& sampled, IterationMetrics& m, RuntimeMetrics& runtime) {
+    const BatchStatistics batch = summarize_batch(sampled.rows, collectives_);
     m.batch_crisis_share = batch.crisis_share;
     m.batch_crisis_truth_share = batch.crisis_truth_share;
     m.weight_mean = batch.weight_mean;
@@ -344,12 +386,22 @@ class Runner {
     m.effective_sample_size = batch.effective_sample_size;
     m.weighted_reward_mean = batch.weighted_reward_mean;
 
-    std::vector<TrainingSample> samples;
-    samples.reserve(rows.size());
-    for (const BatchRow& row : rows) samples.push_back(training_sample(row.experience, row.weight));
-    if (config_.ppo.normalize_advantages) normalize_advantages(samples);
-    Stream shuffle(config_.run.seed, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1), 0);
-    const PpoStats stats = trainer_->update(samples, shuffle);
+    LocalBatch local;
+    local.samples.reserve(sampled.rows.size());
+    local.worlds.reserve(sampled.rows.size());
+    for (const BatchRow& row : sampled.rows) {
+      local.samples.push_back(training_sample(row.experience, row.weight));
+      local.worlds.push_back(row.experience.world);
+    }
+    local.first_row = sampled.first_row;
+    local.total_rows = collectives_.sum(static_cast<std::int64_t>(sampled.rows.size()));
+    if (config_.ppo.normalize_advantages) normalize_advantages(local.samples, collectives_);
+    const double collective_before = collectives_.seconds();
+    const PpoStats stats = trainer_->update(local, config_.run.seed, static_cast<std::uint32_t>(iteration + 1), collectives_);
+    const UpdateTiming& timing = trainer_->last_timing();
+    runtime.update_compute_seconds = timing.compute_seconds;
+    runtime.update_reduce_seconds = timing.combine_seconds;
+    runtime.serial_seconds += std::max(0.0, timing.combine_seconds - (collectives_.seconds() - collective_before));
     m.policy_loss = stats.policy_loss;
     m.value_loss = stats.value_loss;
     m.entropy = stats.entropy;
@@ -359,7 +411,6 @@ class Runner {
     m.explained_variance = stats.explained_variance;
     parameters_ = trainer_->export_parameters();
     m.policy_log_std = parameters_[static_cast<std::size_t>(model_.log_std_index())];
-    return m;
   }
 
   void run_evaluation(int iteration, OutputFile& output) {
@@ -429,7 +480,8 @@ class Runner {
   const JobConfig& config_;
   RunOptions options_;
   boost::mpi::communicator communicator_;
-  MpiCollectives collectives_;
+  MpiCollectives mpi_;
+  TimedCollectives collectives_;
   PolicyModel model_;
   EventTyper typer_;
   BatchSampler sampler_;

@@ -450,6 +450,19 @@ std::string_view name_of(ElementType type) {
   return "unknown";
 }
 
+std::size_t element_size(ElementType type) {
+  switch (type) {
+    case ElementType::int8:
+    case ElementType::uint8: return 1;
+    case ElementType::float32:
+    case ElementType::int32:
+    case ElementType::uint32: return 4;
+    case ElementType::float64:
+    case ElementType::int64: return 8;
+  }
+  return 0;
+}
+
 std::string describe_no_collective_cause(std::uint32_t cause) {
   if (cause == H5D_MPIO_COLLECTIVE) return "collective";
   static constexpr std::array<std::pair<std::uint32_t, const char*>, 8> names{{

@@ -4,6 +4,8 @@
 #include "manyworlds/io/job_attributes.hpp"
 #include "manyworlds/io/world_parameters.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "manyworlds/core/errors.hpp"
@@ -296,6 +298,7 @@ void OutputFile::append_iteration(const IterationRecord& record) {
     dataset.write_rows_at<double>({iteration, first_world}, {1, local_worlds}, std::span<const double>(values));
   }
 
+  const auto batch_start = std::chrono::steady_clock::now();
   const std::span<const BatchRow> batch = record.rows;
   const auto first_row = static_cast<std::uint64_t>(record.first_row);
   const auto count = static_cast<std::uint64_t>(batch.size());
@@ -349,6 +352,14 @@ void OutputFile::append_iteration(const IterationRecord& record) {
   write("time_hours", column<float>(batch, [](const BatchRow& r) { return r.experience.time_hours; }), 0);
   write("probability", column<double>(batch, [](const BatchRow& r) { return r.probability; }), 0);
   write("weight", column<double>(batch, [](const BatchRow& r) { return r.weight; }), 0);
+  last_batch_write_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
+}
+
+double OutputFile::batch_bytes_per_iteration() const {
+  double row_bytes = 0;
+  for (const BatchField& field : batch_fields())
+    row_bytes += static_cast<double>(h5::element_size(field.type) * std::max<std::uint64_t>(field.width, 1));
+  return row_bytes * static_cast<double>(layout_.batch_size);
 }
 
 void OutputFile::append_runtime(int iteration, const RuntimeMetrics& runtime) {

@@ -83,6 +83,23 @@ std::vector<std::byte> MpiCollectives::gather_bytes(std::span<const std::byte> l
   return gathered;
 }
 
+std::vector<std::byte> MpiCollectives::allgather_bytes(std::span<const std::byte> local) {
+  const auto local_size = static_cast<std::int64_t>(local.size());
+  const int local_count = mpi_count(local_size, "allgather_bytes (this rank's block)");
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Allgather(&local_size, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, communicator_),
+            "MPI_Allgather (allgather_bytes: block sizes)");
+  const BlockLayout layout = layout_of(sizes, "allgather_bytes (gathered total)");
+  std::vector<std::byte> gathered(static_cast<std::size_t>(layout.total));
+  check_mpi(MPI_Allgatherv(local.data(), local_count, MPI_BYTE, gathered.data(), layout.counts.data(),
+                           layout.displacements.data(), MPI_BYTE, communicator_),
+            "MPI_Allgatherv (allgather_bytes: blocks)");
+  const std::int64_t others = size_ - 1;
+  const std::int64_t received = layout.total - local_size + others * size_word_bytes;
+  bytes_moved_ += others * (size_word_bytes + local_size) + received;
+  return gathered;
+}
+
 void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
   auto byte_count = static_cast<std::int64_t>(bytes.size());
   check_mpi(MPI_Bcast(&byte_count, 1, MPI_INT64_T, root_rank, communicator_),
@@ -143,6 +160,14 @@ void MpiCollectives::max_double(std::span<double> values) {
                           MPI_DOUBLE, MPI_MAX, communicator_),
             "MPI_Allreduce (max_double)");
   if (size_ > 1) bytes_moved_ += 2 * value_count * double_bytes;
+}
+
+void MpiCollectives::max_uint8(std::span<std::uint8_t> values) {
+  const auto value_count = static_cast<std::int64_t>(values.size());
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_uint8"), MPI_UINT8_T,
+                          MPI_MAX, communicator_),
+            "MPI_Allreduce (max_uint8)");
+  if (size_ > 1) bytes_moved_ += 2 * value_count;
 }
 
 std::int64_t MpiCollectives::exclusive_scan_int64(std::int64_t value) {

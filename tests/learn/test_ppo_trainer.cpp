@@ -55,20 +55,17 @@ TEST(PpoTrainer, SameInputsGiveBitwiseIdenticalParametersAndState) {
   const std::vector<TrainingSample> batch = random_batch(model, params, 100, 4);
   PpoTrainer a(model, small_ppo(), params);
   PpoTrainer b(model, small_ppo(), params);
-  Stream sa(1, Purpose::training, 0, 1);
-  Stream sb(1, Purpose::training, 0, 1);
-  const PpoStats stats_a = a.update(batch, sa);
-  const PpoStats stats_b = b.update(batch, sb);
+  const PpoStats stats_a = a.update(batch, 1, 1);
+  const PpoStats stats_b = b.update(batch, 1, 1);
   EXPECT_TRUE(bitwise_equal(a.export_parameters(), b.export_parameters()));
   EXPECT_TRUE(bitwise_equal(a.export_optimizer_state(), b.export_optimizer_state()));
   EXPECT_EQ(std::memcmp(&stats_a, &stats_b, sizeof(PpoStats)), 0);
   EXPECT_EQ(stats_a.minibatches, 3 * 7);  // ceil(100 / 16) steps per epoch
   EXPECT_FALSE(bitwise_equal(a.export_parameters(),
                              std::vector<double>(params.data(), params.data() + params.size())));
-  // A different shuffle changes the result: the stream really drives the minibatches.
+  // A different minibatch order changes the result: the seed really drives the minibatches.
   PpoTrainer c(model, small_ppo(), params);
-  Stream sc(2, Purpose::training, 0, 1);
-  c.update(batch, sc);
+  c.update(batch, 2, 1);
   EXPECT_FALSE(bitwise_equal(a.export_parameters(), c.export_parameters()));
 }
 
@@ -79,18 +76,15 @@ TEST(PpoTrainer, ExportedStateResumesToTheSameBits) {
   const std::vector<TrainingSample> first = random_batch(model, params, 40, 5);
   const std::vector<TrainingSample> second = random_batch(model, params, 40, 6);
   PpoTrainer original(model, small_ppo(), params);
-  Stream s1(3, Purpose::training, 0, 1);
-  original.update(first, s1);
+  original.update(first, 3, 1);
 
   PpoTrainer resumed(model, small_ppo(), params);
   resumed.import_parameters(original.export_parameters());
   resumed.import_optimizer_state(original.export_optimizer_state());
   EXPECT_EQ(resumed.export_optimizer_state()[0], 3.0 * 3);  // Adam step count: 3 epochs x 3 minibatches
 
-  Stream s2a(3, Purpose::training, 0, 2);
-  Stream s2b(3, Purpose::training, 0, 2);
-  original.update(second, s2a);
-  resumed.update(second, s2b);
+  original.update(second, 3, 2);
+  resumed.update(second, 3, 2);
   EXPECT_TRUE(bitwise_equal(original.export_parameters(), resumed.export_parameters()));
   EXPECT_TRUE(bitwise_equal(original.export_optimizer_state(), resumed.export_optimizer_state()));
 
@@ -110,8 +104,7 @@ TEST(PpoTrainer, StatisticsDescribeTheUpdate) {
   ppo.epochs = 1;
   ppo.minibatch_size = 64;
   PpoTrainer trainer(model, ppo, params);
-  Stream shuffle(8, Purpose::training, 0, 1);
-  const PpoStats stats = trainer.update(batch, shuffle);
+  const PpoStats stats = trainer.update(batch, 8, 1);
   EXPECT_EQ(stats.minibatches, 1);
   EXPECT_EQ(stats.clip_fraction, 0.0);
   EXPECT_NEAR(stats.approx_kl, 0.0, 1e-6);
@@ -168,8 +161,7 @@ TEST(PpoTrainer, LearnsTheOptimalBidOfABandit) {
       compute_gae(std::span(&e, 1), ppo.gamma, ppo.gae_lambda, ppo.reward_scale);
       batch.push_back(training_sample(e, 1.0));
     }
-    Stream shuffle(2024, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1));
-    trainer.update(batch, shuffle);
+    trainer.update(batch, 2024, static_cast<std::uint32_t>(iteration + 1));
   }
   InferencePolicy greedy(model, trainer.export_parameters(), InferencePolicy::Mode::greedy);
   const Action best = greedy.act(obs, 2, DecisionNoise{});

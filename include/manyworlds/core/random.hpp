@@ -23,6 +23,7 @@ enum class Purpose : std::uint32_t {
   training = 9,      // minibatch shuffles and parameter initialisation
   calibration = 10,  // calibrate's Monte Carlo expectations over the base priors
   auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
+  minibatch_order = 12,  // the keyed permutation that orders a batch's rows into minibatches
 };
 
 // Largest seed accepted: 48 bits (the other 16 bits of the key hold the purpose).

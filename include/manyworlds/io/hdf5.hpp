@@ -69,6 +69,8 @@ constexpr ElementType element_type_of() {
 
 // "float32", "int64", ...
 std::string_view name_of(ElementType type);
+// Bytes of one element: 1, 4 or 8.
+std::size_t element_size(ElementType type);
 
 // The value types of attributes (scalars and 1-D arrays). Strings are variable-length UTF-8, so
 // h5py returns str; reading also accepts fixed-length strings written by other tools.

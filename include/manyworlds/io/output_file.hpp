@@ -80,6 +80,10 @@ class OutputFile {
   // Whether every batch write of the last append_iteration was collective MPI-IO
   // (H5Pget_mpio_no_collective_cause == 0 on every rank).
   bool batch_writes_collective() const { return batch_writes_collective_; }
+  // Wall-clock seconds the batch datasets of the last append_iteration took on this rank.
+  double last_batch_write_seconds() const { return last_batch_write_seconds_; }
+  // Uncompressed bytes of one iteration's batch rows (all ranks).
+  double batch_bytes_per_iteration() const;
 
   // Collective: flushes and closes the file; it is complete afterwards.
   void close();
@@ -94,6 +98,7 @@ class OutputFile {
   OutputLayout layout_;
   int evaluation_rounds_ = 0;
   bool batch_writes_collective_ = false;
+  double last_batch_write_seconds_ = 0;
   MPI_Comm comm_ = MPI_COMM_NULL;
 
  public:

@@ -24,7 +24,8 @@ class Adam {
  public:
   Adam(Eigen::Index size, const AdamSettings& settings);
 
-  void step(Eigen::VectorXd& params, const Eigen::VectorXd& grad);
+  // One step with learning rate settings.learning_rate * learning_rate_factor.
+  void step(Eigen::VectorXd& params, const Eigen::VectorXd& grad, double learning_rate_factor = 1.0);
   std::int64_t steps() const { return steps_; }
 
   // State as one vector for broadcast and checkpoints: [t, m_0 .. m_{n-1}, v_0 .. v_{n-1}].

@@ -29,9 +29,11 @@ namespace manyworlds {
 // one rank every operation counts 0. A size word is one int64 (8 bytes). With P ranks, rank r,
 // and n_r the byte length of rank r's block:
 //   gather_bytes:    rank r != 0 sends 8 + n_r;  root receives sum over r != 0 of (8 + n_r).
+//   allgather_bytes: rank r sends 8 + n_r to each other rank and receives 8 + n_q from each rank q != r.
 //   scatter_bytes:   rank r != 0 receives 8 + n_r;  root sends sum over r != 0 of (8 + n_r).
 //   broadcast_bytes: rank r != 0 receives 8 + n;  root sends (P - 1) * (8 + n).
 //   sum_int64, max_double over k values (P > 1): every rank sends 8k and receives 8k (16k).
+//   max_uint8 over k values (P > 1): every rank sends k and receives k (2k).
 //   exclusive_scan_int64 (P > 1): 8 sent unless r == P - 1, plus 8 received unless r == 0.
 //   barrier: 0.
 // Every transfer is counted once at its sender and once at its receiver, so the sum of
@@ -45,11 +47,13 @@ class MpiCollectives final : public Collectives {
   int size() const override { return size_; }
 
   std::vector<std::byte> gather_bytes(std::span<const std::byte> local) override;
+  std::vector<std::byte> allgather_bytes(std::span<const std::byte> local) override;
   void broadcast_bytes(std::vector<std::byte>& bytes) override;
   // Only the root reads `per_rank`, which must hold exactly size() blocks (else RuntimeFailure).
   std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) override;
   void sum_int64(std::span<std::int64_t> values) override;
   void max_double(std::span<double> values) override;
+  void max_uint8(std::span<std::uint8_t> values) override;
   std::int64_t exclusive_scan_int64(std::int64_t value) override;
   void barrier() override;
 
