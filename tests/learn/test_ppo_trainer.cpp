@@ -1,10 +1,12 @@
-// Tests of the PPO trainer: bitwise determinism, state export and import, and convergence on a bandit.
+// Tests of the PPO trainer: bitwise determinism, the plain serial update as reference, exact world sums, state export and import, a bandit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "manyworlds/core/permutation.hpp"
 #include "manyworlds/learn/gae.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/ppo.hpp"
@@ -67,6 +69,79 @@ TEST(PpoTrainer, SameInputsGiveBitwiseIdenticalParametersAndState) {
   PpoTrainer c(model, small_ppo(), params);
   c.update(batch, 2, 1);
   EXPECT_FALSE(bitwise_equal(a.export_parameters(), c.export_parameters()));
+}
+
+// The update of the serial trainer before the data-parallel one, kept here as the reference: each
+// minibatch's plain ppo_loss gradient over its rows in minibatch order, clipping, Adam.
+std::vector<double> reference_update(const PolicyModel& model, const PpoSection& ppo, Eigen::VectorXd params,
+                                     const std::vector<TrainingSample>& batch, std::uint64_t seed,
+                                     std::uint32_t iteration) {
+  Adam adam(model.parameter_count(), AdamSettings{ppo.learning_rate, ppo.adam_beta1, ppo.adam_beta2, ppo.adam_epsilon});
+  const std::size_t size = batch.size();
+  for (int epoch = 0; epoch < ppo.epochs; ++epoch) {
+    const Permutation permutation(seed, iteration, static_cast<std::uint32_t>(epoch), size);
+    std::vector<TrainingSample> ordered(size);
+    for (std::size_t i = 0; i < size; ++i) ordered[permutation(i)] = batch[i];
+    for (std::size_t begin = 0; begin < size; begin += static_cast<std::size_t>(ppo.minibatch_size)) {
+      const std::size_t end = std::min(size, begin + static_cast<std::size_t>(ppo.minibatch_size));
+      Eigen::VectorXd grad;
+      ppo_loss(model, ppo, params, std::span(ordered).subspan(begin, end - begin), grad);
+      const double norm = grad.norm();
+      if (norm > ppo.max_grad_norm) grad *= ppo.max_grad_norm / norm;
+      adam.step(params, grad);
+    }
+  }
+  return std::vector<double>(params.data(), params.data() + params.size());
+}
+
+TEST(PpoTrainer, OneWorldOnOneRankIsThePlainSerialUpdateToTheBit) {
+  const PolicyModel model(small_policy(), 3);
+  Stream init(11, Purpose::training, 0);
+  const Eigen::VectorXd params = model.initial_parameters(init);
+  const std::vector<TrainingSample> batch = random_batch(model, params, 100, 12);
+  PpoTrainer trainer(model, small_ppo(), params);
+  trainer.update(batch, 11, 3);
+  EXPECT_TRUE(bitwise_equal(trainer.export_parameters(), reference_update(model, small_ppo(), params, batch, 11, 3)));
+}
+
+TEST(PpoTrainer, ManyWorldsSumTheirPartialGradientsExactly) {
+  // The same rows as one world or as 7: the same update up to the rounding of the minibatch sums.
+  const PolicyModel model(small_policy(), 3);
+  Stream init(13, Purpose::training, 0);
+  const Eigen::VectorXd params = model.initial_parameters(init);
+  const std::vector<TrainingSample> samples = random_batch(model, params, 100, 14);
+  LocalBatch worlds = single_rank_batch(samples);
+  for (std::size_t i = 0; i < samples.size(); ++i) worlds.worlds[i] = static_cast<std::int64_t>(i * 7 / samples.size());
+  PpoTrainer one(model, small_ppo(), params);
+  PpoTrainer seven(model, small_ppo(), params);
+  SerialCollectives serial;
+  one.update(samples, 15, 1);
+  seven.update(worlds, 15, 1, serial);
+  const std::vector<double> a = one.export_parameters();
+  const std::vector<double> b = seven.export_parameters();
+  EXPECT_FALSE(bitwise_equal(a, b));
+  double largest_difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) largest_difference = std::max(largest_difference, std::fabs(a[i] - b[i]));
+  EXPECT_LT(largest_difference, 1e-9);
+}
+
+TEST(PpoTrainer, LearningRateFactorScalesTheStepAndZeroKeepsTheParameters) {
+  const PolicyModel model(small_policy(), 2);
+  Stream init(16, Purpose::training, 0);
+  const Eigen::VectorXd params = model.initial_parameters(init);
+  const std::vector<TrainingSample> batch = random_batch(model, params, 40, 17);
+  PpoTrainer frozen(model, small_ppo(), params);
+  frozen.update(batch, 1, 1, UpdateOptions{0.0, 0.0});
+  EXPECT_TRUE(bitwise_equal(frozen.export_parameters(), std::vector<double>(params.data(), params.data() + params.size())));
+  PpoTrainer full(model, small_ppo(), params);
+  PpoTrainer half(model, small_ppo(), params);
+  full.update(batch, 1, 1);
+  half.update(batch, 1, 1, UpdateOptions{0.5, 0.0});
+  // Adam's first step moves each parameter by about the learning rate: half of it with factor 0.5.
+  const double moved_full = std::fabs(full.export_parameters()[0] - params[0]);
+  const double moved_half = std::fabs(half.export_parameters()[0] - params[0]);
+  EXPECT_GT(moved_full, 0.0);
+  EXPECT_LT(moved_half, 0.75 * moved_full);
 }
 
 TEST(PpoTrainer, ExportedStateResumesToTheSameBits) {

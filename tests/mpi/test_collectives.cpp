@@ -1,4 +1,4 @@
-// MPI tests of the parallel layer: MpiCollectives, broadcast_object, any_rank and agree_or_throw.
+// MPI tests of the parallel layer: MpiCollectives (gather, allgather, reductions, byte counts), broadcast_object, any_rank and agree_or_throw.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -178,6 +178,29 @@ TEST_F(MpiCollectivesTest, MaxDoubleIsElementWise) {
   std::vector<double> values{rank * 1.5 - 10.0, -(rank + 1.0), big, minus_infinity_except_root};
   collectives.max_double(values);
   EXPECT_EQ(values, (std::vector<double>{(ranks - 1) * 1.5 - 10.0, -1.0, 1e300, -5.0}));
+}
+
+TEST_F(MpiCollectivesTest, AllgatherGivesEveryRankEveryBlockInRankOrder) {
+  const auto length_of = [](int r) { return static_cast<std::size_t>((r * 5) % 3 == 1 ? 0 : r + 2); };
+  const std::int64_t before = collectives.bytes_moved();
+  const auto gathered = collectives.allgather_bytes(pattern_block(rank, length_of(rank)));
+  EXPECT_EQ(gathered, concatenated_blocks(lengths_for(ranks, length_of)));
+  // Rank r sends its block (plus a size word) to each other rank and receives theirs.
+  std::int64_t received = 0;
+  for (int r = 0; r < ranks; ++r)
+    if (r != rank) received += size_word + static_cast<std::int64_t>(length_of(r));
+  const std::int64_t sent = (ranks - 1) * (size_word + static_cast<std::int64_t>(length_of(rank)));
+  EXPECT_EQ(collectives.bytes_moved() - before, sent + received);
+}
+
+TEST_F(MpiCollectivesTest, MaxUint8IsElementWise) {
+  std::vector<std::uint8_t> values{static_cast<std::uint8_t>(rank), static_cast<std::uint8_t>(255 - rank), 0,
+                                   static_cast<std::uint8_t>(rank == 1 ? 200 : 7)};
+  const std::int64_t before = collectives.bytes_moved();
+  collectives.max_uint8(values);
+  EXPECT_EQ(values, (std::vector<std::uint8_t>{static_cast<std::uint8_t>(ranks - 1), 255, 0,
+                                                static_cast<std::uint8_t>(ranks > 1 ? 200 : 7)}));
+  EXPECT_EQ(collectives.bytes_moved() - before, ranks > 1 ? 8 : 0);
 }
 
 TEST_F(MpiCollectivesTest, ExclusiveScanSumsTheRanksBelow) {

@@ -55,8 +55,8 @@ class BatchSampler {
   // ascend with the rank; event types and advantages must be set. Every rank all-gathers the
   // per-world summaries (O(worlds) bytes) and derives the same decision from them: with
   // replacement, every rank draws the same B points and resolves those in its own worlds (O(B)
-  // uniforms per rank, nothing sent); without replacement, the threshold key is found by eight
-  // 256-bin histogram reductions (a few kB, independent of the batch and of the experiences).
+  // uniforms per rank, nothing sent); without replacement, the threshold key is found by sixteen
+  // 16-bin histogram reductions (2 kB per rank, independent of the batch and of the experiences).
   SampledBatch draw(std::span<const Experience> experiences, std::span<const WorldSlice> worlds,
                     int iteration, double beta, Collectives& collectives) const;
 
