@@ -33,6 +33,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A new partition of the worlds must lower the busiest rank's cost by more than this share.
+constexpr double rebalance_gain = 0.02;
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -67,7 +70,6 @@ class Runner {
         log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations) {
     const int ranks = collectives_.size();
     const int rank = collectives_.rank();
-    world_range_ = block_of(config_.run.worlds, ranks, rank);
     heldout_range_ = block_of(config_.evaluation.heldout_worlds, ranks, rank);
     capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
     Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
@@ -86,6 +88,7 @@ class Runner {
               " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
               std::to_string(config_.run.seed));
 
+    agreed(communicator_, [&] { partition_by(estimated_costs()); });
     agreed(communicator_, [&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
@@ -270,6 +273,11 @@ class Runner {
     record.metrics = metrics;
     output.append_iteration(record);
     runtime.write_seconds = seconds_since(phase);
+    phase = Clock::now();
+    bool moved = false;
+    agreed(communicator_, [&] { moved = rebalance(local_summaries); });
+    runtime.balance_seconds = seconds_since(phase);
+    runtime.partition_changes = moved ? 1.0 : 0.0;
     runtime.batch_write_seconds = output.last_batch_write_seconds();
     runtime.batch_bytes = output.batch_bytes_per_iteration();
     runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
@@ -281,6 +289,54 @@ class Runner {
     output.append_runtime(iteration, runtime);
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
+  }
+
+  // Collective: every world's estimated cost (twice its expected queries: scheduling and auctions),
+  // each rank drawing the parameters of an equal block of worlds.
+  std::vector<double> estimated_costs() {
+    const IdRange block = block_of(config_.run.worlds, collectives_.size(), collectives_.rank());
+    std::vector<double> local;
+    for (std::int64_t w = block.begin; w < block.end; ++w) {
+      const WorldParams params = draw_world(job_.priors, config_.run.seed, static_cast<std::uint32_t>(w));
+      local.push_back(2.0 * expected_queries(job_.priors, params, config_.world.horizon_days));
+    }
+    return collectives_.allgather(local);
+  }
+
+  // This rank's worlds: a contiguous block of balanced cost (the same bounds on every rank).
+  void partition_by(const std::vector<double>& costs) {
+    bounds_ = balanced_bounds(costs, collectives_.size());
+    world_range_ = {bounds_[static_cast<std::size_t>(collectives_.rank())],
+                    bounds_[static_cast<std::size_t>(collectives_.rank()) + 1]};
+  }
+
+  // Collective, after an iteration: re-partitions the worlds by their measured cost (queries plus
+  // decisions, identical on every rank) when that lowers the busiest rank's cost by more than
+  // rebalance_gain. Worlds that change rank are rebuilt from the seed (a world holds no state
+  // between episodes), so results do not change. Returns whether the partition changed.
+  bool rebalance(const std::vector<WorldIterationSummary>& local_summaries) {
+    std::vector<double> local;
+    for (const WorldIterationSummary& summary : local_summaries)
+      local.push_back(static_cast<double>(summary.stats.queries + summary.stats.decisions));
+    const std::vector<double> costs = collectives_.allgather(local);
+    const std::vector<std::int64_t> current = bounds_;
+    if (imbalance_of(costs, balanced_bounds(costs, collectives_.size())) * (1.0 + rebalance_gain) >=
+        imbalance_of(costs, current))
+      return false;
+    const IdRange previous = world_range_;
+    partition_by(costs);
+    std::vector<World> moved;
+    moved.reserve(static_cast<std::size_t>(world_range_.size()));
+    for (std::int64_t id = world_range_.begin; id < world_range_.end; ++id) {
+      if (previous.contains(id)) {
+        moved.push_back(std::move(worlds_[static_cast<std::size_t>(id - previous.begin)]));
+      } else {
+        std::vector<World> built = make_worlds(job_.priors, config_.run.seed, config_.world.horizon_days, id, 1);
+        moved.push_back(std::move(built.front()));
+      }
+    }
+    worlds_ = std::move(moved);
+    return true;
   }
 
   // Per-rank figures combined over ranks (collective): slowest and mean simulation, mean wait,
@@ -487,6 +543,7 @@ class Runner {
   BatchSampler sampler_;
   std::ostream& log_stream_;
   ProgressLog log_;
+  std::vector<std::int64_t> bounds_;   // world partition: rank r owns [bounds_[r], bounds_[r + 1])
   IdRange world_range_;
   IdRange heldout_range_;
   std::size_t capacity_ = 0;

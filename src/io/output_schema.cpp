@@ -70,6 +70,8 @@ const std::vector<Field<RuntimeMetrics>>& runtime_metric_fields() {
       {"collective_seconds", "seconds", "time inside collective operations (all phases)", &R::collective_seconds},
       {"collective_calls", "1", "collective operations in the iteration", &R::collective_calls},
       {"serial_seconds", "seconds", "work that does not shrink with more ranks (docs/scaling.md)", &R::serial_seconds},
+      {"balance_seconds", "seconds", "measuring the worlds' costs and re-partitioning them over ranks", &R::balance_seconds},
+      {"partition_changes", "1", "1 if the worlds were re-partitioned by measured cost after the iteration", &R::partition_changes},
       {"bytes_moved", "bytes", "payload bytes between ranks in the iteration", &R::bytes_moved},
       {"max_rank_bytes_moved", "bytes", "largest payload any one rank sent and received in the iteration", &R::max_rank_bytes_moved},
       {"decisions_per_second", "1/s", "agent decisions simulated per second over all ranks", &R::decisions_per_second},

@@ -11,6 +11,7 @@ namespace manyworlds {
 struct ResourceEstimate {
   double decisions_per_episode = 0;     // mean over worlds, from the priors' means
   double experiences_per_rank = 0;      // largest rank, one iteration
+  double imbalance = 1;                 // largest rank's estimated simulation cost / mean (balanced blocks)
   double memory_per_rank_bytes = 0;     // experience buffer + worlds + policy
   double output_bytes = 0;              // uncompressed upper bound
   bool fits_buffer = true;              // experiences_per_rank <= run.max_experiences_per_rank

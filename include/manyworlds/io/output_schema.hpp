@@ -41,6 +41,8 @@ struct RuntimeMetrics {
   double collective_seconds = 0;         // inside collective operations, all phases
   double collective_calls = 0;           // collective operations of the iteration
   double serial_seconds = 0;             // work that does not shrink with more ranks (see docs/scaling.md)
+  double balance_seconds = 0;            // re-partitioning the worlds by measured cost
+  double partition_changes = 0;          // 1 if the worlds were re-partitioned after this iteration
   double bytes_moved = 0;                // payload bytes between ranks this iteration (all ranks, each counted once)
   double max_rank_bytes_moved = 0;       // largest sent + received payload of any rank
   double decisions_per_second = 0;       // over all ranks
