@@ -63,6 +63,11 @@ void ProgressLog::iteration(int iteration, const IterationMetrics& m, const Runt
        << std::setprecision(0) << m.effective_sample_size << "/" << batch_size << "  return/episode "
        << std::setprecision(1) << m.mean_episode_return << "  ROAS " << std::setprecision(2) << m.roas << "  "
        << human_duration(r.iteration_seconds) << "/iter  ETA " << human_duration(eta);
+  line << std::setprecision(3) << "  [simulate " << r.simulate_seconds << "s (imbalance " << std::setprecision(2)
+       << r.simulate_imbalance << ", wait " << std::setprecision(3) << r.wait_seconds << "s) classify "
+       << r.classify_seconds << "s sample " << r.sample_seconds << "s update " << r.update_compute_seconds
+       << "+" << r.update_reduce_seconds << "s evaluate " << r.evaluate_seconds << "s write " << r.write_seconds
+       << "s; collectives " << r.collective_seconds << "s, " << human_count(r.bytes_moved) << "B moved]";
   info(line.str());
 }
 

@@ -52,6 +52,7 @@ RunSection parse_run(const TomlTable& table) {
       static_cast<int>(table.integer("checkpoint_every", run.checkpoint_every, 0, 1000000));
   run.max_experiences_per_rank = table.integer("max_experiences_per_rank",
                                                run.max_experiences_per_rank, 1000, 100000000);
+  run.batch_deflate = static_cast<int>(table.integer("batch_deflate", run.batch_deflate, 0, 9));
   table.finish();
   return run;
 }
@@ -257,7 +258,8 @@ std::string describe(const JobConfig& job) {
       << " worlds=" << job.run.worlds << " iterations=" << job.run.iterations
       << " episodes_per_iteration=" << job.run.episodes_per_iteration
       << " output=" << default_output_path(job) << " checkpoint_every=" << job.run.checkpoint_every
-      << " max_experiences_per_rank=" << job.run.max_experiences_per_rank << "\n"
+      << " max_experiences_per_rank=" << job.run.max_experiences_per_rank
+      << " batch_deflate=" << job.run.batch_deflate << "\n"
       << "[world]      priors=" << job.world.priors_path << " horizon_days=" << job.world.horizon_days
       << " reward=" << to_string(job.world.reward)
       << "\n"

@@ -15,7 +15,9 @@ class ProgressLog {
   ProgressLog(std::ostream& out, bool enabled, int first_iteration, int iterations);
 
   void info(const std::string& message) const;
-  // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA.
+  // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA,
+  // then every phase's seconds (update as compute + reduce), the imbalance, the wait for the
+  // slowest rank, the time inside collectives and the bytes moved.
   void iteration(int iteration, const IterationMetrics& metrics, const RuntimeMetrics& runtime,
                  std::int64_t batch_size);
 

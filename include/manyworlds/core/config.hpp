@@ -29,11 +29,12 @@ struct RunSection {
   std::string output;                          // default: "<name>.h5" in the working directory
   int checkpoint_every = 0;                    // iterations between checkpoints; 0 = only on a signal
   std::int64_t max_experiences_per_rank = 1000000;
+  int batch_deflate = 0;                       // /batches compression: 0 none (fastest), 1..9 shuffle + deflate level
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar & name & seed & worlds & iterations & episodes_per_iteration & output & checkpoint_every &
-        max_experiences_per_rank;
+        max_experiences_per_rank & batch_deflate;
   }
 };
 
