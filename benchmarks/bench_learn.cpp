@@ -1,6 +1,7 @@
 // Benchmarks of the learn layer: act() per decision, batched values(), PPO updates over worlds, exact gradient sums.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <vector>
 
 #include "manyworlds/learn/inference_policy.hpp"
@@ -96,18 +97,25 @@ void BM_PpoUpdate(benchmark::State& state) {
 BENCHMARK(BM_PpoUpdate)->Arg(1)->Arg(16)->Arg(128)->Arg(2048)->Unit(benchmark::kMillisecond);
 
 // The exact sum of a policy-sized gradient: `state.range(0)` per-world partials added, one reduce.
+// Partials like real ones: each component's magnitude spread over eight decades, varying by world.
 void BM_ExactSumGradient(benchmark::State& state) {
   const PolicyModel model(PolicySection{}, bench_creatives);
-  const std::vector<double> params = initial_parameters(model);
-  ExactSum sum(params.size());
-  std::vector<double> out(params.size());
+  const auto size = static_cast<std::size_t>(model.parameter_count());
+  std::vector<std::vector<double>> partials(static_cast<std::size_t>(state.range(0)), std::vector<double>(size));
+  Stream stream(9, Purpose::training, 3);
+  std::vector<double> scale(size);
+  for (double& x : scale) x = std::pow(10.0, stream.uniform(-8.0, 0.0));
+  for (auto& partial : partials)
+    for (std::size_t j = 0; j < size; ++j) partial[j] = stream.normal() * scale[j];
+  ExactSum sum(size);
+  std::vector<double> out(size);
   SerialCollectives serial;
   for (auto _ : state) {
-    for (std::int64_t w = 0; w < state.range(0); ++w) sum.add(params);
+    for (const auto& partial : partials) sum.add(partial);
     sum.reduce(serial, out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetItemsProcessed(state.iterations() * state.range(0) * static_cast<std::int64_t>(params.size()));
+  state.SetItemsProcessed(state.iterations() * state.range(0) * static_cast<std::int64_t>(size));
 }
 BENCHMARK(BM_ExactSumGradient)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 

@@ -24,7 +24,7 @@ Permutation::Permutation(std::uint64_t seed, std::uint32_t iteration, std::uint3
   key_[0] = static_cast<std::uint32_t>(seed & 0xffffffffu);
   key_[1] = static_cast<std::uint32_t>((seed >> 32) & 0xffffu) |
             (static_cast<std::uint32_t>(Purpose::minibatch_order) << 16);
-  const int bits = std::bit_width(size - 1);
+  const auto bits = static_cast<int>(std::bit_width(size - 1));
   half_bits_ = bits <= 2 ? 1 : (bits + 1) / 2;
   half_mask_ = (std::uint64_t{1} << half_bits_) - 1;
 }

@@ -66,11 +66,10 @@ std::vector<double> values_of(const PolicyModel& model, const Eigen::VectorXd& p
   return values;
 }
 
-// 1 - Var_w(target - V) / Var_w(target) over the rows of all ranks, V from the current value head;
-// both passes' sums exact.
-double explained_variance(const PolicyModel& model, const Eigen::VectorXd& params,
-                          std::span<const TrainingSample> samples, Collectives& collectives) {
-  const std::vector<double> values = values_of(model, params, samples);
+// 1 - Var_w(target - V) / Var_w(target) over the rows of all ranks, V = `values` of the current
+// value head at this rank's rows; both passes' sums exact.
+double explained_variance(std::span<const TrainingSample> samples, std::span<const double> values,
+                          Collectives& collectives) {
   ExactSum first(3);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const double w = samples[i].weight;
@@ -135,8 +134,11 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
   check_batch(batch);
   timing_ = {};
   Clock::time_point start = Clock::now();
+  const std::vector<double> values = values_of(model_, parameters_, batch.samples);
+  timing_.compute_seconds += seconds_since(start);
+  start = Clock::now();
   PpoStats stats;
-  stats.explained_variance = explained_variance(model_, parameters_, batch.samples, collectives);
+  stats.explained_variance = explained_variance(batch.samples, values, collectives);
   timing_.combine_seconds += seconds_since(start);
 
   const auto total = static_cast<std::uint64_t>(batch.total_rows);

@@ -21,6 +21,9 @@ constexpr std::uint8_t non_finite_mark = 255;
 // Additions between normalisations: each adds < 2^32 per digit, so int64 digits cannot overflow.
 constexpr std::int64_t normalise_every = std::int64_t{1} << 30;
 
+// 128-bit arithmetic for the leading bits (a GCC/Clang extension).
+__extension__ typedef unsigned __int128 uint128;
+
 // The digits of one component: digit d at base[d * stride] (the accumulators are stored digit-major,
 // so that adding a vector touches a few contiguous rows).
 struct Digits {
@@ -33,34 +36,35 @@ Digits digits_of(std::vector<std::int64_t>& limbs, std::size_t components, std::
   return {limbs.data() + component, components};
 }
 
+// Where a balanced number's digits are: lowest and highest non-zero digit ({digits, -1} when it is
+// zero), and the highest digit that balance() wrote.
+struct Occupied {
+  int low = digits;
+  int high = -1;
+  int written = -1;
+};
+
 // Carries digits [first, last] into balanced form, each in [-2^31, 2^31), continuing above `last`
-// while a carry remains; returns the highest digit written. Balanced digits keep later additions
-// far from overflow, and a negative number stays as short as its magnitude.
-int balance(Digits limb, int first, int last) {
+// while a carry remains. Balanced digits keep later additions far from overflow, and a negative
+// number stays as short as its magnitude.
+Occupied balance(Digits limb, int first, int last) {
+  Occupied occupied;
   std::int64_t carry = 0;
   int d = first;
   for (; d < digits && (d <= last || carry != 0); ++d) {
     const std::int64_t value = limb[d] + carry;
     carry = (value + half_base) >> digit_bits;  // arithmetic shift: floor division
     limb[d] = value - carry * digit_base;
-  }
-  return d - 1;
-}
-
-// Lowest and highest non-zero digit among [first, last]; {digits, -1} when all are zero.
-std::pair<int, int> occupied(Digits limb, int first, int last) {
-  int low = digits;
-  int high = -1;
-  for (int d = first; d <= last; ++d) {
     if (limb[d] == 0) continue;
-    low = std::min(low, d);
-    high = d;
+    occupied.low = std::min(occupied.low, d);
+    occupied.high = d;
   }
-  return {low, high};
+  occupied.written = d - 1;
+  return occupied;
 }
 
 // Bit length of a non-zero 128-bit value.
-int bit_length(unsigned __int128 value) {
+int bit_length(uint128 value) {
   const auto upper = static_cast<std::uint64_t>(value >> 64);
   return upper != 0 ? 128 - std::countl_zero(upper) : 64 - std::countl_zero(static_cast<std::uint64_t>(value));
 }
@@ -68,8 +72,7 @@ int bit_length(unsigned __int128 value) {
 // The double nearest to the number in digits [first, last] of `limb` (zero elsewhere) times
 // 2^-1074, ties to even. Overwrites the digits.
 double rounded(Digits limb, int first, int last) {
-  last = balance(limb, first, last);
-  const auto [low, high] = occupied(limb, first, last);
+  const auto [low, high, written] = balance(limb, first, last);
   if (high < 0) return 0.0;
   // The sign of a balanced number is the sign of its highest non-zero digit; make the magnitude's
   // digits standard, in [0, 2^32) (it is positive, so no carry leaves the top).
@@ -84,20 +87,24 @@ double rounded(Digits limb, int first, int last) {
   while (top > low && limb[top] == 0) --top;
   // The top three digits hold the leading 65..96 bits; lower digits only break ties (sticky).
   const int base = std::max(top - 2, low);
-  unsigned __int128 leading = 0;
+  uint128 leading = 0;
   for (int d = top; d >= base; --d) leading = (leading << digit_bits) | static_cast<std::uint64_t>(limb[d]);
   bool sticky = false;
   for (int d = low; d < base; ++d) sticky = sticky || limb[d] != 0;
   const int shift = std::max(bit_length(leading) - std::numeric_limits<double>::digits, 0);
   auto mantissa = static_cast<std::uint64_t>(leading >> shift);
   if (shift > 0) {
-    const unsigned __int128 remainder = leading & ((static_cast<unsigned __int128>(1) << shift) - 1);
-    const unsigned __int128 half = static_cast<unsigned __int128>(1) << (shift - 1);
+    const uint128 remainder = leading & ((static_cast<uint128>(1) << shift) - 1);
+    const uint128 half = static_cast<uint128>(1) << (shift - 1);
     if (remainder > half || (remainder == half && (sticky || (mantissa & 1) != 0))) ++mantissa;
   }
-  // A mantissa that rounded up to 2^53 is still exact as a double, and ldexp only scales: with
-  // shift 0 the number is exact, with shift > 0 it is at least 2^53 units, a normal double.
-  const double magnitude = std::ldexp(static_cast<double>(mantissa), shift + base * digit_bits - 1074);
+  // A mantissa that rounded up to 2^53 is still exact as a double, and scaling by a power of two
+  // does not round: with shift 0 the number is exact, with shift > 0 it is at least 2^53 units, a
+  // normal double (or beyond the range: infinity).
+  const int exponent = shift + base * digit_bits - 1074;
+  const double magnitude = exponent >= -1022 && exponent <= 1023
+                               ? static_cast<double>(mantissa) * std::bit_cast<double>(static_cast<std::uint64_t>(exponent + 1023) << 52)
+                               : std::ldexp(static_cast<double>(mantissa), exponent);
   return negative ? -magnitude : magnitude;
 }
 
@@ -127,7 +134,7 @@ void ExactSum::add(std::size_t component, double value) {
     position = exponent - 1;
   }
   const int digit = position / digit_bits;
-  const unsigned __int128 shifted = static_cast<unsigned __int128>(mantissa) << (position % digit_bits);
+  const uint128 shifted = static_cast<uint128>(mantissa) << (position % digit_bits);
   const std::int64_t sign = (bits >> 63) != 0 ? -1 : 1;
   const Digits limb = digits_of(limbs_, components_, component);
   constexpr std::uint64_t mask = digit_base - 1;
@@ -148,7 +155,7 @@ void ExactSum::add(std::span<const double> values) {
 void ExactSum::normalize_all() {
   for (std::size_t j = 0; j < components_; ++j) {
     if (low_[j] == untouched) continue;
-    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, components_, j), low_[j], high_[j]));
+    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, components_, j), low_[j], high_[j]).written);
   }
   pending_ = 0;
 }
@@ -166,8 +173,8 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
       continue;
     }
     if (low_[j] == untouched) continue;
-    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, components_, j), low_[j], high_[j]));
-    const auto [first, last] = occupied(digits_of(limbs_, components_, j), low_[j], high_[j]);
+    const auto [first, last, written] = balance(digits_of(limbs_, components_, j), low_[j], high_[j]);
+    high_[j] = static_cast<std::uint8_t>(written);
     if (last < 0) continue;
     window[2 * j] = static_cast<std::uint8_t>(last + 1);
     window[2 * j + 1] = static_cast<std::uint8_t>(digits - first);
@@ -205,11 +212,10 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
       out[j] = std::numeric_limits<double>::quiet_NaN();
     } else {
       const auto [first, last] = span_of(j);
-      std::copy_n(packed.begin() + static_cast<std::ptrdiff_t>(next), last - first + 1, total.begin() + first);
-      next += static_cast<std::size_t>(last - first + 1);
+      for (int d = first; d <= last; ++d) total[static_cast<std::size_t>(d)] = packed[next++];
       out[j] = rounded(Digits{total.data(), 1}, first, last);
       // The carries of a sum over fewer than 2^32 ranks stay inside the window's top digit.
-      std::fill(total.begin() + first, total.begin() + last + 1, 0);
+      for (int d = first; d <= last; ++d) total[static_cast<std::size_t>(d)] = 0;
     }
   }
   clear();

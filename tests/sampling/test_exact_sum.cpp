@@ -15,6 +15,8 @@
 namespace manyworlds {
 namespace {
 
+__extension__ typedef __int128 int128;  // a GCC/Clang extension
+
 std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
 double exact_sum(const std::vector<double>& values) {
@@ -79,14 +81,14 @@ TEST(ExactSum, MatchesACorrectlyRoundedIntegerReference) {
   Stream stream(7, Purpose::training, 2);
   for (int trial = 0; trial < 2000; ++trial) {
     std::vector<double> values;
-    __int128 scaled = 0;
+    int128 scaled = 0;
     const int count = 1 + static_cast<int>(stream.below(12));
     for (int i = 0; i < count; ++i) {
       const auto mantissa = static_cast<std::int64_t>((static_cast<std::uint64_t>(stream.next_u32()) << 21) ^ stream.next_u32());
       const std::int64_t m = (stream.below(2) == 0 ? 1 : -1) * (mantissa & ((std::int64_t{1} << 53) - 1));
       const int e = static_cast<int>(stream.below(71)) - 60;
       values.push_back(std::ldexp(static_cast<double>(m), e));
-      scaled += static_cast<__int128>(m) << (e + 60);
+      scaled += static_cast<int128>(m) << (e + 60);
     }
     const double expected = std::ldexp(static_cast<double>(scaled), -60);
     ASSERT_EQ(bits(exact_sum(values)), bits(expected)) << "trial " << trial;
