@@ -989,6 +989,8 @@ TransferReport Dataset::write_of(ElementType type, const Selection& selection, c
   const PlistId dxpl(check(H5Pcreate(H5P_DATASET_XFER), Blame::runtime, operation, where));
   if (file_state.parallel()) {
     check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), Blame::runtime, operation, where);
+    // All chunks of the selection in one MPI-IO call, without HDF5's per-chunk collective choices.
+    check(H5Pset_dxpl_mpio_chunk_opt(dxpl.get(), H5FD_MPIO_CHUNK_ONE_IO), Blame::runtime, operation, where);
   }
   const unsigned char nothing = 0;  // a valid address for ranks that write no elements
   check(H5Dwrite(handle_.get(), memory_type(type), memory_space.get(), file_space.get(), dxpl.get(),

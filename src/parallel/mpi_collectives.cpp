@@ -114,38 +114,6 @@ void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
   bytes_moved_ += is_root() ? (size_ - 1) * per_receiver : per_receiver;
 }
 
-std::vector<std::byte> MpiCollectives::scatter_bytes(
-    const std::vector<std::vector<std::byte>>& per_rank) {
-  std::vector<std::int64_t> sizes;
-  std::vector<std::byte> concatenated;
-  BlockLayout layout;
-  if (is_root()) {
-    if (per_rank.size() != static_cast<std::size_t>(size_))
-      throw RuntimeFailure("scatter_bytes: the root passed " + std::to_string(per_rank.size()) +
-                           " blocks for " + std::to_string(size_) + " ranks");
-    for (const auto& block : per_rank) sizes.push_back(static_cast<std::int64_t>(block.size()));
-    layout = layout_of(sizes, "scatter_bytes (scattered total)");
-    concatenated.reserve(static_cast<std::size_t>(layout.total));
-    for (const auto& block : per_rank) concatenated.insert(concatenated.end(), block.begin(), block.end());
-  }
-
-  std::int64_t my_size = 0;
-  check_mpi(MPI_Scatter(sizes.data(), 1, MPI_INT64_T, &my_size, 1, MPI_INT64_T, root_rank,
-                        communicator_),
-            "MPI_Scatter (scatter_bytes: block sizes)");
-  std::vector<std::byte> mine(static_cast<std::size_t>(my_size));
-  check_mpi(MPI_Scatterv(concatenated.data(), layout.counts.data(), layout.displacements.data(),
-                         MPI_BYTE, mine.data(), mpi_count(my_size, "scatter_bytes (this rank's block)"),
-                         MPI_BYTE, root_rank, communicator_),
-            "MPI_Scatterv (scatter_bytes: blocks)");
-
-  if (is_root())
-    bytes_moved_ += root_exchange_bytes(sizes);
-  else
-    bytes_moved_ += size_word_bytes + my_size;
-  return mine;
-}
-
 void MpiCollectives::sum_int64(std::span<std::int64_t> values) {
   const auto value_count = static_cast<std::int64_t>(values.size());
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "sum_int64"),

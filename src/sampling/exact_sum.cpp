@@ -118,6 +118,20 @@ ExactSum::ExactSum(std::size_t components)
       non_finite_(components, 0) {}
 
 void ExactSum::add(std::size_t component, double value) {
+  if (++pending_ >= normalise_every) normalize_all();
+  accumulate(component, value);
+}
+
+void ExactSum::add(std::span<const double> values) {
+  if (values.size() != components_)
+    throw std::invalid_argument("ExactSum::add: " + std::to_string(values.size()) + " values for " +
+                                std::to_string(components_) + " components");
+  // One addition per component: one step towards the next normalisation.
+  if (++pending_ >= normalise_every) normalize_all();
+  for (std::size_t j = 0; j < components_; ++j) accumulate(j, values[j]);
+}
+
+void ExactSum::accumulate(std::size_t component, double value) {
   const auto bits = std::bit_cast<std::uint64_t>(value);
   const auto exponent = static_cast<int>((bits >> 52) & 0x7ff);
   std::uint64_t mantissa = bits & ((std::uint64_t{1} << 52) - 1);
@@ -126,7 +140,6 @@ void ExactSum::add(std::size_t component, double value) {
     return;
   }
   if (exponent == 0 && mantissa == 0) return;
-  if (++pending_ >= normalise_every) normalize_all();
   // value = mantissa * 2^(position - 1074): subnormals have exponent 0 and no hidden bit.
   int position = 0;
   if (exponent != 0) {
@@ -143,13 +156,6 @@ void ExactSum::add(std::size_t component, double value) {
   limb[digit + 2] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted >> (2 * digit_bits)));
   low_[component] = std::min(low_[component], static_cast<std::uint8_t>(digit));
   high_[component] = std::max(high_[component], static_cast<std::uint8_t>(digit + 2));
-}
-
-void ExactSum::add(std::span<const double> values) {
-  if (values.size() != components_)
-    throw std::invalid_argument("ExactSum::add: " + std::to_string(values.size()) + " values for " +
-                                std::to_string(components_) + " components");
-  for (std::size_t j = 0; j < components_; ++j) add(j, values[j]);
 }
 
 void ExactSum::normalize_all() {

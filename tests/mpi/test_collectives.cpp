@@ -129,26 +129,6 @@ TEST_F(MpiCollectivesTest, BroadcastReplacesEveryRanksBytesWithTheRoots) {
   EXPECT_EQ(value, 0.1 + 0.2);
 }
 
-TEST_F(MpiCollectivesTest, ScatterGivesEachRankItsOwnBlockIncludingEmptyOnes) {
-  const auto lengths = lengths_for(ranks, [](int r) { return static_cast<std::size_t>(r == 1 ? 0 : 3 * r + 1); });
-  std::vector<std::vector<std::byte>> per_rank;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target) per_rank.push_back(pattern_block(target, lengths[target]));
-  const auto mine = collectives.scatter_bytes(per_rank);
-  EXPECT_EQ(mine, pattern_block(rank, lengths[rank]));
-
-  std::vector<std::vector<std::byte>> all_empty;
-  if (rank == 0) all_empty.assign(static_cast<std::size_t>(ranks), {});
-  EXPECT_TRUE(collectives.scatter_bytes(all_empty).empty());
-
-  std::vector<std::vector<std::int64_t>> records;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target)
-      records.push_back(std::vector<std::int64_t>(static_cast<std::size_t>(target) + 1, 1000 + target));
-  EXPECT_EQ(collectives.scatter(records),
-            std::vector<std::int64_t>(static_cast<std::size_t>(rank) + 1, 1000 + rank));
-}
-
 TEST_F(MpiCollectivesTest, SumInt64IsExactWhereDoubleSumsRound) {
   const auto values_of = [](int r) {
     const std::int64_t sign = r % 2 == 0 ? 1 : -1;
@@ -230,18 +210,6 @@ TEST_F(MpiCollectivesTest, BytesMovedFollowsTheDocumentedRule) {
   const std::int64_t broadcast_delta = collectives.bytes_moved() - before;
   EXPECT_EQ(broadcast_delta, rank == 0 ? others * (size_word + 100) : size_word + 100);
 
-  // scatter of 2r bytes to rank r.
-  before = collectives.bytes_moved();
-  std::vector<std::vector<std::byte>> per_rank;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target)
-      per_rank.push_back(pattern_block(target, 2 * static_cast<std::size_t>(target)));
-  collectives.scatter_bytes(per_rank);
-  const std::int64_t scatter_delta = collectives.bytes_moved() - before;
-  std::int64_t scatter_wire_volume = 0;
-  for (int r = 1; r < ranks; ++r) scatter_wire_volume += size_word + 2 * r;
-  EXPECT_EQ(scatter_delta, rank == 0 ? scatter_wire_volume : size_word + 2 * rank);
-
   // allreduces: 8k sent plus 8k received per rank when there is anyone to talk to.
   before = collectives.bytes_moved();
   std::vector<std::int64_t> three_integers(3, 1);
@@ -261,11 +229,10 @@ TEST_F(MpiCollectivesTest, BytesMovedFollowsTheDocumentedRule) {
   EXPECT_EQ(collectives.bytes_moved() - before, 0);
 
   // Summed over ranks, each transfer is counted at its sender and at its receiver.
-  std::vector<std::int64_t> deltas{gather_delta, broadcast_delta, scatter_delta};
+  std::vector<std::int64_t> deltas{gather_delta, broadcast_delta};
   collectives.sum_int64(deltas);
   EXPECT_EQ(deltas[0], 2 * gather_wire_volume);
   EXPECT_EQ(deltas[1], 2 * others * (size_word + 100));
-  EXPECT_EQ(deltas[2], 2 * scatter_wire_volume);
 }
 
 TEST_F(MpiCollectivesTest, TypedHelpersWorkThroughTheInterface) {

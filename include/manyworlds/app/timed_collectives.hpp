@@ -36,9 +36,6 @@ class TimedCollectives final : public Collectives {
   void broadcast_bytes(std::vector<std::byte>& bytes) override {
     timed([&] { inner_->broadcast_bytes(bytes); return 0; });
   }
-  std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) override {
-    return timed([&] { return inner_->scatter_bytes(per_rank); });
-  }
   void sum_int64(std::span<std::int64_t> values) override {
     timed([&] { inner_->sum_int64(values); return 0; });
   }

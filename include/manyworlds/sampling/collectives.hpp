@@ -26,8 +26,6 @@ class Collectives {
   virtual void broadcast_bytes(std::vector<std::byte>& bytes) = 0;
   // Every rank receives the concatenation of every rank's bytes in rank order.
   virtual std::vector<std::byte> allgather_bytes(std::span<const std::byte> local) = 0;
-  // Root passes one byte block per rank; every rank receives its own block.
-  virtual std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) = 0;
   // Element-wise exact integer sum over ranks, result on every rank.
   virtual void sum_int64(std::span<std::int64_t> values) = 0;
   // Element-wise maximum over ranks, result on every rank.
@@ -71,13 +69,6 @@ class Collectives {
     broadcast(values);
     value = values.at(0);
   }
-  template <class T>
-  std::vector<T> scatter(const std::vector<std::vector<T>>& per_rank) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<std::vector<std::byte>> blocks;
-    for (const auto& part : per_rank) blocks.push_back(to_bytes(std::span<const T>(part)));
-    return from_bytes<T>(scatter_bytes(blocks));
-  }
   std::int64_t sum(std::int64_t value) {
     sum_int64(std::span<std::int64_t>(&value, 1));
     return value;
@@ -109,9 +100,6 @@ class SerialCollectives final : public Collectives {
     return {local.begin(), local.end()};
   }
   void broadcast_bytes(std::vector<std::byte>&) override {}
-  std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) override {
-    return per_rank.at(0);
-  }
   void sum_int64(std::span<std::int64_t>) override {}
   void max_double(std::span<double>) override {}
   void max_uint8(std::span<std::uint8_t>) override {}

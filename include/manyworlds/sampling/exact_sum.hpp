@@ -44,6 +44,7 @@ class ExactSum {
   static constexpr int digits = 68;
 
  private:
+  void accumulate(std::size_t component, double value);  // no normalisation check
   void normalize_all();
 
   std::size_t components_;
@@ -51,7 +52,7 @@ class ExactSum {
   std::vector<std::uint8_t> low_;         // lowest digit touched per component (digits: none)
   std::vector<std::uint8_t> high_;        // highest digit touched per component
   std::vector<std::uint8_t> non_finite_;  // 1 if a NaN or infinity was added
-  std::int64_t pending_ = 0;              // additions since the last normalisation
+  std::int64_t pending_ = 0;              // bound on any component's additions since the last normalisation
 };
 
 }  // namespace manyworlds
