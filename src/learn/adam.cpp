@@ -10,7 +10,7 @@ namespace manyworlds {
 Adam::Adam(Eigen::Index size, const AdamSettings& settings)
     : settings_(settings), m_(Eigen::VectorXd::Zero(size)), v_(Eigen::VectorXd::Zero(size)) {}
 
-void Adam::step(Eigen::VectorXd& params, const Eigen::VectorXd& grad, double learning_rate_factor) {
+void Adam::step(Eigen::VectorXd& params, const Eigen::VectorXd& grad) {
   ++steps_;
   const double b1 = settings_.beta1;
   const double b2 = settings_.beta2;
@@ -19,7 +19,7 @@ void Adam::step(Eigen::VectorXd& params, const Eigen::VectorXd& grad, double lea
   const double t = static_cast<double>(steps_);
   const double correction1 = 1.0 - std::pow(b1, t);
   const double correction2 = 1.0 - std::pow(b2, t);
-  params.array() -= settings_.learning_rate * learning_rate_factor * (m_.array() / correction1) /
+  params.array() -= settings_.learning_rate * (m_.array() / correction1) /
                     ((v_.array() / correction2).sqrt() + settings_.epsilon);
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -87,7 +88,9 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
       bound_(model.action_bound()),
       log_std_(0.0),
       std_(0.0),
-      mode_(mode) {
+      mode_(mode),
+      prior_(model.bid_prior()),
+      prior_offset_(model.prior_offset()) {
   if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
     throw std::invalid_argument("policy parameters have " + std::to_string(parameters.size()) +
                                 " values, the model needs " + std::to_string(model.parameter_count()));
@@ -124,15 +127,9 @@ const float* InferencePolicy::run(const Network& net, const float* input) {
 
 Action InferencePolicy::act(const Observation& obs, int creatives, const DecisionNoise& noise) {
   const float* out = run(policy_, obs.data());
-  const float mean = out[0];
+  const float mean = out[0] + bid_prior_mean(prior_, prior_offset_, obs);
   const float* logits = out + 1;
   const int n = active_creatives(creatives, creatives_);
-  if (mode_ == Mode::greedy) {
-    const int best = static_cast<int>(std::max_element(logits, logits + n) - logits);
-    return {std::clamp(mean, -bound_, bound_), best, 0.0f};
-  }
-  const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
-  const float multiplier = std::clamp(x, -bound_, bound_);
   const float max_logit = *std::max_element(logits, logits + n);
   float* weights = unnormalised_.data();
   float sum = 0.0f;
@@ -150,9 +147,27 @@ Action InferencePolicy::act(const Observation& obs, int creatives, const Decisio
       break;
     }
   }
+  if (mode_ == Mode::greedy) return {std::clamp(mean, -bound_, bound_), creative, 0.0f, mean};
+  const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
+  const float multiplier = std::clamp(x, -bound_, bound_);
   const double creative_log_prob = static_cast<double>(logits[creative] - max_logit) - std::log(static_cast<double>(sum));
   const double bid = bid_log_prob(multiplier, mean, log_std_, bound_).value;
-  return {multiplier, creative, static_cast<float>(bid + creative_log_prob)};
+  return {multiplier, creative, static_cast<float>(bid + creative_log_prob), mean};
+}
+
+float InferencePolicy::distribution(const Observation& obs, int creatives, float* creative_log_probs) {
+  const float* out = run(policy_, obs.data());
+  const float* logits = out + 1;
+  const int n = active_creatives(creatives, creatives_);
+  const float max_logit = *std::max_element(logits, logits + n);
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) sum += std::exp(logits[j] - max_logit);
+  const double log_sum = std::log(static_cast<double>(sum));
+  for (int j = 0; j < creatives_; ++j) {
+    creative_log_probs[j] = j < n ? static_cast<float>(static_cast<double>(logits[j] - max_logit) - log_sum)
+                                  : -std::numeric_limits<float>::infinity();
+  }
+  return out[0] + bid_prior_mean(prior_, prior_offset_, obs);
 }
 
 void InferencePolicy::values(const Experience* experiences, std::size_t count, float* out) {

@@ -129,8 +129,14 @@ void PpoTrainer::add_rows(const LocalBatch& batch, std::span<const std::uint32_t
   add_world_gradients(model_, ppo_, parameters_, chunk_, world_ends_, minibatch_rows, workspace_, gradient_, sums);
 }
 
+double learning_rate_at(const PpoSection& ppo, int iteration, int iterations) {
+  if (ppo.final_learning_rate < 0 || iterations <= 1) return ppo.learning_rate;
+  const double progress = static_cast<double>(iteration) / static_cast<double>(iterations - 1);
+  return ppo.learning_rate + (ppo.final_learning_rate - ppo.learning_rate) * progress;
+}
+
 PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::uint32_t iteration,
-                            Collectives& collectives, const UpdateOptions& options) {
+                            Collectives& collectives, double learning_rate) {
   check_batch(batch);
   timing_ = {};
   Clock::time_point start = Clock::now();
@@ -139,6 +145,8 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
   start = Clock::now();
   PpoStats stats;
   stats.explained_variance = explained_variance(batch.samples, values, collectives);
+  stats.learning_rate = learning_rate < 0 ? ppo_.learning_rate : learning_rate;
+  adam_.set_learning_rate(stats.learning_rate);
   timing_.combine_seconds += seconds_since(start);
 
   const auto total = static_cast<std::uint64_t>(batch.total_rows);
@@ -174,7 +182,7 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
       const double norm = grad.norm();
       grad_norm_sum += norm;
       if (ppo_.max_grad_norm > 0.0 && norm > ppo_.max_grad_norm) grad *= ppo_.max_grad_norm / norm;
-      adam_.step(parameters_, grad, options.learning_rate_factor);
+      adam_.step(parameters_, grad);
       ++stats.minibatches;
       timing_.combine_seconds += seconds_since(start);
     }
@@ -185,7 +193,7 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
     ++stats.epochs;
     stats.last_epoch_kl = epoch_result.approx_kl / epoch_result.weight;
     timing_.combine_seconds += seconds_since(start);
-    if (options.max_epoch_kl > 0.0 && stats.last_epoch_kl > options.max_epoch_kl) break;
+    if (ppo_.target_kl > 0.0 && stats.last_epoch_kl > ppo_.target_kl) break;
   }
 
   stats.policy_loss = sums.policy / sums.weight;
@@ -198,9 +206,9 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
 }
 
 PpoStats PpoTrainer::update(std::span<const TrainingSample> batch, std::uint64_t seed, std::uint32_t iteration,
-                            const UpdateOptions& options) {
+                            double learning_rate) {
   SerialCollectives serial;
-  return update(single_rank_batch(batch), seed, iteration, serial, options);
+  return update(single_rank_batch(batch), seed, iteration, serial, learning_rate);
 }
 
 Eigen::VectorXd PpoTrainer::batch_gradient(const LocalBatch& batch, Collectives& collectives) {

@@ -49,7 +49,7 @@ void evaluate_rows(const PolicyModel& model, const PpoSection& ppo, const Eigen:
                                   " creatives are active");
     }
     const std::size_t un = static_cast<std::size_t>(n);
-    const BidLogProb bid = bid_log_prob(s.log_bid_multiplier, heads(i, 0), log_std, bound);
+    const BidLogProb bid = bid_log_prob(s.log_bid_multiplier, heads(i, 0) + model.mean_offset(s.obs), log_std, bound);
     const CategoricalTerms cat = categorical_terms(std::span<const double>(&heads(i, 1), un), s.creative,
                                                    d_log_prob.first(un), d_entropy.first(un));
     const double log_prob = bid.value + cat.log_prob;

@@ -216,6 +216,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
   double observed_value = 0;
   float recent_ctr = initial_recent_ctr;
   float log_last_price = 0;
+  PacingDual pacing(priors.pacing_signal);
   const std::size_t first = out.size();
   Stream auction_stream(seed_, Purpose::auction, params_.world_id, episode, 0);
   Stream action_stream(seed_, Purpose::action, params_.world_id, episode, 0);
@@ -259,6 +260,7 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     o[obs::recent_ctr] = 10.0f * recent_ctr;
     o[obs::observed_roas] = static_cast<float>(spend > 0 ? std::min(10.0, observed_value / spend) : 0.0);
     o[obs::log_last_price] = log_last_price;
+    o[obs::pacing_pressure] = static_cast<float>(std::log1p(pacing.update(spent_fraction, time_fraction)));
 
     action_stream.seek_step(step);
     DecisionNoise noise;
@@ -328,14 +330,33 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     double value = 0;
     double delay = 0;
     double expected_ctr = 0;   // the shown ad's click-through (0 when not shown)
-    if (agent_slot > 0) {
-      ++stats.impressions;
-      std::uint16_t& seen = impressions_[event.user * creatives + creative];
-      double ctr = click_base_[cell] * priors.position_ctr[agent_slot - 1] * hour_factor * ad.effectiveness /
+    std::uint16_t& seen = impressions_[event.user * creatives + creative];
+    const auto click_through = [&](int slot) {  // the ad's click-through in a slot, before this impression's fatigue
+      double ctr = click_base_[cell] * priors.position_ctr[slot - 1] * hour_factor * ad.effectiveness /
                    (1.0 + ad.fatigue_rate * seen);
       if (crisis) ctr *= ad.crisis_affinity;
+      return std::min(1.0, ctr);
+    };
+    const double value_per_click = conversion_probability_[cell] * expected_attributed_value_[user.segment];
+    // The same auction priced at the strategy's deterministic bid (common random numbers).
+    double mean_ctr = 0;
+    double mean_price = 0;
+    const float mean_log_multiplier = std::isnan(action.mean_log_bid_multiplier)
+                                          ? log_multiplier
+                                          : std::clamp(action.mean_log_bid_multiplier, -max_log_multiplier, max_log_multiplier);
+    if (mean_log_multiplier != log_multiplier) {
+      const double mean_bid = std::min(reference * std::exp(static_cast<double>(mean_log_multiplier)), remaining);
+      const auto [mean_slot, slot_price] = placement(mean_bid, agent_quality);
+      mean_ctr = mean_slot > 0 ? click_through(mean_slot) : 0.0;
+      mean_price = slot_price;
+    } else if (agent_slot > 0) {
+      mean_ctr = click_through(agent_slot);
+      mean_price = price;
+    }
+    if (agent_slot > 0) {
+      ++stats.impressions;
+      expected_ctr = click_through(agent_slot);
       if (seen < 65535) ++seen;
-      expected_ctr = std::min(1.0, ctr);
       clicked = auction_stream.uniform() < expected_ctr;
       recent_ctr += ctr_smoothing * ((clicked ? 1.0f : 0.0f) - recent_ctr);
       if (clicked) {
@@ -362,9 +383,12 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
     for (int tag : priors.queries[q].tags) tags |= 1u << tag;
     e.log_bid_multiplier = action.log_bid_multiplier;
     e.log_prob = action.log_prob;
-    const double expected_value = expected_ctr * conversion_probability_[cell] * expected_attributed_value_[user.segment];
+    const double expected_value = expected_ctr * value_per_click;
     const double expected_cost = expected_ctr * price;
     e.expected_reward = static_cast<float>(expected_value - expected_cost);
+    e.expected_cost = static_cast<float>(expected_cost);
+    e.mean_expected_reward = static_cast<float>(mean_ctr * (value_per_click - mean_price));
+    e.mean_expected_cost = static_cast<float>(mean_ctr * mean_price);
     e.conversion_value = static_cast<float>(value);
     e.cost = static_cast<float>(cost);
     e.bid = static_cast<float>(agent_bid);
@@ -432,6 +456,24 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
   }
   if (out.size() > first) out.back().flags |= flag_done;
   return stats;
+}
+
+std::pair<int, double> World::placement(double bid, double quality) const {
+  if (bid < params_.reserve_price) return {0, 0.0};
+  const double score = bid * quality;
+  int above = 0;
+  double next_score = 0;
+  for (const SlotOutcome& candidate : candidates_) {  // ranked by score; the agent's own entry is skipped
+    if (candidate.bidder < 0) continue;
+    const double other = candidate.bid * candidate.quality;
+    if (other <= score) {  // ties rank the agent first, as in the auction
+      next_score = other;
+      break;
+    }
+    ++above;
+  }
+  if (above >= priors_->slots) return {0, 0.0};
+  return {above + 1, std::min(bid, std::max(params_.reserve_price, next_score / quality))};
 }
 
 std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,

@@ -179,7 +179,7 @@ TEST_F(DistributedUpdateRanks, UpdatesGiveTheSerialParametersStateAndStatistics)
   LocalBatch whole = world_rows(model, params, {0, world_count});
   normalize_advantages(whole.samples, serial);
   const PpoStats expected_first = serial_trainer.update(whole, 9, 1, serial);
-  const PpoStats expected_second = serial_trainer.update(whole, 9, 2, serial, {0.5, 0.0});
+  const PpoStats expected_second = serial_trainer.update(whole, 9, 2, serial, 0.5e-2);
 
   for (bool lopsided : {false, true}) {
     const std::string where = std::to_string(ranks) + " ranks, " + (lopsided ? "all worlds on the last rank" : "blocks");
@@ -187,7 +187,7 @@ TEST_F(DistributedUpdateRanks, UpdatesGiveTheSerialParametersStateAndStatistics)
     LocalBatch local = world_rows(model, params, worlds_of(lopsided, rank, ranks));
     normalize_advantages(local.samples, collectives);
     const PpoStats first = trainer.update(local, 9, 1, collectives);
-    const PpoStats second = trainer.update(local, 9, 2, collectives, {0.5, 0.0});
+    const PpoStats second = trainer.update(local, 9, 2, collectives, 0.5e-2);
     EXPECT_EQ(std::memcmp(&first, &expected_first, sizeof(PpoStats)), 0) << where;
     EXPECT_EQ(std::memcmp(&second, &expected_second, sizeof(PpoStats)), 0) << where;
     EXPECT_EQ(trainer.export_parameters(), serial_trainer.export_parameters()) << where;
@@ -200,9 +200,11 @@ TEST_F(DistributedUpdateRanks, AnEpochOverTheKlLimitStopsTheUpdateOnEveryRank) {
   const PolicyModel model(small_policy(), 3);
   Stream init(4, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
-  PpoTrainer trainer(model, small_ppo(), params);
+  PpoSection ppo = small_ppo();
+  ppo.target_kl = 1e-12;
+  PpoTrainer trainer(model, ppo, params);
   LocalBatch local = world_rows(model, params, block_of(world_count, ranks, rank));
-  const PpoStats stats = trainer.update(local, 9, 1, collectives, {1.0, 1e-12});
+  const PpoStats stats = trainer.update(local, 9, 1, collectives);
   EXPECT_EQ(stats.epochs, 1);
   EXPECT_EQ(stats.minibatches, 3);
   EXPECT_GT(stats.last_epoch_kl, 1e-12);

@@ -4,6 +4,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "manyworlds/learn/scores.hpp"
+
 #include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/job.hpp"
@@ -15,6 +17,7 @@ struct RunOptions {
   bool quiet = false;          // no progress lines
   bool resume = false;         // continue from OUTPUT.checkpoint
   int checkpoint_every = 0;    // iterations between checkpoints (0: only on SIGUSR1/SIGTERM)
+  int diagnose_draws = 0;      // > 0: the sampling diagnostic after every draw, into OUTPUT.sampling.csv (one rank)
 };
 
 // What rank 0 reports when the run has finished.
@@ -26,8 +29,8 @@ struct RunSummary {
   double seconds = 0;
   double decisions = 0;
   double final_mean_return = 0;
-  double final_policy_success_share = 0;
-  double best_baseline_success_share = 0;
+  Interval test_score;                  // reported policy's mean normalised score on the test worlds (rank 0)
+  Interval test_versus_adaptive_pacing; // its paired difference to adaptive pacing (rank 0)
 };
 
 // Runs `job` on the ranks of `communicator` (collective) and writes `options.output`. The job

@@ -24,9 +24,10 @@ class Adam {
  public:
   Adam(Eigen::Index size, const AdamSettings& settings);
 
-  // One step with learning rate settings.learning_rate * learning_rate_factor.
-  void step(Eigen::VectorXd& params, const Eigen::VectorXd& grad, double learning_rate_factor = 1.0);
+  void step(Eigen::VectorXd& params, const Eigen::VectorXd& grad);
   std::int64_t steps() const { return steps_; }
+  // The learning rate of the next steps (a schedule sets it before each update).
+  void set_learning_rate(double learning_rate) { settings_.learning_rate = learning_rate; }
 
   // State as one vector for broadcast and checkpoints: [t, m_0 .. m_{n-1}, v_0 .. v_{n-1}].
   std::vector<double> state() const;

@@ -27,19 +27,26 @@ class InferencePolicy : public BidPolicy {
  public:
   enum class Mode {
     sample,  // draw actions from the policy (training episodes)
-    greedy,  // clamped mean bid, most likely creative, log_prob 0 (evaluation)
+    greedy,  // clamped mean bid, creative drawn as in sample mode, log_prob 0 (evaluation: a fixed
+             // creative would wear out with fatigue, so the policy's own creative mix is kept)
   };
 
   // `parameters` is the model's flat vector (PolicyModel layout). Throws std::invalid_argument on a size mismatch.
   InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode = Mode::sample);
 
   // Sample mode: x = mean + exp(log_std) * noise.normal, log_bid_multiplier = clamp(x, -bound, +bound)
-  // with bound = PolicyModel::action_bound(); creative = the first c with noise.uniform * S < sum_{j<=c} e_j
+  // with bound = PolicyModel::action_bound(); creative (both modes) = the first c with noise.uniform * S < sum_{j<=c} e_j
   // (inverse CDF of the softmax over the first active_creatives(creatives, C) logits, e_j their
   // unnormalised probabilities, S their sum); log_prob = bid_log_prob(returned multiplier) + log softmax
   // of the creative, i.e. the exact log-probability of the returned (clamped) action, the same
   // quantity PolicyModel::log_prob and the PPO loss compute from the stored action.
   Action act(const Observation& obs, int creatives, const DecisionNoise& noise) override;
+
+  // The policy's distribution at `obs` as act() computes it: returns the Gaussian mean of the log bid
+  // multiplier and writes the log-probability of each of the model's C creatives to
+  // creative_log_probs[0 .. C) (-infinity beyond the world's `creatives`).
+  float distribution(const Observation& obs, int creatives, float* creative_log_probs);
+  float log_std() const { return static_cast<float>(log_std_); }
 
   // V(obs) of `count` experiences into out[0 .. count).
   void values(const Experience* experiences, std::size_t count, float* out);
@@ -69,6 +76,8 @@ class InferencePolicy : public BidPolicy {
   double log_std_;
   double std_;
   Mode mode_;
+  BidPrior prior_;       // the bid mean adds the prior rule's bid (PolicyModel::mean_offset)
+  float prior_offset_;
   Buffer front_;  // workspace: the current layer's output ...
   Buffer back_;   // ... and the previous one's
   std::vector<float> unnormalised_;  // workspace: exp(logit - max logit) of each creative

@@ -28,10 +28,15 @@ struct PpoStats {
   double clip_fraction = 0;        // share of samples with |r - 1| > clip
   double grad_norm = 0;            // mean over minibatches of the global gradient norm before clipping
   double explained_variance = 0;   // 1 - Var_w(target - V) / Var_w(target), V = value head before the update; NaN if Var_w(target) = 0
-  double last_epoch_kl = 0;        // approx_kl of the last epoch run alone
+  double last_epoch_kl = 0;        // approx_kl of the last epoch run alone (exact, the same on every rank)
+  double learning_rate = 0;        // the learning rate of this update
   std::int64_t minibatches = 0;    // optimiser steps taken
-  std::int64_t epochs = 0;         // epochs run (fewer than ppo.epochs after an early stop)
+  std::int64_t epochs = 0;         // epochs run (fewer than ppo.epochs when target_kl stopped the update)
 };
+
+// The learning rate of update `iteration` of `iterations`: ppo.learning_rate annealed linearly to
+// ppo.final_learning_rate at the last iteration (constant when final_learning_rate < 0).
+double learning_rate_at(const PpoSection& ppo, int iteration, int iterations);
 
 // This rank's share of a batch whose rows may be spread over ranks. The global batch order is
 // rank order: rank r's rows are rows [first_row, first_row + samples.size()). Each world's rows
@@ -45,12 +50,6 @@ struct LocalBatch {
 
 // A whole batch held by one process, every row in world 0 (for single-process use and tests).
 LocalBatch single_rank_batch(std::span<const TrainingSample> samples);
-
-// Per-update settings beside the PpoSection (for schedules that change between updates).
-struct UpdateOptions {
-  double learning_rate_factor = 1.0;  // Adam's step uses ppo.learning_rate times this
-  double max_epoch_kl = 0.0;          // > 0: stop after an epoch whose approximate KL exceeds this
-};
 
 // Wall-clock seconds of the last update on this rank, for /runtime.
 struct UpdateTiming {
@@ -73,12 +72,14 @@ class PpoTrainer {
   // minibatch_size positions (the last chunk may be smaller). Each step: the chunk's ppo_loss
   // gradient (n = the chunk's rows on all ranks) as the exact sum of per-world partials, scaled
   // down to max_grad_norm if its norm exceeds it (max_grad_norm <= 0 disables clipping), then
-  // Adam. Throws std::invalid_argument (on every rank) when the batch is empty.
+  // Adam at `learning_rate` (< 0: ppo.learning_rate). After an epoch whose weighted mean
+  // approximate KL over all ranks (exact) exceeds ppo.target_kl (> 0), no further epoch runs.
+  // Throws std::invalid_argument (on every rank) when the batch is empty.
   PpoStats update(const LocalBatch& batch, std::uint64_t seed, std::uint32_t iteration, Collectives& collectives,
-                  const UpdateOptions& options = {});
+                  double learning_rate = -1);
   // The same for a batch held whole by this process (single_rank_batch).
   PpoStats update(std::span<const TrainingSample> batch, std::uint64_t seed, std::uint32_t iteration,
-                  const UpdateOptions& options = {});
+                  double learning_rate = -1);
 
   // Collective: the gradient of the whole batch as one minibatch (n = total_rows) at the current
   // parameters, combined exactly like an update's (for tests of the reduction).

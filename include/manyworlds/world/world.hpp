@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "manyworlds/core/config.hpp"
@@ -93,7 +94,16 @@ class World {
   // `priors` must outlive the world. The population is drawn once, from the world's stream.
   World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days);
 
+  const Priors& priors() const { return *priors_; }
   const WorldParams& params() const { return params_; }
+  double horizon_hours() const { return horizon_hours_; }
+  // Conversion probability of a click by a user of `segment` on `device` for query type `query`.
+  double conversion_probability(int segment, int device, int query) const {
+    return conversion_probability_[(static_cast<std::size_t>(segment) * priors_->devices.size() + device) *
+                                       query_type_count + query];
+  }
+  // Expected attributed conversion value of a conversion by a user of `segment` (value x P(delay within window)).
+  double expected_attributed_value(int segment) const { return expected_attributed_value_[segment]; }
   const std::vector<User>& users() const { return users_; }
   // Competitors' spend in the last episode (currency units).
   const std::vector<double>& competitor_spend() const { return competitor_spend_; }
@@ -115,6 +125,9 @@ class World {
     double value;
   };
 
+  // The agent's slot (1-based; 0: not shown) and price per click had it bid `bid` with `quality`
+  // in the auction ranked in candidates_ (its own entry there ignored).
+  std::pair<int, double> placement(double bid, double quality) const;
   void draw_population();
   void precompute();
   void draw_schedule(std::uint32_t episode);
