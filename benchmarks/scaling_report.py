@@ -71,11 +71,10 @@ def world_costs(f):
     return list(f["worlds/stats/queries"][-1] + f["worlds/stats/decisions"][-1])
 
 
-def heldout_costs(f):
-    """The evaluated policy's queries plus decisions per held-out world in the last round."""
-    if f["evaluation/iteration"].shape[0] == 0:
-        return [1.0] * int(f.attrs["heldout_worlds"])
-    return list(f["evaluation/queries"][-1, 0] + f["evaluation/decisions"][-1, 0])
+def validation_costs(f):
+    """Estimated cost of each validation world (users x traffic): every validation round plays all of them."""
+    params = f["validation_worlds/parameters"]
+    return list(params["users"][:] * params["traffic"][:])
 
 
 def communication(calls, rank_bytes, ranks, latency, bandwidth):
@@ -119,7 +118,7 @@ def main():
     # Model (docs/scaling.md): T(P) = S + IO + E imb_h(P)/P + Par imb_w(P)/P + C(P).
     serial, io, evaluate = one["serial_seconds"], one["write_seconds"], one["evaluate_seconds"]
     parallel = t1 - serial - io - evaluate
-    wcosts, hcosts = world_costs(f1), heldout_costs(f1)
+    wcosts, hcosts = world_costs(f1), validation_costs(f1)
     calls = two["collective_calls"]
     rank_bytes = max(runtime(os.path.join(work, name))[1]["max_rank_bytes_moved"]
                      for name in os.listdir(work) if name.startswith("r") and name.endswith(".h5") and name != "r1.h5")
@@ -129,7 +128,7 @@ def main():
           f"{calls:.0f} collectives x {args.latency * 1e6:.1f} us x log2 P, {rank_bytes / 1e6:.2f} MB per rank "
           f"at {args.bandwidth / 1e9:.1f} GB/s")
     print()
-    print(f"{'ranks':>6} {'imb worlds':>10} {'imb heldout':>11} {'comm s':>8} {'T(P) s':>9} {'speedup':>8} "
+    print(f"{'ranks':>6} {'imb worlds':>10} {'imb valid':>11} {'comm s':>8} {'T(P) s':>9} {'speedup':>8} "
           f"{'effic.':>7} {'w/o IO':>8}")
     for ranks in (2, 16, 64, 256):
         if ranks > len(wcosts):
