@@ -37,7 +37,7 @@ for stem, shape in (("ranks", (4, 8192)), ("per-world", (3, 42 * 40))):
             assert int(f["runtime"].attrs["ranks"]) == ranks
             collective = f["runtime/batch_writes_collective"][:]
             assert np.all(collective == 1), f"{stem}, {ranks} ranks: batch writes not collective: {collective}"
-            first, final = f["evaluation/policy_parameters"][0], f["policy/parameters"][:]
+            first, final = f["policy/history"][0], f["policy/final_parameters"][:]
             assert np.any(first != final), f"{stem}: the policy did not change"
 # Some run re-partitioned its worlds by measured cost mid-run (worlds rebuilt on other ranks), and
 # its output is still identical.
