@@ -218,6 +218,7 @@ class Runner {
       protocol_.measure_validation_references();
     });
     if (first_iteration == 0) {
+      secure_output_space_for(output_->append_bytes_upper_bound(true), "the first validation round");
       agreed(communicator_, [&] { output_->write_validation_references(protocol_.references()); });
       validate_into(0, *output_);  // the untrained policy is a candidate too
     }
@@ -250,6 +251,8 @@ class Runner {
       summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
     }
     const SelectedSnapshot& selected = protocol_.selected();
+    secure_output_space_for(output_->finish_bytes_upper_bound(static_cast<int>(job_.priors.world_types.size())),
+                            "the test results and the final policy");
     agreed(communicator_, [&] {
       output_->write_test(test, static_cast<int>(job_.priors.world_types.size()));
       output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
@@ -259,6 +262,7 @@ class Runner {
     collectives_.barrier();
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
+      trim_output_space(files.partial);
       std::filesystem::rename(files.partial, options_.output);
       std::filesystem::remove(files.checkpoint);
       reserve_.release();
@@ -278,6 +282,16 @@ class Runner {
     collectives_.sum_int64(votes);
     const bool every = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
     return {votes[0] > 0, votes[1] > 0 || every};
+  }
+
+  // Collective: rank 0 secures room on OUTPUT.partial's disk for the next `bytes` of collective
+  // writes (secure_output_space) and every rank agrees on the outcome, so a full disk ends every rank
+  // with the same error BEFORE the collective HDF5 calls (one that fails inside parallel HDF5 on some
+  // ranks only leaves the others waiting in its barriers).
+  void secure_output_space_for(double bytes, const std::string& what) {
+    agreed(communicator_, [&] {
+      if (collectives_.is_root()) secure_output_space(options_.output + ".partial", bytes, what);
+    });
   }
 
   void close_output() {
@@ -427,10 +441,12 @@ class Runner {
     agreed(communicator_, [&] { update(iteration, batch, metrics, runtime); });
     runtime.update_seconds = seconds_since(phase);
 
-    // 5. Validation every `every` iterations and after the last.
+    // 5. Validation every `every` iterations and after the last. First, all ranks agree that the
+    // disk has room for what this iteration writes (steps 5 and 6).
     phase = Clock::now();
     const bool evaluate_now =
         (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;
+    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now), "iteration " + std::to_string(iteration + 1));
     if (evaluate_now) validate_into(iteration + 1, output);
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
 

@@ -22,6 +22,8 @@ using h5::unlimited;
 
 // Rows per chunk of a compressed batch dataset (uncompressed ones hold one iteration per chunk).
 constexpr std::uint64_t compressed_chunk_rows = 65536;
+// Rows per chunk of the metrics and runtime datasets (one double per iteration each).
+constexpr std::uint64_t metric_chunk_rows = 1024;
 
 // Every batch field of the rank's rows as one contiguous column each, filled in one pass over the
 // rows (a pass per field would read every row some thirty times). Kept between iterations, so
@@ -212,7 +214,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   const h5::Group metrics = root.create_group("metrics");
   metrics.write_attribute("description", "per-iteration summary computed on rank 0; axis 0 = iteration");
   for (const auto& field : iteration_metric_fields()) {
-    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
     dataset.set_units(field.unit);
     dataset.write_attribute("description", field.description);
     datasets->metrics.emplace(field.name, std::move(dataset));
@@ -223,7 +225,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
                           "from reproducibility comparisons; axis 0 = iteration");
   runtime.write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
   for (const auto& field : runtime_metric_fields()) {
-    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
     dataset.set_units(field.unit);
     dataset.write_attribute("description", field.description);
     datasets->runtime.emplace(field.name, std::move(dataset));
@@ -424,6 +426,27 @@ double OutputFile::batch_bytes_per_iteration() const {
     row_bytes += static_cast<double>(h5::element_size(field.type) * std::max<std::uint64_t>(width, 1));
   }
   return row_bytes * static_cast<double>(layout_.batch_size);
+}
+
+double OutputFile::append_bytes_upper_bound(bool with_validation_round) const {
+  const auto real = [](auto n) { return static_cast<double>(n); };
+  const double parameters = real(layout_.policy_parameters);
+  double bytes = batch_bytes_per_iteration() +                                     // one iteration per chunk
+                 real(world_stat_fields().size()) * real(layout_.worlds) * 8.0 +   // one chunk of all worlds
+                 parameters * 8.0 +                                                // /policy/history
+                 real(iteration_metric_fields().size() + runtime_metric_fields().size()) *
+                     real(metric_chunk_rows) * 8.0;  // a new chunk every metric_chunk_rows iterations: always counted
+  if (with_validation_round) bytes += (5.0 + real(layout_.validation_worlds) + parameters) * 8.0;
+  return bytes;
+}
+
+double OutputFile::finish_bytes_upper_bound(int world_types) const {
+  const auto real = [](auto n) { return static_cast<double>(n); };
+  const double strategies = real(layout_.evaluation_strategies.size());
+  const double test_worlds = real(layout_.test_worlds);
+  return (strategies * test_worlds * (real(world_stat_fields().size()) + 2.0) + 2.0 * test_worlds +
+          strategies * (12.0 + 3.0 * world_types) + 2.0 * real(layout_.policy_parameters)) *
+         8.0;
 }
 
 void OutputFile::append_runtime(int iteration, const RuntimeMetrics& runtime) {

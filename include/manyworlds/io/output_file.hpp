@@ -89,6 +89,12 @@ class OutputFile {
   double last_batch_write_seconds() const { return last_batch_write_seconds_; }
   // Uncompressed bytes of one iteration's batch rows (all ranks).
   double batch_bytes_per_iteration() const;
+  // Upper bounds of the raw-data bytes the file grows by (chunks allocated, metadata not counted):
+  // one append_iteration plus append_runtime (with append_validation if `with_validation_round`),
+  // and write_test plus write_final_policy. Parallel HDF5 allocates a chunk when a dataset grows,
+  // inside a collective call: the caller makes sure beforehand that the disk has this room.
+  double append_bytes_upper_bound(bool with_validation_round) const;
+  double finish_bytes_upper_bound(int world_types) const;
 
   // Collective: flushes and closes the file; it is complete afterwards.
   void close();
