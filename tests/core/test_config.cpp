@@ -240,6 +240,27 @@ TEST(ConfigErrors, CrossFieldRulesAreCheckedAtParseTime) {
                             "job.toml"));
 }
 
+TEST(ConfigBatch, BatchPerWorldMakesTheBatchGrowWithTheWorlds) {
+  JobConfig job = parse_job(minimal_job + "[sampling]\nbatch_per_world = 300\n", "job.toml");
+  EXPECT_EQ(job.sampling.batch_per_world, 300);
+  EXPECT_EQ(job.sampling.batch_size, 300 * 8);
+  job.run.worlds = 40;  // a --worlds override
+  resolve_batch_size(job);
+  EXPECT_EQ(job.sampling.batch_size, 300 * 40);
+  job.run.worlds = 100000;
+  EXPECT_NE(input_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"), std::string::npos);
+  EXPECT_EQ(job_error(minimal_job + "[sampling]\nbatch_size = 100\nbatch_per_world = 3\n"),
+            "job.toml:10: 'sampling.batch_per_world' cannot be set together with 'batch_size' (the batch is one or "
+            "the other)");
+  // The minibatch rule applies to the resolved batch: 8 worlds x 100 rows.
+  EXPECT_NE(job_error(minimal_job + "[sampling]\nbatch_per_world = 100\n[ppo]\nminibatch_size = 801\n")
+                .find("'ppo.minibatch_size' (801) is larger than 'sampling.batch_size' (800)"),
+            std::string::npos);
+  const JobConfig fixed = parse_job(minimal_job + "[sampling]\nbatch_size = 100\n[ppo]\nminibatch_size = 10\n", "job.toml");
+  EXPECT_EQ(fixed.sampling.batch_per_world, 0);
+  EXPECT_EQ(fixed.sampling.batch_size, 100);
+}
+
 TEST(ConfigValidate, RulesHoldAfterOverrides) {
   JobConfig job = parse_job(minimal_job, "job.toml");
   EXPECT_NO_THROW(validate_job(job));
