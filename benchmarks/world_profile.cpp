@@ -1,0 +1,94 @@
+// A fixed world workload for callgrind: default-priors episodes, learned or trivial policy, per decision or lockstep.
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "manyworlds/core/experience.hpp"
+#include "manyworlds/core/random.hpp"
+#include "manyworlds/learn/inference_policy.hpp"
+#include "manyworlds/learn/policy_model.hpp"
+#include "manyworlds/world/bid_policy.hpp"
+#include "manyworlds/world/priors.hpp"
+#include "manyworlds/world/world.hpp"
+#include "manyworlds/world/world_params.hpp"
+
+namespace manyworlds {
+namespace {
+
+constexpr double horizon_days = 7.0;  // the default job's campaign horizon
+constexpr std::uint64_t seed = 1;
+
+// The reference bid with the decision's noise, creative by the decision's uniform (as in bench_world.cpp).
+class TrivialPolicy : public BidPolicy {
+ public:
+  Action act(const Observation&, int creatives, const DecisionNoise& noise) override {
+    Action action;
+    action.log_bid_multiplier = 0.3f * static_cast<float>(noise.normal);
+    action.creative = static_cast<int>(noise.uniform * creatives);
+    return action;
+  }
+};
+
+struct Options {
+  bool learned = true;
+  std::uint32_t worlds = 16;
+  std::uint32_t episodes = 2;
+};
+
+// The measured region (callgrind --toggle-collect='*profiled_episodes*'): every world runs
+// `episodes` episodes; returns the number of decisions.
+[[gnu::noinline]] std::int64_t profiled_episodes(std::vector<World>& worlds, BidPolicy& policy, std::uint32_t episodes,
+                                                 std::vector<Experience>& out) {
+  std::int64_t decisions = 0;
+  for (std::uint32_t e = 0; e < episodes; ++e) {
+    for (World& world : worlds) {
+      out.clear();
+      decisions += world.run_episode(e, policy, out, out.capacity()).decisions;
+    }
+  }
+  return decisions;
+}
+
+int run(const Options& options) {
+  const Priors priors = load_priors(MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml");
+  std::vector<World> worlds = make_worlds(priors, seed, horizon_days, 0, options.worlds);
+  PolicySection section;
+  section.hidden = {32, 32};
+  section.value_hidden = {32, 32};
+  const PolicyModel model(section, 4);
+  Stream stream(seed, Purpose::training, 0);
+  const Eigen::VectorXd parameters = model.initial_parameters(stream);
+  InferencePolicy learned(model, std::span<const double>(parameters.data(), static_cast<std::size_t>(parameters.size())),
+                          InferencePolicy::Mode::sample);
+  TrivialPolicy trivial;
+  std::vector<Experience> out;
+  out.reserve(1u << 20);
+  BidPolicy& policy = options.learned ? static_cast<BidPolicy&>(learned) : trivial;
+  const std::int64_t decisions = profiled_episodes(worlds, policy, options.episodes, out);
+  std::printf("decisions %lld\n", static_cast<long long>(decisions));
+  return 0;
+}
+
+}  // namespace
+}  // namespace manyworlds
+
+int main(int argc, char** argv) {
+  manyworlds::Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--trivial") options.learned = false;
+    else if (arg == "--worlds" && i + 1 < argc) options.worlds = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+    else if (arg == "--episodes" && i + 1 < argc) options.episodes = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+    else {
+      std::fprintf(stderr, "usage: %s [--trivial] [--worlds N] [--episodes N]\n", argv[0]);
+      return 2;
+    }
+  }
+  return manyworlds::run(options);
+}
