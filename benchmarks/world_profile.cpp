@@ -14,6 +14,7 @@
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/policy_model.hpp"
 #include "manyworlds/world/bid_policy.hpp"
+#include "manyworlds/world/lockstep.hpp"
 #include "manyworlds/world/priors.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
@@ -37,11 +38,13 @@ class TrivialPolicy : public BidPolicy {
 
 struct Options {
   bool learned = true;
+  bool lockstep = false;   // all worlds in lockstep (the learned policy batched)
+  std::size_t lanes = Lockstep::default_lanes;
   std::uint32_t worlds = 16;
   std::uint32_t episodes = 2;
 };
 
-// The measured region (callgrind --toggle-collect='*profiled_episodes*'): every world runs
+// The measured regions (callgrind --toggle-collect='*profiled_*'): every world runs
 // `episodes` episodes; returns the number of decisions.
 [[gnu::noinline]] std::int64_t profiled_episodes(std::vector<World>& worlds, BidPolicy& policy, std::uint32_t episodes,
                                                  std::vector<Experience>& out) {
@@ -51,6 +54,19 @@ struct Options {
       out.clear();
       decisions += world.run_episode(e, policy, out, out.capacity()).decisions;
     }
+  }
+  return decisions;
+}
+
+// The same episodes in lockstep, the policy deciding each step's decisions as one batch.
+[[gnu::noinline]] std::int64_t profiled_lockstep(std::vector<World>& worlds, BatchBidPolicy& policy,
+                                                 std::uint32_t episodes, std::size_t lanes, std::vector<Experience>& out) {
+  std::int64_t decisions = 0;
+  Lockstep lockstep(lanes);
+  for (std::uint32_t e = 0; e < episodes; ++e) {
+    out.clear();
+    lockstep.run(worlds, e, 1, policy, out, out.capacity(),
+                 [&](std::size_t, const EpisodeStats& stats, std::span<Experience>) { decisions += stats.decisions; });
   }
   return decisions;
 }
@@ -68,9 +84,13 @@ int run(const Options& options) {
                           InferencePolicy::Mode::sample);
   TrivialPolicy trivial;
   std::vector<Experience> out;
-  out.reserve(1u << 20);
+  out.reserve(std::size_t{1} << 22);
   BidPolicy& policy = options.learned ? static_cast<BidPolicy&>(learned) : trivial;
-  const std::int64_t decisions = profiled_episodes(worlds, policy, options.episodes, out);
+  PerLanePolicies per_lane(std::vector<BidPolicy*>(options.lanes, &trivial));
+  BatchBidPolicy& batch_policy = options.learned ? static_cast<BatchBidPolicy&>(learned) : per_lane;
+  const std::int64_t decisions = options.lockstep
+                                     ? profiled_lockstep(worlds, batch_policy, options.episodes, options.lanes, out)
+                                     : profiled_episodes(worlds, policy, options.episodes, out);
   std::printf("decisions %lld\n", static_cast<long long>(decisions));
   return 0;
 }
@@ -83,10 +103,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--trivial") options.learned = false;
+    else if (arg == "--lockstep") options.lockstep = true;
+    else if (arg == "--lanes" && i + 1 < argc) options.lanes = static_cast<std::size_t>(std::atoi(argv[++i]));
     else if (arg == "--worlds" && i + 1 < argc) options.worlds = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else if (arg == "--episodes" && i + 1 < argc) options.episodes = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: %s [--trivial] [--worlds N] [--episodes N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--trivial] [--lockstep [--lanes N]] [--worlds N] [--episodes N]\n", argv[0]);
       return 2;
     }
   }

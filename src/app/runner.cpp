@@ -23,6 +23,7 @@
 #include "manyworlds/parallel/mpi_collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/sampler.hpp"
+#include "manyworlds/world/lockstep.hpp"
 
 namespace manyworlds {
 
@@ -271,28 +272,31 @@ class Runner {
     return metrics;
   }
 
+  // The rank's worlds in lockstep with one batched policy; each episode's values and advantages are
+  // computed when it ends; the experiences land in world order, as world-by-world episodes would.
   void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
     InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
     experiences_.clear();
-    value_scratch_.resize(0);
     const int episodes = config_.run.episodes_per_iteration;
+    std::vector<std::int64_t> rows(worlds_.size(), 0);
+    const auto finish_episode = [&](std::size_t w, const EpisodeStats& stats, std::span<Experience> episode) {
+      summaries[w].stats += stats;
+      rows[w] += static_cast<std::int64_t>(episode.size());
+      if (episode.empty()) return;
+      value_scratch_.resize(episode.size());
+      policy.values(episode.data(), episode.size(), value_scratch_.data());
+      for (std::size_t i = 0; i < episode.size(); ++i) episode[i].value_estimate = value_scratch_[i];
+      compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, config_.ppo.reward_scale, config_.world.reward);
+    };
+    lockstep_.run(worlds_, static_cast<std::uint32_t>(iteration * episodes), episodes, policy, experiences_, capacity_,
+                  finish_episode);
+    std::int64_t begin = 0;
     for (std::size_t w = 0; w < worlds_.size(); ++w) {
-      const auto begin = static_cast<std::int64_t>(experiences_.size());
-      for (int e = 0; e < episodes; ++e) {
-        const auto episode = static_cast<std::uint32_t>(iteration * episodes + e);
-        const std::size_t first = experiences_.size();
-        summaries[w].stats += worlds_[w].run_episode(episode, policy, experiences_, capacity_);
-        const std::size_t count = experiences_.size() - first;
-        if (count == 0) continue;
-        value_scratch_.resize(count);
-        policy.values(experiences_.data() + first, count, value_scratch_.data());
-        for (std::size_t i = 0; i < count; ++i) experiences_[first + i].value_estimate = value_scratch_[i];
-        compute_gae(std::span<Experience>(experiences_.data() + first, count), config_.ppo.gamma,
-                    config_.ppo.gae_lambda, config_.ppo.reward_scale, config_.world.reward);
-      }
-      for (auto i = static_cast<std::size_t>(begin); i < experiences_.size(); ++i)
+      const std::int64_t end = begin + rows[w];
+      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i)
         summaries[w].log_multiplier_sum += experiences_[i].log_bid_multiplier;
-      slices.push_back({worlds_[w].params().world_id, begin, static_cast<std::int64_t>(experiences_.size())});
+      slices.push_back({worlds_[w].params().world_id, begin, end});
+      begin = end;
     }
   }
 
@@ -442,6 +446,7 @@ class Runner {
   std::vector<World> heldout_;
   std::vector<Experience> experiences_;
   std::vector<float> value_scratch_;
+  Lockstep lockstep_;
   std::vector<double> parameters_;
   std::optional<PpoTrainer> trainer_;
   Robustness last_robustness_;

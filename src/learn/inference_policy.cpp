@@ -1,4 +1,4 @@
-// Float32 forward passes with register-blocked fixed-order layer kernels, and action sampling.
+// Float32 forward passes (one row, or many through batch_forward) with fixed-order layer kernels, and action sampling.
 #include "manyworlds/learn/inference_policy.hpp"
 
 #include <Eigen/Core>
@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "manyworlds/core/errors.hpp"
 #include "manyworlds/learn/action_distribution.hpp"
 
 namespace manyworlds {
@@ -82,12 +83,17 @@ InferencePolicy::Network InferencePolicy::convert(const Mlp& net, std::span<cons
   return layers;
 }
 
-InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode)
+InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode,
+                                 VectorIsa isa)
     : creatives_(model.creatives()),
       bound_(model.action_bound()),
       log_std_(0.0),
       std_(0.0),
-      mode_(mode) {
+      mode_(mode),
+      isa_(isa),
+      lanes_(batch_lanes(isa)) {
+  if (!supported(isa))
+    throw RuntimeFailure(std::string("inference policy: ") + to_string(isa) + " code requested but this CPU does not support it");
   if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
     throw std::invalid_argument("policy parameters have " + std::to_string(parameters.size()) +
                                 " values, the model needs " + std::to_string(model.parameter_count()));
@@ -104,6 +110,11 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
   front_.assign(widest, 0.0f);
   back_.assign(widest, 0.0f);
   unnormalised_.assign(static_cast<std::size_t>(creatives_), 0.0f);
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  batch_input_.assign(static_cast<std::size_t>(obs_dim) * lanes, 0.0f);
+  batch_a_.assign(widest * lanes, 0.0f);
+  batch_b_.assign(widest * lanes, 0.0f);
+  views_.resize(std::max(policy_.size(), value_.size()));
 }
 
 const float* InferencePolicy::run(const Network& net, const float* input) {
@@ -122,22 +133,55 @@ const float* InferencePolicy::run(const Network& net, const float* input) {
   return x;
 }
 
+const float* InferencePolicy::run_batch(const Network& net, int outputs) {
+  for (std::size_t l = 0; l < net.size(); ++l) {
+    const Layer& layer = net[l];
+    const bool last = l + 1 == net.size();
+    views_[l] = {layer.inputs, layer.outputs, last ? outputs : layer.outputs, layer.weights.data(), layer.bias.data(), !last};
+  }
+  return batch_forward(isa_, std::span<const DenseLayerView>(views_.data(), net.size()), batch_input_.data(),
+                       batch_a_.data(), batch_b_.data());
+}
+
 Action InferencePolicy::act(const Observation& obs, int creatives, const DecisionNoise& noise) {
   const float* out = run(policy_, obs.data());
-  const float mean = out[0];
-  const float* logits = out + 1;
-  const int n = active_creatives(creatives, creatives_);
-  if (mode_ == Mode::greedy) {
-    const int best = static_cast<int>(std::max_element(logits, logits + n) - logits);
-    return {std::clamp(mean, -bound_, bound_), best, 0.0f};
+  return choose(out[0], out + 1, 1, creatives, noise);
+}
+
+void InferencePolicy::act(std::span<const Decision> decisions, std::span<Action> actions) {
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  for (std::size_t first = 0; first < decisions.size(); first += lanes) {
+    const std::size_t rows = std::min(lanes, decisions.size() - first);
+    for (std::size_t r = 0; r < lanes; ++r) {
+      const float* obs = r < rows ? decisions[first + r].observation->data() : nullptr;
+      for (int k = 0; k < obs_dim; ++k) batch_input_[k * lanes + r] = obs != nullptr ? obs[k] : 0.0f;
+    }
+    const float* out = run_batch(policy_, 1 + creatives_);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const Decision& d = decisions[first + r];
+      actions[first + r] = choose(out[r], out + lanes + r, lanes_, d.creatives, d.noise);
+    }
   }
+}
+
+Action InferencePolicy::choose(float mean, const float* logits, std::ptrdiff_t stride, int creatives,
+                               const DecisionNoise& noise) {
+  const int n = active_creatives(creatives, creatives_);
+  float max_logit = logits[0];
+  int best = 0;
+  for (int j = 1; j < n; ++j) {
+    if (logits[j * stride] > max_logit) {
+      max_logit = logits[j * stride];
+      best = j;
+    }
+  }
+  if (mode_ == Mode::greedy) return {std::clamp(mean, -bound_, bound_), best, 0.0f};
   const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
   const float multiplier = std::clamp(x, -bound_, bound_);
-  const float max_logit = *std::max_element(logits, logits + n);
   float* weights = unnormalised_.data();
   float sum = 0.0f;
   for (int j = 0; j < n; ++j) {
-    weights[j] = std::exp(logits[j] - max_logit);
+    weights[j] = std::exp(logits[j * stride] - max_logit);
     sum += weights[j];
   }
   const float target = static_cast<float>(noise.uniform) * sum;
@@ -150,13 +194,23 @@ Action InferencePolicy::act(const Observation& obs, int creatives, const Decisio
       break;
     }
   }
-  const double creative_log_prob = static_cast<double>(logits[creative] - max_logit) - std::log(static_cast<double>(sum));
+  const double creative_log_prob =
+      static_cast<double>(logits[creative * stride] - max_logit) - std::log(static_cast<double>(sum));
   const double bid = bid_log_prob(multiplier, mean, log_std_, bound_).value;
   return {multiplier, creative, static_cast<float>(bid + creative_log_prob)};
 }
 
 void InferencePolicy::values(const Experience* experiences, std::size_t count, float* out) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = run(value_, experiences[i].obs.data())[0];
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  for (std::size_t first = 0; first < count; first += lanes) {
+    const std::size_t rows = std::min(lanes, count - first);
+    for (std::size_t r = 0; r < lanes; ++r) {
+      const float* obs = r < rows ? experiences[first + r].obs.data() : nullptr;
+      for (int k = 0; k < obs_dim; ++k) batch_input_[k * lanes + r] = obs != nullptr ? obs[k] : 0.0f;
+    }
+    const float* value = run_batch(value_, 1);
+    for (std::size_t r = 0; r < rows; ++r) out[first + r] = value[r];
+  }
 }
 
 }  // namespace manyworlds

@@ -184,7 +184,7 @@ void World::draw_schedule(std::uint32_t episode) {
   for (std::uint32_t u = 0; u < users_.size(); ++u) {
     const User& user = users_[u];
     const SegmentPrior& segment = priors.segments[user.segment];
-    Stream stream(seed_, Purpose::schedule, params_.world_id, episode, u);
+    ScheduleStream stream(seed_, Purpose::schedule, params_.world_id, episode, u);
     const double expected = user.activity * segment.sessions_per_day * params_.traffic * expected_sessions_factor_;
     const std::int64_t sessions = stream.poisson(expected);
     const double more_queries = (segment.queries_per_session - 1.0) / segment.queries_per_session;
@@ -231,8 +231,9 @@ void World::begin_episode(std::uint32_t episode, const std::vector<Experience>& 
   state_.recent_ctr = initial_recent_ctr;
   state_.stats.queries = static_cast<std::int64_t>(schedule_.size());
   state_.stats.budget = state_.budget;
-  auction_stream_ = Stream(seed_, Purpose::auction, params_.world_id, episode, 0);
+  auction_stream_ = AuctionStream(seed_, Purpose::auction, params_.world_id, episode, 0);
   action_stream_ = Stream(seed_, Purpose::action, params_.world_id, episode, 0);
+  noise_first_ = noise_end_ = 0;
 }
 
 Experience* World::next_decision(std::vector<Experience>& out, std::size_t capacity) {
@@ -309,8 +310,23 @@ void World::observe(const QueryEvent& event, Observation& o) {
   o[obs::log_last_price] = state_.log_last_price;
 }
 
+// The normal and the uniform of the step's action stream: from its precomputed first block when
+// the normal's first try succeeds, else from the stream itself (the same numbers either way).
 void World::draw_noise() {
-  action_stream_.seek_step(state_.step);
+  const std::uint32_t step = state_.step;
+  if (step < noise_first_ || step >= noise_end_) {
+    philox_blocks(stream_key(seed_, Purpose::action), {params_.world_id, state_.episode, step, 0}, 2, noise_steps,
+                  noise_words_.data());
+    noise_first_ = step;
+    noise_end_ = step + noise_steps;
+  }
+  const std::uint32_t* words = &noise_words_[4 * (step - noise_first_)];
+  if (const std::optional<double> normal = Stream::normal_from(words[0], words[1])) {
+    decision_.noise.normal = *normal;
+    decision_.noise.uniform = Stream::uniform_from(words[2], words[3]);
+    return;
+  }
+  action_stream_.seek_step(step);
   decision_.noise.normal = action_stream_.normal();
   decision_.noise.uniform = action_stream_.uniform();
 }

@@ -136,6 +136,12 @@ class World {
     double time_hours;
     double value;
   };
+  // An auction's draws (about 16 words) come from a few blocks computed together; a decision's
+  // noise from the first block of its step's action stream, computed for noise_steps steps at once.
+  using AuctionStream = BasicStream<4>;
+  using ScheduleStream = BasicStream<4>;
+  static constexpr int noise_steps = 8;
+
   // A competitor's per-query figures and strategy, gathered for the auction loop.
   struct Bidder {
     std::array<double, query_type_count> bid_median{};
@@ -159,7 +165,7 @@ class World {
     EpisodeStats stats;
   };
   // What next_decision worked out for the pending decision.
-  struct Decision {
+  struct PendingDecision {
     DecisionNoise noise;
     double time_fraction = 0;
     double remaining = 0;         // budget left before this auction
@@ -230,9 +236,13 @@ class World {
   std::vector<double> competitor_spend_;
   std::vector<SlotOutcome> candidates_;
   EpisodeState state_;
-  Decision decision_;
-  Stream auction_stream_;
+  PendingDecision decision_;
+  AuctionStream auction_stream_;
   Stream action_stream_;
+  // The first block of the action stream of steps [noise_first_, noise_end_), computed together.
+  std::array<std::uint32_t, 4 * noise_steps> noise_words_{};
+  std::uint32_t noise_first_ = 0;
+  std::uint32_t noise_end_ = 0;
 };
 
 // Throws the RuntimeFailure of an experience buffer that would exceed `capacity` rows.
