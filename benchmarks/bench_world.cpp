@@ -105,12 +105,19 @@ InferencePolicy learned_policy(VectorIsa isa) {
                          InferencePolicy::Mode::sample, isa);
 }
 
-// The learned policy one decision at a time (BidPolicy::act: Eigen, SSE2), world by world.
+// The learned policy one decision at a time (BidPolicy::act), world by world, on the instruction
+// set given as the argument (0 sse2, 1 avx2, 2 avx512; identical results).
 void BM_WorldEpisode_InferencePolicy(benchmark::State& state) {
-  InferencePolicy policy = learned_policy(VectorIsa::sse2);
+  const auto isa = static_cast<VectorIsa>(state.range(0));
+  if (!supported(isa)) {
+    state.SkipWithError("this CPU does not support the instruction set");
+    return;
+  }
+  InferencePolicy policy = learned_policy(isa);
   run_episodes(state, policy);
+  state.SetLabel(to_string(isa));
 }
-BENCHMARK(BM_WorldEpisode_InferencePolicy)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+BENCHMARK(BM_WorldEpisode_InferencePolicy)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 // What `manyworlds run` does: all 64 worlds in lockstep (Lockstep::default_lanes at a time), the
 // learned policy deciding each step's decisions as one batch on the instruction set given as the

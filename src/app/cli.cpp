@@ -9,6 +9,7 @@
 #include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/app/calibrate_command.hpp"
 #include "manyworlds/app/commands.hpp"
+#include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
 
 namespace manyworlds {
@@ -58,6 +59,12 @@ int run_cli(int argc, char** argv) {
   run->add_option("--checkpoint-every", run_arguments.checkpoint_every,
                   "write OUTPUT.checkpoint every N iterations (default: run.checkpoint_every; one is always written on SIGUSR1/SIGTERM)")
       ->check(CLI::NonNegativeNumber);
+  run_arguments.lanes = RunOptions::default_lanes;
+  run->add_option("--lanes", run_arguments.lanes,
+                  "worlds each rank steps together, deciding their decisions as one batched policy evaluation "
+                  "(default: " + std::to_string(RunOptions::default_lanes) +
+                      "; only speed depends on it, results are bitwise the same)")
+      ->check(CLI::Range(1, 1024));
 
   std::string validate_job_path;
   int validate_ranks = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

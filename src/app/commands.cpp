@@ -55,6 +55,7 @@ int run_command(const RunArguments& arguments) {
     options.resume = arguments.resume;
     options.checkpoint_every =
         arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
+    options.lanes = arguments.lanes;
     const RunSummary summary = run_job(job, options, world, std::cerr);
     if (summary.interrupted) {
       if (world.rank() == 0) std::cerr << "interrupted: " << summary.stop_message << std::endl;

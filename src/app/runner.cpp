@@ -61,7 +61,8 @@ class Runner {
         typer_(config_.sampling.events, job.priors.tags),
         sampler_(config_.sampling, config_.run.seed),
         log_stream_(log),
-        log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations) {
+        log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations),
+        lockstep_(static_cast<std::size_t>(std::max(1, options.lanes))) {
     const int ranks = collectives_.size();
     const int rank = collectives_.rank();
     world_range_ = block_of(config_.run.worlds, ranks, rank);
@@ -272,8 +273,9 @@ class Runner {
     return metrics;
   }
 
-  // The rank's worlds in lockstep with one batched policy; each episode's values and advantages are
-  // computed when it ends; the experiences land in world order, as world-by-world episodes would.
+  // The rank's worlds in lockstep (RunOptions::lanes at a time) with one batched policy; each
+  // episode's values and advantages are computed when it ends; the experiences land in world order,
+  // as world-by-world episodes would put them.
   void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
     InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
     experiences_.clear();

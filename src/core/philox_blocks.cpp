@@ -28,14 +28,19 @@ struct Sse2 {
   using V = __m128i;
   static constexpr int lanes = 2;
   static V splat(std::uint64_t x) { return _mm_set1_epi64x(static_cast<long long>(x)); }
-  static V load(const std::uint64_t* p) { return _mm_loadu_si128(reinterpret_cast<const V*>(p)); }
-  static void store(std::uint64_t* p, V v) { _mm_storeu_si128(reinterpret_cast<V*>(p), v); }
+  static V lane_index() { return _mm_set_epi64x(1, 0); }
+  static V add(V a, V b) { return _mm_add_epi64(a, b); }
   static V mul(V a, V b) { return _mm_mul_epu32(a, b); }
   static V high(V a) { return _mm_srli_epi64(a, 32); }
   static V low_to_high(V a) { return _mm_slli_epi64(a, 32); }
   static V xor3(V a, V b, V c) { return _mm_xor_si128(_mm_xor_si128(a, b), c); }
   static V blend_low_high(V low, V high) {  // low 32 bits of `low`, high 32 of `high`
     return _mm_or_si128(_mm_and_si128(low, _mm_set1_epi64x(0xffffffff)), high);
+  }
+  // Lane i of w01 holds words 0 and 1 of block i, lane i of w23 words 2 and 3: out gets the blocks in order.
+  static void store_blocks(std::uint32_t* out, V w01, V w23) {
+    _mm_storeu_si128(reinterpret_cast<V*>(out), _mm_unpacklo_epi64(w01, w23));
+    _mm_storeu_si128(reinterpret_cast<V*>(out + 4), _mm_unpackhi_epi64(w01, w23));
   }
 };
 
@@ -45,12 +50,8 @@ struct Avx2 {
   [[gnu::target("avx2")]] static V splat(std::uint64_t x) {
     return _mm256_set1_epi64x(static_cast<long long>(x));
   }
-  [[gnu::target("avx2")]] static V load(const std::uint64_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const V*>(p));
-  }
-  [[gnu::target("avx2")]] static void store(std::uint64_t* p, V v) {
-    _mm256_storeu_si256(reinterpret_cast<V*>(p), v);
-  }
+  [[gnu::target("avx2")]] static V lane_index() { return _mm256_set_epi64x(3, 2, 1, 0); }
+  [[gnu::target("avx2")]] static V add(V a, V b) { return _mm256_add_epi64(a, b); }
   [[gnu::target("avx2")]] static V mul(V a, V b) { return _mm256_mul_epu32(a, b); }
   [[gnu::target("avx2")]] static V high(V a) { return _mm256_srli_epi64(a, 32); }
   [[gnu::target("avx2")]] static V low_to_high(V a) { return _mm256_slli_epi64(a, 32); }
@@ -60,6 +61,12 @@ struct Avx2 {
   [[gnu::target("avx2")]] static V blend_low_high(V low, V high) {
     return _mm256_blend_epi32(high, low, 0x55);
   }
+  [[gnu::target("avx2")]] static void store_blocks(std::uint32_t* out, V w01, V w23) {
+    const V even = _mm256_unpacklo_epi64(w01, w23);  // blocks 0 and 2
+    const V odd = _mm256_unpackhi_epi64(w01, w23);   // blocks 1 and 3
+    _mm256_storeu_si256(reinterpret_cast<V*>(out), _mm256_permute2x128_si256(even, odd, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<V*>(out + 8), _mm256_permute2x128_si256(even, odd, 0x31));
+  }
 };
 
 struct Avx512 {
@@ -68,8 +75,8 @@ struct Avx512 {
   [[gnu::target("avx512f")]] static V splat(std::uint64_t x) {
     return _mm512_set1_epi64(static_cast<long long>(x));
   }
-  [[gnu::target("avx512f")]] static V load(const std::uint64_t* p) { return _mm512_loadu_si512(p); }
-  [[gnu::target("avx512f")]] static void store(std::uint64_t* p, V v) { _mm512_storeu_si512(p, v); }
+  [[gnu::target("avx512f")]] static V lane_index() { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
+  [[gnu::target("avx512f")]] static V add(V a, V b) { return _mm512_add_epi64(a, b); }
   [[gnu::target("avx512f")]] static V mul(V a, V b) { return _mm512_mul_epu32(a, b); }
   [[gnu::target("avx512f")]] static V high(V a) { return _mm512_srli_epi64(a, 32); }
   [[gnu::target("avx512f")]] static V low_to_high(V a) { return _mm512_slli_epi64(a, 32); }
@@ -79,6 +86,12 @@ struct Avx512 {
   [[gnu::target("avx512f")]] static V blend_low_high(V low, V high) {
     return _mm512_mask_blend_epi32(0x5555, high, low);
   }
+  [[gnu::target("avx512f")]] static void store_blocks(std::uint32_t* out, V w01, V w23) {
+    const V first = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);  // w01[0], w23[0], w01[1], w23[1], ...
+    const V second = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    _mm512_storeu_si512(out, _mm512_permutex2var_epi64(w01, first, w23));
+    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi64(w01, second, w23));
+  }
 };
 
 // Blocks first .. first + Isa::lanes - 1 of the request, one per lane; the 16 output bytes of
@@ -87,14 +100,13 @@ template <class Isa>
 void lane_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int first,
                                                std::uint32_t* out) {
   using V = typename Isa::V;
-  constexpr int lanes = Isa::lanes;
-  std::uint64_t words[4][lanes];
-  for (int w = 0; w < 4; ++w)
-    for (int i = 0; i < lanes; ++i) words[w][i] = base[w] + (w == word ? static_cast<std::uint32_t>(first + i) : 0u);
-  V x0 = Isa::load(words[0]);
-  V x1 = Isa::load(words[1]);
-  V x2 = Isa::load(words[2]);
-  V x3 = Isa::load(words[3]);
+  V x[4];
+  for (int w = 0; w < 4; ++w) x[w] = Isa::splat(base[w]);
+  x[word] = Isa::add(x[word], Isa::add(Isa::lane_index(), Isa::splat(static_cast<std::uint32_t>(first))));
+  V x0 = x[0];
+  V x1 = x[1];
+  V x2 = x[2];
+  V x3 = x[3];
   const V m0 = Isa::splat(multiplier0);
   const V m1 = Isa::splat(multiplier1);
   std::uint32_t k0 = key[0];
@@ -109,14 +121,7 @@ void lane_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int 
     k0 += weyl0;
     k1 += weyl1;
   }
-  std::uint64_t pairs01[lanes];  // words 0 and 1 of each block, as one little-endian 64-bit value
-  std::uint64_t pairs23[lanes];
-  Isa::store(pairs01, Isa::blend_low_high(x0, Isa::low_to_high(x1)));
-  Isa::store(pairs23, Isa::blend_low_high(x2, Isa::low_to_high(x3)));
-  for (int i = 0; i < lanes; ++i) {
-    std::memcpy(out + 4 * i, &pairs01[i], 8);
-    std::memcpy(out + 4 * i + 2, &pairs23[i], 8);
-  }
+  Isa::store_blocks(out, Isa::blend_low_high(x0, Isa::low_to_high(x1)), Isa::blend_low_high(x2, Isa::low_to_high(x3)));
 }
 
 template <class Isa>

@@ -1,4 +1,4 @@
-// Rows-as-lanes float32 dense layers and Eigen's tanh, written once with GCC vector types, compiled per instruction set.
+// Float32 dense layers and Eigen's tanh for one row or many (rows as lanes), written once with GCC vector types, compiled per instruction set.
 #include "manyworlds/learn/batch_forward.hpp"
 
 #include <cstdint>
@@ -68,6 +68,8 @@ template <class Real, class Int>
   const Real ratio = p / q;
   v = tiny ? x : ratio;
 }
+
+// ---- many rows: one row per lane ---------------------------------------------------------------
 
 // Outputs j0 .. j0 + G - 1 of one layer for all lanes: b_j + sum_k x_k W(k, j) in Parts
 // interleaved partial sums (k = r, r + Parts, ... ascending, the rest from r = 0 on), added in the
@@ -144,6 +146,96 @@ template <int L>
   return x;
 }
 
+// ---- one row: vectorised across the outputs, as InferencePolicy's Eigen kernel was ---------------
+
+// Outputs [j0, j0 + Width) of one layer for one row, in registers of L floats: the sum over k in
+// Parts interleaved partial sums exactly as dense_outputs (so the same bits), then tanh.
+template <int L, int Width, int Parts>
+[[gnu::always_inline]] inline void row_block(const DenseLayerView& layer, const float* x, float* y, int j0) {
+  using Real = typename Lanes<L>::Real;
+  using Int = typename Lanes<L>::Int;
+  constexpr int vectors = Width / L;
+  static_assert(vectors * L == Width);
+  const float* w = layer.weights + j0;
+  const int stride = layer.outputs;
+  Real acc[vectors][Parts];
+  for (int v = 0; v < vectors; ++v) {
+    load(acc[v][0], layer.bias + j0 + v * L);
+    for (int r = 1; r < Parts; ++r) acc[v][r] = Real{};
+  }
+  int k = 0;
+  for (; k + Parts <= layer.inputs; k += Parts) {
+    for (int r = 0; r < Parts; ++r) {
+      const float xk = x[k + r];
+      const float* row = w + static_cast<std::ptrdiff_t>(k + r) * stride;
+      for (int v = 0; v < vectors; ++v) {
+        Real wk;
+        load(wk, row + v * L);
+        acc[v][r] += xk * wk;
+      }
+    }
+  }
+  for (int r = 0; k < layer.inputs; ++k, ++r) {
+    const float* row = w + static_cast<std::ptrdiff_t>(k) * stride;
+    for (int v = 0; v < vectors; ++v) {
+      Real wk;
+      load(wk, row + v * L);
+      acc[v][r] += x[k] * wk;
+    }
+  }
+  for (int v = 0; v < vectors; ++v) {
+    if constexpr (Parts == 4) {
+      acc[v][0] += acc[v][1];
+      acc[v][2] += acc[v][3];
+    }
+    if constexpr (Parts >= 2) acc[v][0] += acc[v][Parts / 2];
+    if (layer.tanh) tanh_in_place<Real, Int>(acc[v][0]);
+    store(y + j0 + v * L, acc[v][0]);
+  }
+}
+
+// The padded width in 32-float blocks (1 partial sum), then a 16-float block (2), then an 8-float
+// block (4), each in registers of at most L floats; all outputs (padding included) are computed.
+template <int L>
+[[gnu::always_inline]] inline void row_dense(const DenseLayerView& layer, const float* x, float* y) {
+  constexpr int L16 = L < 16 ? L : 16;
+  constexpr int L8 = L < 8 ? L : 8;
+  int j = 0;
+  for (; j + 32 <= layer.outputs; j += 32) row_block<L, 32, 1>(layer, x, y, j);
+  if (j + 16 <= layer.outputs) {
+    row_block<L16, 16, 2>(layer, x, y, j);
+    j += 16;
+  }
+  if (j + 8 <= layer.outputs) row_block<L8, 8, 4>(layer, x, y, j);
+}
+
+template <int L>
+[[gnu::always_inline]] inline const float* row_forward(std::span<const DenseLayerView> layers, const float* input,
+                                                       float* a, float* b) {
+  const float* x = input;
+  float* y = a;
+  for (const DenseLayerView& layer : layers) {
+    row_dense<L>(layer, x, y);
+    x = y;
+    y = y == a ? b : a;
+  }
+  return x;
+}
+
+const float* row_sse2(std::span<const DenseLayerView> layers, const float* input, float* a, float* b) {
+  return row_forward<4>(layers, input, a, b);
+}
+[[gnu::target("avx2")]] const float* row_avx2(std::span<const DenseLayerView> layers, const float* input, float* a,
+                                              float* b) {
+  return row_forward<8>(layers, input, a, b);
+}
+[[gnu::target("avx512f")]] const float* row_avx512(std::span<const DenseLayerView> layers, const float* input,
+                                                   float* a, float* b) {
+  return row_forward<16>(layers, input, a, b);
+}
+
+// ---- entry points -------------------------------------------------------------------------------
+
 const float* forward_sse2(std::span<const DenseLayerView> layers, const float* input, float* a, float* b) {
   return forward<4>(layers, input, a, b);
 }
@@ -165,6 +257,16 @@ int batch_lanes(VectorIsa isa) {
     case VectorIsa::avx512: return 16;
   }
   return 4;
+}
+
+const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
+                         float* b) {
+  switch (isa) {
+    case VectorIsa::avx512: return row_avx512(layers, input, a, b);
+    case VectorIsa::avx2: return row_avx2(layers, input, a, b);
+    case VectorIsa::sse2: break;
+  }
+  return row_sse2(layers, input, a, b);
 }
 
 const float* batch_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,

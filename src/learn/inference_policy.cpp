@@ -18,47 +18,6 @@ constexpr int block = 8;  // layer widths are padded to a multiple of this many 
 
 int padded(int width) { return (width + block - 1) / block * block; }
 
-// Outputs [0, Width) of one layer for one row, held in registers: out = b + sum_k x_k * W(k, .).
-// Narrow blocks split the sum over k into Parts interleaved partial sums (k = r, r + Parts, ...,
-// ascending) that are added in a fixed tree at the end, so that 32 floats of independent sums are
-// in flight; the order depends only on the layer's shape. Then tanh (Eigen's float packet tanh: a
-// fixed rational approximation, plain arithmetic, no libm call).
-template <int Width, bool Tanh>
-void dense_block(const float* x, int inputs, const float* w, int stride, const float* b, float* y) {
-  using Block = Eigen::Array<float, Width, 1>;
-  using Row = Eigen::Map<const Block, Eigen::Aligned16>;  // rows, biases and outputs are 16-byte aligned
-  constexpr int parts = 32 / Width;
-  static_assert(parts == 1 || parts == 2 || parts == 4);
-  const auto row = [&](int k) { return Row(w + static_cast<std::ptrdiff_t>(k) * stride); };
-  Block acc[parts];
-  acc[0] = Row(b);
-  for (int r = 1; r < parts; ++r) acc[r].setZero();
-  int k = 0;
-  for (; k + parts <= inputs; k += parts) {
-    for (int r = 0; r < parts; ++r) acc[r] += x[k + r] * row(k + r);
-  }
-  for (int r = 0; k < inputs; ++k, ++r) acc[r] += x[k] * row(k);
-  if constexpr (parts == 4) {
-    acc[0] += acc[1];
-    acc[2] += acc[3];
-  }
-  if constexpr (parts >= 2) acc[0] += acc[parts / 2];
-  if constexpr (Tanh) acc[0] = acc[0].tanh();
-  Eigen::Map<Block, Eigen::Aligned16> out(y);
-  out = acc[0];
-}
-
-template <bool Tanh>
-void dense(const float* x, int inputs, const float* w, int outputs, const float* b, float* y) {
-  int j = 0;
-  for (; j + 32 <= outputs; j += 32) dense_block<32, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-  if (j + 16 <= outputs) {
-    dense_block<16, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-    j += 16;
-  }
-  if (j + 8 <= outputs) dense_block<8, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-}
-
 }  // namespace
 
 InferencePolicy::Network InferencePolicy::convert(const Mlp& net, std::span<const double> params) {
@@ -118,27 +77,21 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
 }
 
 const float* InferencePolicy::run(const Network& net, const float* input) {
-  const float* x = input;
-  for (std::size_t l = 0; l < net.size(); ++l) {
-    const Layer& layer = net[l];
-    float* y = front_.data();
-    if (l + 1 < net.size()) {
-      dense<true>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
-    } else {
-      dense<false>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
-    }
-    front_.swap(back_);
-    x = back_.data();
-  }
-  return x;
+  set_views(net, net.back().outputs);
+  return row_forward(isa_, std::span<const DenseLayerView>(views_.data(), net.size()), input, front_.data(),
+                     back_.data());
 }
 
-const float* InferencePolicy::run_batch(const Network& net, int outputs) {
+void InferencePolicy::set_views(const Network& net, int outputs) {
   for (std::size_t l = 0; l < net.size(); ++l) {
     const Layer& layer = net[l];
     const bool last = l + 1 == net.size();
     views_[l] = {layer.inputs, layer.outputs, last ? outputs : layer.outputs, layer.weights.data(), layer.bias.data(), !last};
   }
+}
+
+const float* InferencePolicy::run_batch(const Network& net, int outputs) {
+  set_views(net, outputs);
   return batch_forward(isa_, std::span<const DenseLayerView>(views_.data(), net.size()), batch_input_.data(),
                        batch_a_.data(), batch_b_.data());
 }
@@ -150,6 +103,13 @@ Action InferencePolicy::act(const Observation& obs, int creatives, const Decisio
 
 void InferencePolicy::act(std::span<const Decision> decisions, std::span<Action> actions) {
   const auto lanes = static_cast<std::size_t>(lanes_);
+  if (2 * decisions.size() < lanes) {  // too few to fill the vectors: one row at a time is cheaper
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+      const Decision& d = decisions[i];
+      actions[i] = act(*d.observation, d.creatives, d.noise);
+    }
+    return;
+  }
   for (std::size_t first = 0; first < decisions.size(); first += lanes) {
     const std::size_t rows = std::min(lanes, decisions.size() - first);
     for (std::size_t r = 0; r < lanes; ++r) {

@@ -22,6 +22,19 @@ std::size_t index3(std::size_t segment, std::size_t device, std::size_t query, s
   return (segment * devices + device) * query_type_count + query;
 }
 
+// std::upper_bound's index in the non-empty ascending `values`, without branches on the data
+// (each comparison is a coin flip for the branch predictor): the first i with values[i] > x.
+std::size_t upper_index(const std::vector<double>& values, double x) {
+  const double* base = values.data();
+  std::size_t length = values.size();
+  while (length > 1) {
+    const std::size_t half = length / 2;
+    base = base[half] <= x ? base + half : base;
+    length -= half;
+  }
+  return static_cast<std::size_t>(base - values.data()) + (*base <= x ? 1 : 0);
+}
+
 }  // namespace
 
 void throw_buffer_full(std::size_t capacity) {
@@ -177,9 +190,12 @@ int World::day_of_year_of(double time_hours) const {
   return (params_.start_day_of_year + static_cast<int>(time_hours / 24.0)) % 365;
 }
 
+// Sessions and queries of every user, ordered by (time, user). The events are generated user by
+// user, counted into hour buckets and each bucket sorted (the same order as one sort of everything,
+// with far fewer comparisons, which are coin flips for the branch predictor).
 void World::draw_schedule(std::uint32_t episode) {
   const Priors& priors = *priors_;
-  schedule_.clear();
+  drawn_.clear();
   const double total_weight = hour_cumulative_.back();
   for (std::uint32_t u = 0; u < users_.size(); ++u) {
     const User& user = users_[u];
@@ -191,22 +207,35 @@ void World::draw_schedule(std::uint32_t episode) {
     const auto& query_cdf = query_cumulative_[user.segment];
     for (std::int64_t k = 0; k < sessions; ++k) {
       const double target = stream.uniform() * total_weight;
-      const std::size_t hour_index = static_cast<std::size_t>(
-          std::upper_bound(hour_cumulative_.begin(), hour_cumulative_.end(), target) - hour_cumulative_.begin());
+      const std::size_t hour_index = upper_index(hour_cumulative_, target);
       double time = static_cast<double>(std::min(hour_index, hour_cumulative_.size() - 1)) + stream.uniform();
       do {
         if (time >= horizon_hours_) break;
         const double pick = stream.uniform() * query_cdf[query_type_count - 1];
+        // The first query type whose cumulative weight exceeds `pick` (the weights only grow).
         std::uint32_t query = 0;
-        while (query + 1 < query_type_count && query_cdf[query] <= pick) ++query;
-        schedule_.push_back({time, u, query});
+        for (int q = 0; q + 1 < query_type_count; ++q) query += query_cdf[q] <= pick ? 1u : 0u;
+        drawn_.push_back({time, u, query});
         time += stream.uniform(0.5, 3.0) / 60.0;  // next query of the session minutes later
       } while (stream.uniform() < more_queries);
     }
   }
-  std::sort(schedule_.begin(), schedule_.end(), [](const QueryEvent& a, const QueryEvent& b) {
+  sort_schedule();
+}
+
+void World::sort_schedule() {
+  hour_starts_.assign(hour_cumulative_.size() + 1, 0);
+  for (const QueryEvent& event : drawn_) ++hour_starts_[static_cast<std::size_t>(event.time_hours) + 1];
+  for (std::size_t h = 1; h < hour_starts_.size(); ++h) hour_starts_[h] += hour_starts_[h - 1];
+  schedule_.resize(drawn_.size());
+  hour_fill_.assign(hour_starts_.begin(), hour_starts_.end() - 1);
+  for (const QueryEvent& event : drawn_) schedule_[hour_fill_[static_cast<std::size_t>(event.time_hours)]++] = event;
+  const auto earlier = [](const QueryEvent& a, const QueryEvent& b) {
     return a.time_hours < b.time_hours || (a.time_hours == b.time_hours && a.user < b.user);
-  });
+  };
+  for (std::size_t h = 0; h + 1 < hour_starts_.size(); ++h)
+    std::sort(schedule_.begin() + static_cast<std::ptrdiff_t>(hour_starts_[h]),
+              schedule_.begin() + static_cast<std::ptrdiff_t>(hour_starts_[h + 1]), earlier);
 }
 
 EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::vector<Experience>& out,
@@ -346,25 +375,16 @@ World::AuctionResult World::run_auction(const QueryEvent& event, double agent_bi
     const Bidder& bidder = bidders_[c];
     double entry = bidder.entry[q];
     const double competitor_spent = competitor_spend_[c] / bidder.budget;
-    if (bidder.paced && competitor_spent > time_fraction)
-      entry *= std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction));
+    // A paced competitor ahead of its schedule enters less often (x 1 leaves `entry` as it is).
+    entry *= bidder.paced && competitor_spent > time_fraction ? std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction))
+                                                              : 1.0;
     if (static_cast<double>(auction_stream_.next_u32()) * 0x1.0p-32 >= entry) continue;  // 32 bits suffice here
     const double bid =
         bidder.bid_median[q] * std::exp(bidder.bid_noise * auction_stream_.normal() + bidder.bid_trend_per_day * (t / 24.0));
     if (bid < reserve || competitor_spend_[c] + bid > bidder.budget) continue;
     candidates_.push_back({static_cast<int>(c), bid, bidder.quality, 0, false});
   }
-  // Rank by bid x quality (insertion sort: few bidders; ties keep the agent first, then competitor order).
-  for (std::size_t i = 1; i < candidates_.size(); ++i) {
-    const SlotOutcome moving = candidates_[i];
-    const double score = moving.bid * moving.quality;
-    std::size_t j = i;
-    while (j > 0 && candidates_[j - 1].bid * candidates_[j - 1].quality < score) {
-      candidates_[j] = candidates_[j - 1];
-      --j;
-    }
-    candidates_[j] = moving;
-  }
+  rank_candidates();
   AuctionResult result;
   result.filled = std::min<int>(priors_->slots, static_cast<int>(candidates_.size()));
   const double competitor_ctr = click_base_[cell];
@@ -384,6 +404,21 @@ World::AuctionResult World::run_auction(const QueryEvent& event, double agent_bi
     if (slot.clicked) competitor_spend_[slot.bidder] += slot.price;
   }
   return result;
+}
+
+// Orders the candidates by bid x quality, highest first, ties in their order (the agent first, then
+// competitor order): insertion sort, as there are few bidders.
+void World::rank_candidates() {
+  for (std::size_t i = 1; i < candidates_.size(); ++i) {
+    const SlotOutcome moving = candidates_[i];
+    const double score = moving.bid * moving.quality;
+    std::size_t j = i;
+    while (j > 0 && candidates_[j - 1].bid * candidates_[j - 1].quality < score) {
+      candidates_[j] = candidates_[j - 1];
+      --j;
+    }
+    candidates_[j] = moving;
+  }
 }
 
 // The agent's impression, click and (delayed) conversion; the conversion joins the pending heap.

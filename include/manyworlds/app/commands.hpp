@@ -14,6 +14,7 @@ struct RunArguments {
   bool quiet = false;
   bool resume = false;
   int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
+  int lanes = 1;               // RunOptions::lanes
 };
 
 struct EvaluateArguments {

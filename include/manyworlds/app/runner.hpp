@@ -15,6 +15,10 @@ struct RunOptions {
   bool quiet = false;          // no progress lines
   bool resume = false;         // continue from OUTPUT.checkpoint
   int checkpoint_every = 0;    // iterations between checkpoints (0: only on SIGUSR1/SIGTERM)
+  // Worlds a rank steps in lockstep, the policy deciding their decisions as one batch; 1 steps
+  // the worlds one after the other. Results are bitwise the same for every value; only speed differs.
+  int lanes = default_lanes;
+  static constexpr int default_lanes = 1;  // the faster on the machines measured (docs/performance.md)
 };
 
 // What rank 0 reports when the run has finished.

@@ -1,4 +1,4 @@
-// Float32 MLP forward passes over a group of rows held as SIMD lanes, compiled for SSE2, AVX2 and AVX-512.
+// Float32 MLP forward passes for one row (vectorised across outputs) or a group of rows (one per lane), per instruction set.
 #pragma once
 
 #include <span>
@@ -18,6 +18,18 @@ struct DenseLayerView {
   bool tanh = false;
 };
 
+// Runs `layers` on one row `input`, vectorised across each layer's outputs (4, 8 or 16 floats per
+// register on `isa`); `a` and `b` are workspaces of (widest layer) floats; returns the last
+// layer's padded output (in a or b). Every output is b_j + sum_k x_k W(k, j) with the sum over k
+// split by the layer's padded width: 32-float blocks in one ascending sum, then a 16-float block
+// in 2 interleaved partial sums (k = r, r + 2, ...) and an 8-float block in 4, added in a fixed
+// tree; then Eigen's float tanh (the rational approximation of Eigen 3.4's
+// generic_fast_tanh_float without FMA, with its SSE min/max/select semantics). These are the
+// float operations of the Eigen kernel InferencePolicy used before, so results are bitwise those,
+// on every instruction set. `isa` must be supported by this CPU.
+const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
+                         float* b);
+
 // Rows evaluated together on `isa`: 4, 8 or 16 floats per vector.
 int batch_lanes(VectorIsa isa);
 
@@ -25,11 +37,9 @@ int batch_lanes(VectorIsa isa);
 // transposed (input[k * lanes + r]); `a` and `b` are workspaces of (widest layer) x lanes floats.
 // Returns the last layer's outputs, transposed (y[j * lanes + r] for j < its `computed`), in a or b.
 //
-// Every lane computes exactly the float operations of InferencePolicy's one-row kernel, in the same
-// order: out_j = b_j + sum_k x_k W(k, j) with the sum split into the same 1, 2 or 4 interleaved
-// partial sums, then Eigen's float tanh (the rational approximation of generic_fast_tanh_float,
-// with Eigen's SSE min/max/select semantics). So each row's result is bitwise the one-row result,
-// on every instruction set. `isa` must be supported by this CPU.
+// Every lane computes exactly row_forward's float operations for its row, in the same order, so
+// each row's result is bitwise the one-row result, on every instruction set. `isa` must be
+// supported by this CPU.
 const float* batch_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
                            float* b);
 

@@ -24,9 +24,9 @@ namespace manyworlds {
 // Every layer computes each row on its own, out_j = b_j + sum_k x_k * W(k, j), with the sum over k
 // in an order fixed by the layer's shape (ascending k; output blocks narrower than 32 floats split
 // it into 2 or 4 interleaved partial sums added in a fixed tree). One decision at a time the kernel
-// is vectorised across j (Eigen, SSE2); a batch of decisions (the lockstep interface) and values()
-// run batch_forward, vectorised across rows on `isa`, which does the same float operations per row.
-// So a row's results are bitwise the same whether it is evaluated alone or in a batch, with
+// is vectorised across j (row_forward); a batch of decisions (the lockstep interface) and values()
+// run batch_forward, vectorised across rows; both on `isa` and with the same float operations per
+// row. So a row's results are bitwise the same whether it is evaluated alone or in a batch, with
 // whatever other rows, in whatever order, on whatever instruction set; no matrix-matrix product
 // (whose blocking would depend on the batch) is involved.
 class InferencePolicy : public BidPolicy, public BatchBidPolicy {
@@ -70,8 +70,10 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   using Network = std::vector<Layer>;
 
   static Network convert(const Mlp& net, std::span<const double> params);
-  // Runs `net` on one input row; returns its output (inside the workspace).
+  // Runs `net` on one input row (row_forward); returns its output (inside the workspace).
   const float* run(const Network& net, const float* input);
+  // Points views_ at `net`'s layers; the last layer computes its first `outputs` outputs.
+  void set_views(const Network& net, int outputs);
   // Runs `net` on the transposed rows in batch_input_ (batch_forward); computes the last layer's
   // first `outputs` outputs; returns them transposed.
   const float* run_batch(const Network& net, int outputs);

@@ -191,6 +191,7 @@ class World {
   void draw_population();
   void precompute();
   void draw_schedule(std::uint32_t episode);
+  void sort_schedule();
   int hour_of(double time_hours) const;
   int day_of_week_of(double time_hours) const;
   int day_of_year_of(double time_hours) const;
@@ -199,6 +200,7 @@ class World {
   void observe(const QueryEvent& event, Observation& o);
   void draw_noise();
   AuctionResult run_auction(const QueryEvent& event, double agent_bid, double agent_quality, std::size_t cell);
+  void rank_candidates();
   AgentOutcome agent_outcome(const QueryEvent& event, int creative, const AuctionResult& auction, std::size_t cell);
   void write_experience(Experience& e, const QueryEvent& event, const Action& action, int creative, double agent_bid,
                         const AuctionResult& auction, const AgentOutcome& outcome, std::size_t cell);
@@ -231,6 +233,9 @@ class World {
 
   // Reused between episodes (no allocation once warm).
   std::vector<QueryEvent> schedule_;
+  std::vector<QueryEvent> drawn_;                // the schedule in the order it is drawn
+  std::vector<std::size_t> hour_starts_;         // sort_schedule's hour buckets
+  std::vector<std::size_t> hour_fill_;
   std::vector<std::uint16_t> impressions_;       // [user][creative]
   std::vector<PendingConversion> pending_;       // min-heap on time
   std::vector<double> competitor_spend_;
