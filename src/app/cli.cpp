@@ -97,6 +97,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   auctiongym->add_option("-o,--output", auctiongym_output, "output file (default: run.output, else <run.name>.h5)");
   auctiongym->add_flag("--force", auctiongym_force, "replace an existing output file once the new one is complete");
+  std::uint64_t auctiongym_seed = 0;
+  std::int64_t auctiongym_rounds = 0;
+  auctiongym->add_option("--seed", auctiongym_seed, "replace run.seed (0 .. 2^48-1)");
+  auctiongym->add_option("--rounds", auctiongym_rounds, "replace run.rounds")->check(positive);
 
   std::string calibrate_events;
   std::string calibrate_output;
@@ -162,7 +166,12 @@ int run_cli(int argc, char** argv) {
     if (calibrate->parsed())
       return calibrate_command(calibrate_events, calibrate_output, calibrate_base, calibrate_force);
     if (events->parsed()) return events_command(events_job, events_output, events_worlds, events_episodes, events_force);
-    if (auctiongym->parsed()) return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, std::cerr);
+    if (auctiongym->parsed()) {
+      ScenarioOverrides scenario_overrides;
+      if (auctiongym->count("--seed") > 0) scenario_overrides.seed = auctiongym_seed;
+      if (auctiongym->count("--rounds") > 0) scenario_overrides.rounds = auctiongym_rounds;
+      return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, scenario_overrides, std::cerr);
+    }
     if (evaluate->parsed()) {
       collect_overrides(evaluate);
       if (!evaluate_output.empty()) overrides.output = evaluate_output;

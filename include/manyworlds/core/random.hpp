@@ -62,6 +62,12 @@ class BasicStream {
     used_ = words;
   }
 
+  // Moves the stream to block `block` (word 4 x block) of its current step.
+  void seek_block(std::uint32_t block) {
+    counter_[3] = block;
+    used_ = words;
+  }
+
   std::uint32_t next_u32() {
     if (used_ == words) refill();
     return block_[used_++];
