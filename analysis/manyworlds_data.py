@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 FORMAT_NAME = "manyworlds"
-FORMAT_VERSION = 1  # the newest /format_version this reader knows
-REQUIRED_GROUPS = ("metrics", "runtime", "worlds/parameters", "worlds/stats", "heldout_worlds/parameters",
-                   "batches", "evaluation")
+FORMAT_VERSION = 2  # the newest /format_version this reader knows
+REQUIRED_GROUPS = ("metrics", "runtime", "worlds/parameters", "worlds/stats", "validation_worlds/parameters",
+                   "test_worlds/parameters", "batches", "evaluation/validation", "policy")
+WORLD_SETS = {"training": "worlds", "validation": "validation_worlds", "test": "test_worlds"}
 EVENT_TYPE_NAMES = ("regular", "crisis")  # /batches/event_type codes, as its description documents
 BATCH_FLAGS = ("clicked", "converted", "crisis_truth", "done")
 BATCH_CODES = {"segment": "segment_names", "device": "device_names", "query_type": "query_type_names",
@@ -37,6 +38,12 @@ def open_run(path):
         handle.close()
         raise
     return Run(path, handle)
+
+
+def normalised_score(value, constant, hindsight, floor):
+    """100 (R - R_constant) / max(R_hindsight - R_constant, floor |R_hindsight|), as manyworlds computes it."""
+    scale = np.maximum(np.maximum(np.asarray(hindsight) - np.asarray(constant), floor * np.abs(hindsight)), 1e-12)
+    return 100.0 * (np.asarray(value) - np.asarray(constant)) / scale
 
 
 def _reason(error):
@@ -110,23 +117,25 @@ class Run:
         """Number of iterations completed (length of the /metrics datasets)."""
         return self._read("metrics/episodes").shape[0]
 
-    def worlds(self, heldout=False):
-        """One row per training (or held-out) world: its parameters, matrix parameters spread into named columns."""
-        prefix = "heldout_worlds/parameters" if heldout else "worlds/parameters"
+    def worlds(self, which="training"):
+        """One row per world of a set ("training", "validation" or "test"): its parameters, matrix parameters
+        spread into named columns; evaluation sets also number their worlds 0.. in column "index"."""
+        prefix = f"{self._world_set(which)}/parameters"
         columns = {}
         for name, dataset in self._group(prefix).items():
             if isinstance(dataset, h5py.Dataset):
                 columns.update(self._parameter_columns(name, self._read(f"{prefix}/{name}")))
         frame = self._frame(columns).rename(columns={"id": "world"})
         frame["world_type_name"] = self._decode("world_type_names", frame["world_type"])
-        if heldout:
-            frame["heldout_world"] = np.arange(len(frame))
-        first = (["heldout_world"] if heldout else []) + ["world", "world_type", "world_type_name"]
+        first = ["world", "world_type", "world_type_name"]
+        if which != "training":
+            frame["index"] = np.arange(len(frame))
+            first = ["index"] + first
         return frame[first + [name for name in frame if name not in first]]
 
-    def competitors(self, heldout=False):
-        """One row per competitor of the training (or held-out) worlds, with its strategy name."""
-        prefix = "heldout_worlds/parameters/competitors" if heldout else "worlds/parameters/competitors"
+    def competitors(self, which="training"):
+        """One row per competitor of the worlds of a set ("training", "validation" or "test"), with its strategy name."""
+        prefix = f"{self._world_set(which)}/parameters/competitors"
         frame = self._frame({name: self._read(f"{prefix}/{name}") for name in self._group(prefix)})
         frame["strategy_name"] = self._decode("strategy_names", frame["strategy"])
         return frame
@@ -173,25 +182,85 @@ class Run:
                 columns[name] = self._read(f"batches/{name}", rows).reshape(-1)
         return self._decode_batch(self._frame(columns))
 
-    def evaluation(self):
-        """Long format, one row per (round, strategy, held-out world): outcomes, realized ROAS, expected ROAS,
-        expected return and the success flag (expected spend > 0 and expected value >= /evaluation robust_roas *
-        expected spend, as manyworlds judges strategies)."""
-        shape = self._shape("evaluation/reward")
-        rounds, strategy_count, heldout = shape
+    def validation_rounds(self):
+        """One row per validation round: iterations trained, the policy's mean normalised score with its 95% CI,
+        its mean expected return, and whether the round's snapshot is the reported policy ("selected")."""
+        group = "evaluation/validation"
+        frame = self._frame({name: self._read(f"{group}/{name}") for name in
+                             ("iteration", "score", "score_low", "score_high", "mean_return")})
+        frame["iteration"] = frame["iteration"].astype(np.int64)
+        selected = self.attrs("policy").get("selected_iteration", -1)
+        frame["selected"] = frame["iteration"] == selected
+        return frame
+
+    def validation(self):
+        """Long format, one row per (round, validation world): the policy's expected return and normalised score,
+        with the world's references (tuned constant bid = score 0, hindsight optimum = 100)."""
+        group = "evaluation/validation"
+        returns = self._read(f"{group}/return")
+        rounds, worlds = returns.shape
+        constant = self._read(f"{group}/constant_return")
+        hindsight = self._read(f"{group}/hindsight_return")
+        floor = float(self.attrs("evaluation")["score_floor"])
+        frame = self._frame({
+            "round": np.repeat(np.arange(rounds), worlds),
+            "iteration": np.repeat(self._read(f"{group}/iteration").astype(np.int64), worlds),
+            "index": np.tile(np.arange(worlds), rounds),
+            "world_type_name": np.tile(self._decode("world_type_names", self._read(f"{group}/world_type")), rounds),
+            "expected_return": returns.reshape(-1),
+            "constant_return": np.tile(constant, rounds),
+            "hindsight_return": np.tile(hindsight, rounds),
+        })
+        frame["score"] = normalised_score(frame["expected_return"], frame["constant_return"],
+                                          frame["hindsight_return"], floor)
+        return frame
+
+    def test(self):
+        """Long format, one row per (strategy, test world) of the test evaluation: outcomes, normalised score,
+        realized and expected ROAS, expected return and the success flag (expected spend > 0 and expected value >=
+        /evaluation robust_roas x expected spend). Strategies in /evaluation's strategies attribute."""
+        group = "evaluation/test"
+        shape = self._shape(f"{group}/score")
+        strategy_count, worlds = shape
         strategies = np.asarray(self.attrs("evaluation")["strategies"], dtype=object)
-        world_types = self.worlds(heldout=True)["world_type_name"].to_numpy()
         columns = {
-            "round": np.repeat(np.arange(rounds), strategy_count * heldout),
-            "iteration": np.repeat(self._read("evaluation/iteration").astype(np.int64), strategy_count * heldout),
-            "strategy": np.tile(np.repeat(strategies, heldout), rounds),
-            "heldout_world": np.tile(np.arange(heldout), rounds * strategy_count),
-            "world_type_name": np.tile(world_types, rounds * strategy_count),
+            "strategy": np.repeat(strategies, worlds),
+            "index": np.tile(np.arange(worlds), strategy_count),
+            "world_type_name": np.tile(self._decode("world_type_names", self._read(f"{group}/world_type")),
+                                       strategy_count),
         }
-        for name, dataset in self._group("evaluation").items():
+        for name, dataset in self._group(group).items():
             if dataset.shape == shape:
-                columns[name] = self._read(f"evaluation/{name}").reshape(-1)
+                columns[name] = self._read(f"{group}/{name}").reshape(-1)
         return self._add_success(self._frame(columns))
+
+    def test_summary(self):
+        """One row per strategy: mean normalised score on the test worlds with its paired bootstrap 95% CI, the
+        paired difference to the comparison strategy (adaptive pacing) with its CI, mean return, success share."""
+        group = "evaluation/test"
+        columns = {"strategy": self.attrs("evaluation")["strategies"]}
+        for name in ("mean_score", "mean_score_low", "mean_score_high", "difference_to_comparison",
+                     "difference_to_comparison_low", "difference_to_comparison_high", "mean_return", "success_share"):
+            columns[name] = self._read(f"{group}/{name}")
+        return self._frame(columns)
+
+    def test_by_type(self):
+        """One row per (strategy, world type): mean normalised score on that type's test worlds and its 95% CI."""
+        group = "evaluation/test"
+        strategies = self.attrs("evaluation")["strategies"]
+        types = self.attrs()["world_type_names"]
+        columns = {"strategy": np.repeat(strategies, len(types)), "world_type_name": np.tile(types, len(strategies))}
+        for name in ("mean_score_by_type", "mean_score_by_type_low", "mean_score_by_type_high"):
+            columns[name.replace("mean_score_by_type", "score")] = self._read(f"{group}/{name}").reshape(-1)
+        return self._frame(columns)
+
+    def policy(self, which="reported"):
+        """The policy's flat parameter vector: "reported" (the validation-selected snapshot) or "final"."""
+        return self._read("policy/parameters" if which == "reported" else "policy/final_parameters")
+
+    def policy_history(self):
+        """The behaviour policy of every iteration, shape (iterations, parameters)."""
+        return self._read("policy/history")
 
     def _add_success(self, frame):
         robust_roas = float(self.attrs("evaluation")["robust_roas"])
@@ -203,6 +272,11 @@ class Run:
         frame["expected_return"] = frame["expected_value"] - frame["expected_spend"]
         frame["success"] = expected & (frame["expected_value"] >= robust_roas * frame["expected_spend"])
         return frame
+
+    def _world_set(self, which):
+        if which not in WORLD_SETS:
+            raise ValueError(f"unknown world set {which!r}: one of {sorted(WORLD_SETS)}")
+        return WORLD_SETS[which]
 
     def _decode_batch(self, frame):
         for code, names in BATCH_CODES.items():

@@ -25,9 +25,13 @@ EXIT_REFUSED = 3  # bad usage exits 2 through argparse
 # Per-run plots: file name suffix, title in report.md, one-line caption.
 RUN_PLOTS = (
     ("learning_curves", "Learning curves",
-     "Training return per episode, and the held-out worlds' mean return and success share per strategy."),
+     "Training return per episode; the policy's mean normalised score on the validation worlds per round (band: "
+     "paired bootstrap 95% CI over worlds; star: the snapshot reported); every strategy's mean normalised score on "
+     "the test worlds (bars: 95% CI). Score 0 = tuned constant bid, 100 = hindsight optimum."),
     ("learning_by_world_type", "Learning per world type",
-     "Training return per episode by world type, and the policy's held-out return by world type per round."),
+     "Training return per episode by world type, and the policy's validation score by world type per round."),
+    ("test_by_world_type", "Test scores per world type",
+     "Test worlds: every strategy's mean normalised score per world type (bars: 95% CI) and its expected ROAS."),
     ("crisis_share", "Crisis share",
      "Share of crisis-typed experiences in the population (natural), in the batch, and as the sampling rule "
      "predicts (band: binomial ±2σ of a batch); dashed: simulator ground truth."),
@@ -37,12 +41,13 @@ RUN_PLOTS = (
      "Kish effective sample size (Σw)²/Σw² of each batch, against the batch size; β on the right axis."),
     ("throughput", "Throughput",
      "Decisions simulated per second (all ranks), and where each iteration's wall time went."),
-    ("outcomes_by_world_type", "Outcomes per world type",
-     "Last held-out round: success share (expected ROAS ≥ robust_roas) and expected ROAS by world type."),
 )
 SWEEP_PLOT = ("sweep_comparison", "Sweep comparison",
-              "Across files: training return per iteration, final return, final held-out success share per "
-              "strategy, and throughput.")
+              "Across files: validation score per round, the reported policy's test score (95% CI), its paired "
+              "difference to adaptive pacing (95% CI), and throughput.")
+ABLATION_PLOT = ("sampling_ablation", "Sampling ablation",
+                 "Files grouped by sampling mode (crisis_weight 1 = uniform): the reported policy's test score and "
+                 "its crisis-parent conversion value captured, each seed's point with its 95% CI.")
 PHASES = ("simulate", "classify", "sample", "write", "update", "evaluate")
 
 
@@ -57,7 +62,11 @@ class RunData:
     strategies: list
     metrics: pd.DataFrame
     world_stats: pd.DataFrame
-    evaluation: pd.DataFrame
+    validation_rounds: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    test_summary: pd.DataFrame
+    test_by_type: pd.DataFrame
     batches: pd.DataFrame
     label: str = ""
     slug: str = ""
@@ -90,7 +99,9 @@ def load_run(path):
                 robust_roas=float(evaluation_attrs["robust_roas"]),
                 robust_share=float(evaluation_attrs["robust_share"]),
                 strategies=list(evaluation_attrs["strategies"]), metrics=run.metrics(),
-                world_stats=run.world_stats(), evaluation=run.evaluation(),
+                world_stats=run.world_stats(), validation_rounds=run.validation_rounds(),
+                validation=run.validation(), test=run.test(), test_summary=run.test_summary(),
+                test_by_type=run.test_by_type(),
                 batches=run.batches(observations=False, fields=("weight", "event_type")))
         except KeyError as error:
             raise ValueError(f"{path}: incomplete manyworlds output: missing {error}") from None
@@ -133,27 +144,39 @@ def episodes(run):
 
 
 def plot_learning_curves(run, path):
-    figure, (train, heldout, success) = plt.subplots(1, 3, figsize=(16, 4.6))
+    figure, (train, validation, test) = plt.subplots(1, 3, figsize=(17, 4.8))
     figure.suptitle(f"Learning curves — {run.label}")
     metrics = run.metrics
     train.plot(metrics["iteration"], metrics["mean_episode_return"], "o-", label="training worlds")
     train.set(title="Training: mean return per episode", xlabel="iteration", ylabel="return per episode (currency)")
     train.legend()
-    summary = held_out_summary(run)
-    colour = colours(run.strategies)
-    for strategy in run.strategies:
-        rows = summary[summary["strategy"] == strategy]
-        heldout.plot(rows["iteration"], rows["mean_return"], "o-", color=colour[strategy], label=strategy)
-        success.plot(rows["iteration"], 100 * rows["success_share"], "o-", color=colour[strategy], label=strategy)
-    heldout.set(title="Held-out worlds: mean expected return per episode", xlabel="iteration (after update)",
-                ylabel="return per episode (currency)")
-    success.axhline(100 * run.robust_share, color="grey", linestyle=":", label=f"robust ≥ {run.robust_share:.0%}")
-    success.set(title=f"Held-out success share (expected ROAS ≥ {run.robust_roas:g})", xlabel="iteration (after update)",
-                ylabel="held-out worlds succeeded (%)", ylim=(0, 105))
-    heldout.legend(fontsize="small")
-    success.legend(fontsize="small")
-    integer_ticks(train, heldout, success)
+    plot_validation_curve(validation, run.validation_rounds, "C0", "policy")
+    validation.set(title="Validation worlds: policy's mean normalised score", xlabel="iterations trained",
+                   ylabel="normalised score (0 constant bid, 100 hindsight)")
+    validation.legend(fontsize="small")
+    score_bars(test, run.test_summary)
+    test.set(title="Test worlds: mean normalised score (reported once)", ylabel="normalised score")
+    integer_ticks(train, validation)
+    figure.tight_layout()
     save(figure, path)
+
+
+def plot_validation_curve(axis, rounds, colour, label):
+    axis.fill_between(rounds["iteration"], rounds["score_low"], rounds["score_high"], color=colour, alpha=0.2)
+    axis.plot(rounds["iteration"], rounds["score"], "o-", color=colour, label=label)
+    selected = rounds[rounds["selected"]]
+    axis.plot(selected["iteration"], selected["score"], "*", color="black", markersize=14,
+              label="reported snapshot" if label == "policy" else None)
+
+
+def score_bars(axis, summary):
+    """Mean test score per strategy with its 95% CI as error bars."""
+    colour = colours(list(summary["strategy"]))
+    x = np.arange(len(summary))
+    errors = [summary["mean_score"] - summary["mean_score_low"], summary["mean_score_high"] - summary["mean_score"]]
+    axis.bar(x, summary["mean_score"], yerr=errors, capsize=4, color=[colour[name] for name in summary["strategy"]])
+    axis.set_xticks(x, summary["strategy"], rotation=30, ha="right", fontsize="small")
+    axis.axhline(0, color="grey", linewidth=0.8)
 
 
 def integer_ticks(*axes):
@@ -161,14 +184,8 @@ def integer_ticks(*axes):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def held_out_summary(run):
-    """One row per (round, strategy): iteration, mean return and success share over the held-out worlds."""
-    grouped = run.evaluation.groupby(["round", "iteration", "strategy"], sort=False)
-    return grouped.agg(mean_return=("expected_return", "mean"), success_share=("success", "mean")).reset_index()
-
-
 def plot_learning_by_world_type(run, path):
-    figure, (train, heldout) = plt.subplots(1, 2, figsize=(15, 4.8))
+    figure, (train, validation) = plt.subplots(1, 2, figsize=(15, 4.8))
     figure.suptitle(f"Learning per world type — {run.label}")
     types = run.attrs["world_type_names"]
     colour = colours(types)
@@ -181,25 +198,19 @@ def plot_learning_by_world_type(run, path):
     train.set(title="Training worlds: mean return per episode", xlabel="iteration",
               ylabel="return per episode (currency)")
     train.legend(title="world type (worlds)", fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
-    plot_heldout_by_type(run, heldout, types, colour)
-    integer_ticks(train)
+    by_type = run.validation.groupby(["world_type_name", "iteration"])["score"].mean()
+    validation_counts = run.validation[run.validation["round"] == 0]["world_type_name"].value_counts()
+    for name in types:
+        if name in validation_counts:
+            rows = by_type.loc[name]
+            validation.plot(rows.index, rows.to_numpy(), "o-", color=colour[name],
+                            label=f"{name} ({validation_counts[name]})")
+    validation.set(title="Validation worlds: policy's mean normalised score", xlabel="iterations trained",
+                   ylabel="normalised score")
+    validation.legend(title="world type (worlds)", fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    integer_ticks(train, validation)
     figure.tight_layout()
     save(figure, path)
-
-
-def plot_heldout_by_type(run, axis, types, colour):
-    policy = run.evaluation[run.evaluation["strategy"] == run.strategies[0]]
-    by_type = policy.groupby(["world_type_name", "round"])["expected_return"].mean()
-    counts = policy[policy["round"] == 0]["world_type_name"].value_counts()
-    for name in types:
-        if name in counts:
-            rows = by_type.loc[name]
-            axis.plot(rows.index, rows.to_numpy(), "o-", color=colour[name], label=f"{name} ({counts[name]})")
-    rounds = policy.drop_duplicates("round")
-    axis.set_xticks(rounds["round"], [f"{r}\n(it. {i})" for r, i in zip(rounds["round"], rounds["iteration"])])
-    axis.set(title=f"Held-out worlds: {run.strategies[0]} mean expected return per episode",
-             xlabel="evaluation round (after iteration)", ylabel="return per episode (currency)")
-    axis.legend(title="world type (held-out worlds)", fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def plot_crisis_share(run, path):
@@ -287,41 +298,41 @@ def phase_seconds(metrics, phase):
     return (metrics["runtime_iteration_seconds"] - accounted).clip(lower=0)
 
 
-def plot_outcomes_by_world_type(run, path):
-    last = run.evaluation[run.evaluation["round"] == run.evaluation["round"].max()]
-    table = last.groupby(["world_type_name", "strategy"], sort=False).agg(
-        success=("success", "mean"), value=("expected_value", "sum"), spend=("expected_spend", "sum"),
-        worlds=("heldout_world", "nunique"))
+def plot_test_by_world_type(run, path):
+    table = run.test.groupby(["world_type_name", "strategy"], sort=False).agg(
+        value=("expected_value", "sum"), spend=("expected_spend", "sum"), worlds=("index", "nunique"))
     table["roas"] = table["value"] / table["spend"].where(table["spend"] > 0)
+    scores = run.test_by_type.set_index(["world_type_name", "strategy"])
     types = [name for name in run.attrs["world_type_names"] if name in table.index.get_level_values(0)]
-    figure, (success, roas) = plt.subplots(1, 2, figsize=(16, 5))
-    figure.suptitle(f"Outcomes per world type, held-out round {int(last['round'].iloc[0])} "
-                    f"(after iteration {int(last['iteration'].iloc[0])}) — {run.label}")
-    grouped_bars(success, table["success"] * 100, types, run.strategies)
-    success.set(title=f"Success share (expected ROAS ≥ {run.robust_roas:g})", ylabel="held-out worlds succeeded (%)",
-                ylim=(0, 105))
+    figure, (score, roas) = plt.subplots(1, 2, figsize=(17, 5))
+    figure.suptitle(f"Test worlds per world type — {run.label}")
+    grouped_bars(score, scores["score"], types, run.strategies,
+                 errors=(scores["score"] - scores["score_low"], scores["score_high"] - scores["score"]))
+    score.set(title="Mean normalised score (0 constant bid, 100 hindsight)", ylabel="normalised score")
     grouped_bars(roas, table["roas"], types, run.strategies)
     roas.axhline(run.robust_roas, color="grey", linestyle="--", label=f"robust_roas {run.robust_roas:g}")
     roas.set(title="Expected ROAS (Σ expected value / Σ expected spend)", ylabel="ROAS (1)")
     counts = table["worlds"].groupby(level=0).first()
-    for axis in (success, roas):
+    for axis in (score, roas):
         axis.set_xticks(np.arange(len(types)), [f"{name} ({counts[name]})" for name in types], rotation=30,
                         ha="right", fontsize="small")
-        axis.set_xlabel("world type (held-out worlds)")
+        axis.set_xlabel("world type (test worlds)")
     figure.tight_layout()
     figure.legend(*roas.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
                   ncol=len(run.strategies) + 1, title="strategy")
     save(figure, path)
 
 
-def grouped_bars(axis, values, groups, series):
-    """Bars of values indexed by (group, series): one cluster per group, one colour per series."""
+def grouped_bars(axis, values, groups, series, errors=None):
+    """Bars of values indexed by (group, series): one cluster per group, one colour per series; errors: a pair
+    (below, above) indexed like values, drawn as error bars."""
     width = 0.8 / len(series)
     colour = colours(series)
     for k, name in enumerate(series):
         heights = [values.get((group, name), np.nan) for group in groups]
+        yerr = None if errors is None else [[part.get((group, name), np.nan) for group in groups] for part in errors]
         axis.bar(np.arange(len(groups)) + (k - (len(series) - 1) / 2) * width, heights, width, label=name,
-                 color=colour[name])
+                 color=colour[name], yerr=yerr, capsize=2 if errors is not None else 0)
 
 
 def plot_sweep(runs, path):
@@ -329,26 +340,32 @@ def plot_sweep(runs, path):
     figure.suptitle(f"Sweep comparison — {len(runs)} files")
     labels = [run.label for run in runs]
     colour = colours(labels)
-    curves, final, success, rate = axes.flat
+    curves, score, versus, rate = axes.flat
     for run in runs:
-        curves.plot(run.metrics["iteration"], run.metrics["mean_episode_return"], "o-", color=colour[run.label],
-                    label=run.label)
-    curves.set(title="Training: mean return per episode", xlabel="iteration", ylabel="return per episode (currency)")
+        plot_validation_curve(curves, run.validation_rounds, colour[run.label], run.label)
+    curves.set(title="Validation: policy's mean normalised score", xlabel="iterations trained",
+               ylabel="normalised score")
     curves.legend(fontsize="small")
     integer_ticks(curves)
-    bar_per_run(final, labels, [run.metrics["mean_episode_return"].iloc[-1] for run in runs], colour)
-    final.set(title="Final mean return per episode (last iteration)", ylabel="return per episode (currency)")
-    strategies = list(dict.fromkeys(s for run in runs for s in run.strategies))
-    shares = pd.concat({run.label: final_success(run) for run in runs}).swaplevel()
-    grouped_bars(success, shares * 100, strategies, labels)
-    success.set_xticks(np.arange(len(strategies)), strategies)
-    success.set(title="Final held-out success share per strategy", ylabel="held-out worlds succeeded (%)",
-                ylim=(0, 105))
-    success.legend(fontsize="small")
+    policy = [run.test_summary.set_index("strategy").loc["policy"] for run in runs]
+    interval_per_run(score, labels, [(p["mean_score"], p["mean_score_low"], p["mean_score_high"]) for p in policy],
+                     colour)
+    score.set(title="Test: reported policy's mean normalised score (95% CI)", ylabel="normalised score")
+    interval_per_run(versus, labels, [(p["difference_to_comparison"], p["difference_to_comparison_low"],
+                                       p["difference_to_comparison_high"]) for p in policy], colour)
+    versus.axhline(0, color="grey", linewidth=0.8)
+    versus.set(title="Test: policy − adaptive pacing, paired (95% CI)", ylabel="score difference")
     bar_per_run(rate, labels, [run.metrics["runtime_decisions_per_second"].mean() / 1e3 for run in runs], colour)
     rate.set(title="Throughput (mean over iterations)", ylabel="decisions per second (thousands, 1/s)")
     figure.tight_layout()
     save(figure, path)
+
+
+def interval_per_run(axis, labels, intervals, colour):
+    x = np.arange(len(labels))
+    for k, (mean, low, high) in enumerate(intervals):
+        axis.errorbar(x[k], mean, yerr=[[mean - low], [high - mean]], fmt="o", capsize=5, color=colour[labels[k]])
+    axis.set_xticks(x, labels, rotation=20, ha="right", fontsize="small")
 
 
 def bar_per_run(axis, labels, values, colour):
@@ -356,10 +373,40 @@ def bar_per_run(axis, labels, values, colour):
     axis.set_xticks(np.arange(len(labels)), labels, rotation=20, ha="right", fontsize="small")
 
 
-def final_success(run):
-    """Success share per strategy at the last held-out round."""
-    summary = held_out_summary(run)
-    return summary[summary["round"] == summary["round"].max()].set_index("strategy")["success_share"]
+def sampling_arm(run):
+    """The sampling arm of a run: its mode, or "uniform" when crisis_weight is 1."""
+    return "uniform" if float(run.attrs["crisis_weight"]) == 1.0 else str(run.attrs["sampling_mode"])
+
+
+def crisis_value_captured(run):
+    """Mean crisis-parent conversion value per test world of the reported policy, with a bootstrap 95% CI."""
+    rows = run.test[run.test["strategy"] == "policy"]["crisis_value"].to_numpy()
+    generator = np.random.default_rng(int(run.attrs["seed"]))
+    means = np.sort([generator.choice(rows, rows.size).mean() for _ in range(1000)])
+    return rows.mean(), means[24], means[974]
+
+
+def plot_ablation(runs, path):
+    arms = sorted({sampling_arm(run) for run in runs})
+    figure, (score, crisis) = plt.subplots(1, 2, figsize=(15, 5))
+    figure.suptitle("Sampling ablation: the reported policy on the test worlds, one point per file")
+    colour = colours(arms)
+    for k, arm in enumerate(arms):
+        members = [run for run in runs if sampling_arm(run) == arm]
+        for j, run in enumerate(members):
+            x = k + (j - (len(members) - 1) / 2) * 0.08
+            p = run.test_summary.set_index("strategy").loc["policy"]
+            score.errorbar(x, p["mean_score"], yerr=[[p["mean_score"] - p["mean_score_low"]],
+                                                     [p["mean_score_high"] - p["mean_score"]]],
+                           fmt="o", capsize=4, color=colour[arm])
+            mean, low, high = crisis_value_captured(run)
+            crisis.errorbar(x, mean, yerr=[[mean - low], [high - mean]], fmt="o", capsize=4, color=colour[arm])
+    for axis in (score, crisis):
+        axis.set_xticks(np.arange(len(arms)), arms)
+        axis.set_xlabel("sampling arm")
+    score.set(title="Mean normalised score (95% CI)", ylabel="normalised score")
+    crisis.set(title="Crisis-parent conversion value per test world (95% CI)", ylabel="currency")
+    save(figure, path)
 
 
 def key_numbers(run):
@@ -367,22 +414,23 @@ def key_numbers(run):
     metrics, attrs = run.metrics, run.attrs
     batch_size = int(attrs["batch_size"])
     ess = metrics["effective_sample_size"].mean()
-    success = final_success(run)
+    summary = run.test_summary.set_index("strategy")
+    selected = run.validation_rounds[run.validation_rounds["selected"]]
     rows = [
         ("file", f"`{run.path}`"),
         ("job, seed", f"{attrs['job_name']}, {attrs['seed']}"),
         ("iterations completed (planned)", f"{len(metrics)} ({attrs['iterations_planned']})"),
-        ("worlds, held-out worlds", f"{attrs['worlds']}, {attrs['heldout_worlds']}"),
+        ("worlds: training, validation, test", f"{attrs['worlds']}, {attrs['validation_worlds']}, "
+                                               f"{attrs['test_worlds']}"),
         ("ranks", str(run.ranks)),
         ("batch size, sampling mode", f"{batch_size}, {attrs['sampling_mode']}"),
-        ("final mean return per episode (currency)", f"{metrics['mean_episode_return'].iloc[-1]:.2f}"),
+        ("reported snapshot (iterations trained; validation score)",
+         ", ".join(f"{int(r.iteration)}; {r.score:.1f}" for r in selected.itertuples()) or "none"),
     ]
-    rows += [(f"final held-out success share: {name}", f"{success.get(name, np.nan):.1%}")
-             for name in run.strategies]
-    robust = [name for name in run.strategies if success.get(name, 0) >= run.robust_share]
+    rows += [(f"test score: {name}", interval_text(summary.loc[name], "mean_score")) for name in run.strategies]
+    rows += [(f"test: {name} − adaptive_pacing", interval_text(summary.loc[name], "difference_to_comparison"))
+             for name in ("policy", "final_policy")]
     rows += [
-        (f"robust strategies (success ≥ {run.robust_share:.0%} at ROAS ≥ {run.robust_roas:g})",
-         ", ".join(robust) or "none"),
         ("mean effective sample size (of batch size)", f"{ess:.0f} ({ess / batch_size:.0%})"),
         ("final β (weights unbiased only at β = 1)", f"{metrics['beta'].iloc[-1]:.2f}"),
         ("crisis share natural / batch / predicted (mean)",
@@ -392,6 +440,10 @@ def key_numbers(run):
         ("wall time of all iterations (s)", f"{metrics['runtime_iteration_seconds'].sum():.1f}"),
     ]
     return rows
+
+
+def interval_text(row, name):
+    return f"{row[name]:.1f} [{row[name + '_low']:.1f}, {row[name + '_high']:.1f}]"
 
 
 def markdown(runs, plots):
@@ -408,7 +460,7 @@ def markdown(runs, plots):
         lines += ["", f"## {run.label}", "", f"`{run.path}`"]
         lines += plot_section(plots, run.slug)
     if len(runs) > 1:
-        lines += ["", "## Sweep comparison"] + plot_section(plots, None)
+        lines += ["", "## Across files"] + plot_section(plots, None)
     return "\n".join(lines) + "\n"
 
 
@@ -424,9 +476,8 @@ def render(runs, directory):
     """Writes every plot and report.md into directory; returns the plot files written."""
     plots = []
     drawers = dict(learning_curves=plot_learning_curves, learning_by_world_type=plot_learning_by_world_type,
-                   crisis_share=plot_crisis_share, weights=plot_weights,
-                   effective_sample_size=plot_effective_sample_size, throughput=plot_throughput,
-                   outcomes_by_world_type=plot_outcomes_by_world_type)
+                   test_by_world_type=plot_test_by_world_type, crisis_share=plot_crisis_share, weights=plot_weights,
+                   effective_sample_size=plot_effective_sample_size, throughput=plot_throughput)
     for run in runs:
         for name, title, caption in RUN_PLOTS:
             file = f"{run.slug}_{name}.png"
@@ -435,6 +486,10 @@ def render(runs, directory):
     if len(runs) > 1:
         name, title, caption = SWEEP_PLOT
         plot_sweep(runs, os.path.join(directory, f"{name}.png"))
+        plots.append((f"{name}.png", None, title, caption))
+    if len({sampling_arm(run) for run in runs}) > 1:
+        name, title, caption = ABLATION_PLOT
+        plot_ablation(runs, os.path.join(directory, f"{name}.png"))
         plots.append((f"{name}.png", None, title, caption))
     with open(os.path.join(directory, "report.md"), "w") as out:
         out.write(markdown(runs, plots))

@@ -17,8 +17,8 @@ sys.path.insert(0, ANALYSIS)
 import manyworlds_data  # noqa: E402
 
 REPORT = os.path.join(ANALYSIS, "report.py")
-PROMISED_RUN_PLOTS = ("learning_curves", "learning_by_world_type", "crisis_share", "weights",
-                      "effective_sample_size", "throughput", "outcomes_by_world_type")
+PROMISED_RUN_PLOTS = ("learning_curves", "learning_by_world_type", "test_by_world_type", "crisis_share", "weights",
+                      "effective_sample_size", "throughput")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -92,10 +92,17 @@ def test_frames_have_the_shapes_of_the_file(outputs):
             assert not any(name.startswith(("obs_", "next_obs_")) for name in last)
             np.testing.assert_array_equal(last["weight"], raw["batches/weight"][-1])
             assert len(run.worlds()) == int(raw.attrs["worlds"])
-            assert len(run.worlds(heldout=True)) == int(raw.attrs["heldout_worlds"])
+            assert len(run.worlds("validation")) == int(raw.attrs["validation_worlds"])
+            assert len(run.worlds("test")) == int(raw.attrs["test_worlds"])
             assert len(run.competitors()) == raw["worlds/parameters/competitors/world"].shape[0]
             assert len(run.world_stats()) == iterations * int(raw.attrs["worlds"])
-            assert len(run.evaluation()) == np.prod(raw["evaluation/reward"].shape)
+            assert len(run.validation()) == np.prod(raw["evaluation/validation/return"].shape)
+            assert len(run.validation_rounds()) == raw["evaluation/validation/iteration"].shape[0]
+            assert len(run.test()) == np.prod(raw["evaluation/test/score"].shape)
+            assert len(run.test_summary()) == len(raw["evaluation"].attrs["strategies"])
+            assert len(run.test_by_type()) == np.prod(raw["evaluation/test/mean_score_by_type"].shape)
+            np.testing.assert_array_equal(run.policy(), raw["policy/parameters"][:])
+            assert run.policy_history().shape == (iterations, raw["policy/parameters"].shape[0])
 
 
 def test_attributes_are_plain_python(output):
@@ -117,8 +124,10 @@ def test_codes_are_decoded_with_the_files_names(output):
         shares = raw["worlds/parameters/segment_share"][:]
         for k, segment in enumerate(attrs["segment_names"]):
             np.testing.assert_array_equal(worlds[f"segment_share_{segment}"], shares[:, k])
-        heldout = run.worlds(heldout=True)
-        np.testing.assert_array_equal(heldout["world_type_name"], types[raw["heldout_worlds/parameters/world_type"][:]])
+        for which, group in (("validation", "validation_worlds"), ("test", "test_worlds")):
+            evaluation_worlds = run.worlds(which)
+            np.testing.assert_array_equal(evaluation_worlds["world_type_name"],
+                                          types[raw[f"{group}/parameters/world_type"][:]])
         batch = run.batches(iteration=0)
         for code, names in manyworlds_data.BATCH_CODES.items():
             expected = np.array(attrs[names], dtype=object)[raw[f"batches/{code}"][0]]
@@ -132,8 +141,8 @@ def test_codes_are_decoded_with_the_files_names(output):
         strategies = np.array(attrs["strategy_names"], dtype=object)
         np.testing.assert_array_equal(competitors["strategy_name"],
                                       strategies[raw["worlds/parameters/competitors/strategy"][:]])
-        evaluation = run.evaluation()
-        assert list(dict.fromkeys(evaluation["strategy"])) == list(raw["evaluation"].attrs["strategies"])
+        test = run.test()
+        assert list(dict.fromkeys(test["strategy"])) == list(raw["evaluation"].attrs["strategies"])
 
 
 def test_weighted_batch_mean_of_reward_is_the_files_estimate(output):
@@ -162,26 +171,37 @@ def test_world_stats_add_up_to_the_metrics(output):
     np.testing.assert_allclose(totals["spend"], metrics["spend"], rtol=1e-9)
 
 
-def test_success_flags_reproduce_the_files_shares(output):
+def test_test_results_reproduce_the_files_summaries(output):
     with manyworlds_data.open_run(output) as run:
-        evaluation = run.evaluation()
-        types = run.attrs()["world_type_names"]
-        strategies = run.attrs("evaluation")["strategies"]
+        test = run.test()
+        summary = run.test_summary().set_index("strategy")
         robust_roas = run.attrs("evaluation")["robust_roas"]
-    with h5py.File(output, "r") as raw:
-        success_share = raw["evaluation/success_share"][:]
-        mean_return = raw["evaluation/mean_return"][:]
-        by_type_share = raw["evaluation/success_share_by_type"][:]
-    spent = evaluation["expected_spend"] > 0
-    assert (evaluation["success"] == (spent & (evaluation["expected_roas"] >= robust_roas))).all()
-    by_strategy = evaluation.groupby(["round", "strategy"], sort=False)
-    np.testing.assert_array_equal(by_strategy["success"].mean().to_numpy().reshape(success_share.shape),
-                                  success_share)
-    np.testing.assert_allclose(by_strategy["expected_return"].mean().to_numpy().reshape(mean_return.shape),
-                               mean_return, rtol=1e-12)
-    by_type = evaluation.groupby(["round", "strategy", "world_type_name"], sort=False)["success"].mean()
-    for (round_, strategy, world_type), share in by_type.items():
-        assert share == by_type_share[round_, strategies.index(strategy), types.index(world_type)]
+        floor = run.attrs("evaluation")["score_floor"]
+    spent = test["expected_spend"] > 0
+    assert (test["success"] == (spent & (test["expected_roas"] >= robust_roas))).all()
+    by_strategy = test.groupby("strategy", sort=False)
+    np.testing.assert_array_equal(by_strategy["success"].mean(), summary["success_share"])
+    np.testing.assert_allclose(by_strategy["expected_return"].mean(), summary["mean_return"], rtol=1e-12)
+    np.testing.assert_allclose(by_strategy["score"].mean(), summary["mean_score"], rtol=1e-12)
+    assert (summary["mean_score_low"] <= summary["mean_score"]).all()
+    assert (summary["mean_score"] <= summary["mean_score_high"]).all()
+    # The score is 100 (R - R_constant) / max(R_hindsight - R_constant, floor |R_hindsight|).
+    returns = test.pivot(index="index", columns="strategy", values="expected_return")
+    scores = test.pivot(index="index", columns="strategy", values="score")
+    expected = manyworlds_data.normalised_score(returns["policy"], returns["constant_bid"], returns["hindsight"], floor)
+    np.testing.assert_allclose(scores["policy"], expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(scores["constant_bid"], 0.0, atol=1e-12)
+
+
+def test_validation_scores_reproduce_the_rounds(output):
+    with manyworlds_data.open_run(output) as run:
+        rounds = run.validation_rounds()
+        validation = run.validation()
+        selected = run.attrs("policy")["selected_iteration"]
+    np.testing.assert_allclose(validation.groupby("round")["score"].mean(), rounds["score"], rtol=1e-12, atol=1e-9)
+    assert rounds["selected"].sum() == 1 and rounds.loc[rounds["selected"], "iteration"].item() == selected
+    assert rounds.loc[rounds["selected"], "score"].item() == rounds["score"].max()
+    assert rounds["iteration"].iloc[0] == 0, "the untrained policy is validated too"
 
 
 def test_outputs_of_the_same_job_and_seed_load_identically(outputs):
@@ -204,7 +224,7 @@ def load_reproducible(path):
         metrics = run.metrics()
         return {"metrics": metrics[[c for c in metrics if not c.startswith("runtime_")]],
                 "batches": run.batches(), "worlds": run.worlds(), "world_stats": run.world_stats(),
-                "evaluation": run.evaluation()}
+                "validation": run.validation(), "test": run.test()}
 
 
 # ---- refused input files ------------------------------------------------------------------------------------
@@ -285,10 +305,10 @@ def test_report_writes_every_promised_plot(output, tmp_path):
         assert_valid_png(directory / plot)
     assert report_links(directory) == plots
     text = (directory / "report.md").read_text()
-    for quantity in ("iterations completed", "worlds", "ranks", "final mean return", "final held-out success share",
-                     "mean effective sample size", "crisis share natural / batch / predicted"):
+    for quantity in ("iterations completed", "worlds", "ranks", "reported snapshot", "test score: policy",
+                     "policy − adaptive_pacing", "mean effective sample size", "crisis share natural / batch / predicted"):
         assert quantity in text, quantity
-    assert "Sweep comparison" not in text
+    assert "Across files" not in text
     assert sorted(os.listdir(tmp_path)) == ["report"], "a staging directory was left behind"
 
 
@@ -306,7 +326,7 @@ def test_report_compares_a_sweep(outputs, tmp_path):
     assert_valid_png(directory / "sweep_comparison.png")
     assert report_links(directory) == plots
     text = (directory / "report.md").read_text()
-    assert "## Sweep comparison" in text
+    assert "## Across files" in text
     header = next(line for line in text.splitlines() if line.startswith("| quantity |"))
     assert header.count("|") == len(files) + 2, "one key-numbers column per file"
 

@@ -65,6 +65,11 @@ int run_cli(int argc, char** argv) {
                   "(default: " + std::to_string(RunOptions::default_lanes) +
                       "; only speed depends on it, results are bitwise the same)")
       ->check(CLI::Range(1, 1024));
+  run->add_option("--diagnose-sampling", run_arguments.diagnose_draws,
+                  "after every iteration's draw, draw N batches of every sampling arm and write how far their policy "
+                  "gradients and crisis-value estimates fall from the whole population's to OUTPUT.sampling.csv "
+                  "(one rank only; docs/sampling.md)")
+      ->check(CLI::NonNegativeNumber);
 
   std::string validate_job_path;
   int validate_ranks = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

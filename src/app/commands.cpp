@@ -9,13 +9,12 @@
 #include <boost/serialization/vector.hpp>
 
 #include "manyworlds/app/command_support.hpp"
+#include "manyworlds/app/evaluation_protocol.hpp"
 #include "manyworlds/app/estimate.hpp"
 #include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
-#include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/evaluation_file.hpp"
 #include "manyworlds/learn/evaluation.hpp"
-#include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
 
@@ -44,6 +43,9 @@ int run_command(const RunArguments& arguments) {
       output = default_output_path(job.config);
       check_output_path(output, arguments.force, !arguments.resume);
       check_ranks(world.size(), job.config.run.worlds);
+      if (arguments.diagnose_draws > 0 && world.size() > 1)
+        throw ResourceError("--diagnose-sampling compares batches with the whole population of an iteration: run it on "
+                         "one rank (without mpirun, or mpirun -n 1)");
     });
     agreed(world, [&] {
       broadcast_object(world, job);
@@ -56,6 +58,7 @@ int run_command(const RunArguments& arguments) {
     options.checkpoint_every =
         arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
     options.lanes = arguments.lanes;
+    options.diagnose_draws = arguments.diagnose_draws;
     const RunSummary summary = run_job(job, options, world, std::cerr);
     if (summary.interrupted) {
       if (world.rank() == 0) std::cerr << "interrupted: " << summary.stop_message << std::endl;
@@ -66,9 +69,10 @@ int run_command(const RunArguments& arguments) {
                 << "iterations: " << summary.iterations << ", decisions: " << static_cast<std::int64_t>(summary.decisions)
                 << ", wall time: " << summary.seconds << " s on " << world.size() << " ranks\n"
                 << "final mean return per episode: " << summary.final_mean_return << "\n"
-                << "held-out success share (ROAS >= " << job.config.evaluation.robust_roas
-                << "): policy " << summary.final_policy_success_share << ", best baseline "
-                << summary.best_baseline_success_share << std::endl;
+                << "test score of the reported policy: " << summary.test_score.mean << " [" << summary.test_score.low
+                << ", " << summary.test_score.high << "], vs adaptive pacing "
+                << summary.test_versus_adaptive_pacing.mean << " [" << summary.test_versus_adaptive_pacing.low << ", "
+                << summary.test_versus_adaptive_pacing.high << "]" << std::endl;
     }
     return 0;
   });
@@ -109,9 +113,10 @@ int evaluate_command(const EvaluateArguments& arguments) {
                          " creatives, the priors of " + arguments.job_path + " have " +
                          std::to_string(job.priors.creatives) + " ('creatives.count'); evaluate it on a compatible job");
       const PolicyModel model(saved.policy, saved.creatives);
-      if (static_cast<std::int64_t>(saved.parameters.size()) != model.parameter_count())
-        throw InputError(arguments.policy_path + ": /policy/parameters holds " + std::to_string(saved.parameters.size()) +
-                         " values, its /policy attributes describe " + std::to_string(model.parameter_count()));
+      for (const auto* parameters : {&saved.parameters, &saved.final_parameters})
+        if (static_cast<std::int64_t>(parameters->size()) != model.parameter_count())
+          throw InputError(arguments.policy_path + ": /policy holds " + std::to_string(parameters->size()) +
+                           " parameters, its /policy attributes describe " + std::to_string(model.parameter_count()));
       output = arguments.overrides.output.value_or(job.config.run.name + "-evaluation.h5");
       check_output_path(output, arguments.force);
       check_ranks(world.size(), job.config.run.worlds);
@@ -121,71 +126,40 @@ int evaluate_command(const EvaluateArguments& arguments) {
       broadcast_object(world, output);
       broadcast_object(world, saved.policy);
       broadcast_object(world, saved.parameters);
+      broadcast_object(world, saved.final_parameters);
+      broadcast_object(world, saved.selected_iteration);
       broadcast_object(world, saved.creatives);
       broadcast_object(world, saved.file);
       broadcast_object(world, saved.job_name);
     });
 
-    const IdRange range = block_of(job.config.run.worlds, world.size(), world.rank());
-    std::vector<World> worlds;
-    std::vector<EpisodeStats> outcomes;
     const PolicyModel model(saved.policy, saved.creatives);
-    InferencePolicy policy(model, saved.parameters, InferencePolicy::Mode::greedy);
-    const auto baselines = make_baselines(saved.policy);
-    std::vector<BidPolicy*> strategies{&policy};
-    for (const auto& baseline : baselines) strategies.push_back(baseline.get());
-    agreed(world, [&] {
-      worlds = make_worlds(job.priors, job.config.run.seed, job.config.world.horizon_days, range.begin, range.size());
-      std::vector<Experience> scratch;
-      outcomes = evaluate(worlds, strategies, scratch, static_cast<std::size_t>(job.config.run.max_experiences_per_rank));
-    });
-
-    // Rank 0 needs all outcomes (O(strategies x worlds)) for the success shares.
     MpiCollectives collectives(world);
-    std::vector<int> local_types;
+    const ProgressLog log(std::cerr, world.rank() == 0, 0, 0);
+    EvaluationProtocol protocol(job, model, collectives);
+    TestResults results;
+    agreed(world, [&] {
+      protocol.tune(log);
+      protocol.restore_selected({saved.selected_iteration, 0.0, saved.parameters});
+      results = protocol.test(saved.final_parameters, log);
+    });
     std::vector<WorldParams> params;
-    for (const World& w : worlds) {
-      local_types.push_back(w.params().world_type);
-      params.push_back(w.params());
-    }
-    const std::vector<int> types = collectives.gather(local_types);
-    std::vector<EpisodeStats> world_major;
-    for (std::size_t w = 0; w < worlds.size(); ++w)
-      for (std::size_t s = 0; s < strategies.size(); ++s) world_major.push_back(outcomes[s * worlds.size() + w]);
-    const std::vector<EpisodeStats> gathered = collectives.gather(world_major);
-
-    EvaluationResults results;
-    results.strategies = evaluation_strategy_names();
-    results.worlds = job.config.run.worlds;
-    results.first_world = range.begin;
-    results.local_worlds = params;
-    results.outcomes = outcomes;
-    if (world.rank() == 0) {
-      std::vector<EpisodeStats> strategy_major(gathered.size());
-      for (std::size_t w = 0; w < types.size(); ++w)
-        for (std::size_t s = 0; s < strategies.size(); ++s)
-          strategy_major[s * types.size() + w] = gathered[w * strategies.size() + s];
-      const Robustness robust = robustness(strategy_major, types, static_cast<int>(strategies.size()),
-                                           static_cast<int>(job.priors.world_types.size()), job.config.evaluation.robust_roas);
-      results.success_share = robust.success_share;
-      results.success_share_by_type = robust.success_share_by_type;
-      results.mean_return = robust.mean_return;
-    }
+    for (const World& w : protocol.test_worlds()) params.push_back(w.params());
     const std::string partial = output + ".partial";
-    write_evaluation_file(partial, collectives.raw_comm(), job.config, job.priors, saved, results);
+    write_evaluation_file(partial, collectives.raw_comm(), job.config, job.priors, saved, results,
+                          protocol.test_range().begin, params);
     collectives.barrier();
     agreed(world, [&] {
       if (world.rank() == 0) std::filesystem::rename(partial, output);
     });
     if (world.rank() == 0) {
-      std::cout << "evaluated " << saved.file << " on the " << job.config.run.worlds << " worlds of " << job.config.file
-                << " (seed " << job.config.run.seed << ")\n";
-      std::cout << std::left << std::setw(24) << "strategy" << std::right << std::setw(14) << "mean return"
-                << std::setw(12) << "ROAS>=" << job.config.evaluation.robust_roas << "\n";
-      for (std::size_t s = 0; s < results.strategies.size(); ++s)
-        std::cout << std::left << std::setw(24) << results.strategies[s] << std::right << std::fixed
-                  << std::setprecision(1) << std::setw(14) << results.mean_return[s] << std::setw(12)
-                  << std::setprecision(2) << results.success_share[s] << "\n";
+      std::cout << "evaluated " << saved.file << " on the " << job.config.evaluation.test_worlds << " test worlds of "
+                << job.config.file << " (test seed "
+                << (job.config.evaluation.test_seed != 0 ? job.config.evaluation.test_seed : job.config.run.seed)
+                << ")\n";
+      std::vector<std::string> type_names;
+      for (const WorldTypePrior& type : job.priors.world_types) type_names.push_back(type.name);
+      for (const std::string& line : describe_test_results(results, type_names)) std::cout << line << "\n";
       std::cout << "output: " << std::filesystem::absolute(output).string() << std::endl;
     }
     return 0;

@@ -6,6 +6,7 @@
 
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/output_schema.hpp"
+#include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/policy_model.hpp"
 #include "manyworlds/world/world.hpp"
 
@@ -72,9 +73,13 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
       iterations * (static_cast<double>(config.sampling.batch_size) * batch_row_bytes +
                     worlds * static_cast<double>(world_stat_fields().size()) * 8.0 +
                     static_cast<double>(iteration_metric_fields().size() + runtime_metric_fields().size()) * 8.0) +
-      evaluations * (static_cast<double>(config.evaluation.heldout_worlds) * 4 * 12 * 8.0 +
-                     static_cast<double>(model.parameter_count()) * 8.0) +
-      (worlds + static_cast<double>(config.evaluation.heldout_worlds)) * 600.0 + static_cast<double>(job.config.text.size() + job.priors.text.size());
+      evaluations * (static_cast<double>(config.evaluation.validation_worlds) + 8.0 +
+                     static_cast<double>(model.parameter_count())) * 8.0 +
+      static_cast<double>(config.evaluation.test_worlds) * static_cast<double>(test_strategy_names().size()) *
+          (static_cast<double>(world_stat_fields().size()) + 2.0) * 8.0 +
+      (worlds + static_cast<double>(config.evaluation.validation_worlds + config.evaluation.test_worlds)) * 600.0 +
+      iterations * static_cast<double>(model.parameter_count()) * 8.0 +
+      static_cast<double>(job.config.text.size() + job.priors.text.size());
   estimate.fits_buffer = largest_rank <= static_cast<double>(config.run.max_experiences_per_rank);
   return estimate;
 }

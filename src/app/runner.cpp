@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "manyworlds/app/agreement.hpp"
+#include "manyworlds/app/evaluation_protocol.hpp"
+#include "manyworlds/app/sampling_diagnostic.hpp"
 #include "manyworlds/app/progress.hpp"
 #include "manyworlds/app/stop_signal.hpp"
 #include "manyworlds/core/errors.hpp"
@@ -60,13 +63,13 @@ class Runner {
         model_(config_.policy, job.priors.creatives),
         typer_(config_.sampling.events, job.priors.tags),
         sampler_(config_.sampling, config_.run.seed),
+        protocol_(job, model_, collectives_),
         log_stream_(log),
         log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations),
         lockstep_(static_cast<std::size_t>(std::max(1, options.lanes))) {
     const int ranks = collectives_.size();
     const int rank = collectives_.rank();
     world_range_ = block_of(config_.run.worlds, ranks, rank);
-    heldout_range_ = block_of(config_.evaluation.heldout_worlds, ranks, rank);
     capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
     Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
     const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
@@ -88,7 +91,6 @@ class Runner {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
       worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size());
-      heldout_ = make_worlds(job_.priors, seed, horizon, heldout_range_.begin, heldout_range_.size(), heldout_world_base);
       experiences_.reserve(capacity_);
     });
 
@@ -104,9 +106,20 @@ class Runner {
       std::vector<WorldParams> params;
       for (const World& world : worlds_) params.push_back(world.params());
       output->write_worlds(job_.priors, world_range_.begin, params);
-      params.clear();
-      for (const World& world : heldout_) params.push_back(world.params());
-      output->write_heldout_worlds(job_.priors, heldout_range_.begin, params);
+      std::vector<WorldParams> validation;
+      for (const World& world : protocol_.validation_worlds()) validation.push_back(world.params());
+      std::vector<WorldParams> test;
+      for (const World& world : protocol_.test_worlds()) test.push_back(world.params());
+      output->write_evaluation_worlds(job_.priors, protocol_.validation_range().begin, validation,
+                                      protocol_.test_range().begin, test);
+    }
+    agreed(communicator_, [&] {
+      protocol_.tune(log_);
+      protocol_.measure_validation_references();
+    });
+    if (!options_.resume) {
+      output->write_validation_references(protocol_.references());
+      validate_into(0, *output);  // the untrained policy is a candidate too
     }
     log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
     log_.info("writing " + partial + " (renamed to " + options_.output + " when complete)");
@@ -136,7 +149,12 @@ class Runner {
         return summary;
       }
     }
-    output->write_final_policy(parameters_);
+    TestResults test;
+    agreed(communicator_, [&] { test = protocol_.test(parameters_, log_); });
+    output->write_test(test, static_cast<int>(job_.priors.world_types.size()));
+    const SelectedSnapshot& selected = protocol_.selected();
+    output->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
+                               selected.iteration);
     output->close();
     collectives_.barrier();
     agreed(communicator_, [&] {
@@ -146,9 +164,10 @@ class Runner {
     });
 
     summary.seconds = seconds_since(start);
-    summary.final_policy_success_share = last_robustness_.success_share.empty() ? 0 : last_robustness_.success_share[0];
-    for (std::size_t s = 1; s < last_robustness_.success_share.size(); ++s)
-      summary.best_baseline_success_share = std::max(summary.best_baseline_success_share, last_robustness_.success_share[s]);
+    if (collectives_.is_root()) {
+      summary.test_score = test.summary.overall[static_cast<int>(TestStrategy::policy)];
+      summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
+    }
     return summary;
   }
 
@@ -156,10 +175,12 @@ class Runner {
   OutputLayout output_layout() const {
     OutputLayout layout;
     layout.worlds = config_.run.worlds;
-    layout.heldout_worlds = config_.evaluation.heldout_worlds;
+    layout.validation_worlds = config_.evaluation.validation_worlds;
+    layout.test_worlds = config_.evaluation.test_worlds;
     layout.batch_size = config_.sampling.batch_size;
     layout.policy_parameters = model_.parameter_count();
-    layout.evaluation_strategies = evaluation_strategy_names();
+    layout.creatives = model_.creatives();
+    layout.evaluation_strategies = test_strategy_names();
     layout.policy_hidden = config_.policy.hidden;
     layout.value_hidden = config_.policy.value_hidden;
     layout.ranks = collectives_.size();
@@ -229,6 +250,9 @@ class Runner {
     SampledBatch batch;
     agreed(communicator_, [&] { batch = sampler_.draw(experiences_, slices, iteration, beta, collectives_); });
     runtime.sample_seconds = seconds_since(phase);
+    const std::vector<double> behaviour_parameters = parameters_;
+    const BehaviourColumns behaviour = behaviour_of(batch.rows);
+    if (options_.diagnose_draws > 0) diagnose(iteration, slices);
 
     // 4. Rank 0 trains on the whole batch (O(batch) bytes) and sums the per-world figures in world order.
     phase = Clock::now();
@@ -243,7 +267,7 @@ class Runner {
     phase = Clock::now();
     const bool evaluate_now =
         (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;
-    if (evaluate_now) run_evaluation(iteration, output);
+    if (evaluate_now) validate_into(iteration + 1, output);
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
 
     // 6. Transport and timing figures, then the iteration's rows in the file.
@@ -263,6 +287,10 @@ class Runner {
     record.world_stats = world_stats;
     record.first_row = batch.first_row;
     record.rows = batch.rows;
+    record.behaviour_bid_mean = behaviour.bid_mean;
+    record.behaviour_log_std = behaviour.log_std;
+    record.behaviour_creative_log_prob = behaviour.creative_log_prob;
+    record.policy_parameters = behaviour_parameters;
     record.metrics = metrics;
     output.append_iteration(record);
     runtime.write_seconds = seconds_since(phase);
@@ -271,6 +299,54 @@ class Runner {
     output.append_runtime(iteration, runtime);
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
+  }
+
+  // The behaviour policy's distribution at each of this rank's batch rows (for offline learners).
+  struct BehaviourColumns {
+    std::vector<float> bid_mean;
+    float log_std = 0;
+    std::vector<float> creative_log_prob;  // [row][creative]
+  };
+  BehaviourColumns behaviour_of(const std::vector<BatchRow>& rows) const {
+    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
+    BehaviourColumns columns;
+    columns.log_std = policy.log_std();
+    const auto creatives = static_cast<std::size_t>(model_.creatives());
+    columns.creative_log_prob.resize(rows.size() * creatives);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const int world_creatives = job_.priors.creatives;
+      columns.bid_mean.push_back(
+          policy.distribution(rows[i].experience.obs, world_creatives, columns.creative_log_prob.data() + i * creatives));
+    }
+    return columns;
+  }
+
+  // Collective: a validation round of the current policy after `iterations` iterations, appended to the output.
+  void validate_into(int iterations, OutputFile& output) {
+    ValidationRound round;
+    agreed(communicator_, [&] { round = protocol_.validate(iterations, parameters_, log_); });
+    output.append_validation(round);
+  }
+
+  // The sampling diagnostic (one rank): every arm's batches against this iteration's population,
+  // appended to OUTPUT.sampling.csv and logged.
+  void diagnose(int iteration, const std::vector<WorldSlice>& slices) {
+    const std::string path = options_.output + ".sampling.csv";
+    const bool fresh = !std::filesystem::exists(path) || std::filesystem::file_size(path) == 0;
+    std::ofstream csv(path, std::ios::app);
+    if (fresh) csv << "iteration,arm,draws,gradient_mse,gradient_bias_squared,gradient_relative_mse,crisis_value_mse,mean_ess\n";
+    for (const ArmDiagnosis& arm : diagnose_sampling(experiences_, slices, iteration, config_, model_, parameters_,
+                                                     options_.diagnose_draws)) {
+      csv << iteration << ',' << arm.arm << ',' << options_.diagnose_draws << ',' << arm.gradient.mean_squared_error << ','
+          << arm.gradient.bias_squared << ',' << arm.gradient.relative_error << ',' << arm.crisis_value.mean_squared_error
+          << ',' << arm.effective_sample_size << '\n';
+      char text[200];
+      std::snprintf(text, sizeof text, "sampling diagnostic, iteration %d, %s: gradient relative MSE %.4f, crisis value MSE %.4g, ESS %.0f",
+                    iteration + 1, arm.arm.c_str(), arm.gradient.relative_error, arm.crisis_value.mean_squared_error,
+                    arm.effective_sample_size);
+      log_.info(text);
+    }
+    if (!csv) throw RuntimeFailure(path + ": could not write the sampling diagnostic");
   }
 
   // The rank's worlds in lockstep (RunOptions::lanes at a time) with one batched policy; each
@@ -288,7 +364,9 @@ class Runner {
       value_scratch_.resize(episode.size());
       policy.values(episode.data(), episode.size(), value_scratch_.data());
       for (std::size_t i = 0; i < episode.size(); ++i) episode[i].value_estimate = value_scratch_[i];
-      compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, config_.ppo.reward_scale, config_.world.reward);
+      const RewardSpec reward{config_.world.reward, config_.ppo.reward_scale, config_.ppo.lagrangian,
+                              config_.ppo.counterfactual, config_.ppo.budget_price, stats.budget};
+      compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, reward);
     };
     lockstep_.run(worlds_, static_cast<std::uint32_t>(iteration * episodes), episodes, policy, experiences_, capacity_,
                   finish_episode);
@@ -355,80 +433,20 @@ class Runner {
     for (const BatchRow& row : rows) samples.push_back(training_sample(row.experience, row.weight));
     if (config_.ppo.normalize_advantages) normalize_advantages(samples);
     Stream shuffle(config_.run.seed, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1), 0);
-    const PpoStats stats = trainer_->update(samples, shuffle);
+    const PpoStats stats =
+        trainer_->update(samples, shuffle, learning_rate_at(config_.ppo, iteration, config_.run.iterations));
     m.policy_loss = stats.policy_loss;
     m.value_loss = stats.value_loss;
     m.entropy = stats.entropy;
     m.approx_kl = stats.approx_kl;
     m.clip_fraction = stats.clip_fraction;
+    m.learning_rate = stats.learning_rate;
+    m.epochs = stats.epochs;
     m.grad_norm = stats.grad_norm;
     m.explained_variance = stats.explained_variance;
     parameters_ = trainer_->export_parameters();
     m.policy_log_std = parameters_[static_cast<std::size_t>(model_.log_std_index())];
     return m;
-  }
-
-  void run_evaluation(int iteration, OutputFile& output) {
-    // The baselines are deterministic and every round replays the same episode, so their
-    // outcomes are computed in the first round only; the policy is evaluated every round.
-    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::greedy);
-    std::vector<BidPolicy*> policy_only{&policy};
-    std::vector<EpisodeStats> outcomes;
-    std::vector<Experience> scratch;
-    agreed(communicator_, [&] {
-      scratch.reserve(std::min<std::size_t>(capacity_, 1u << 20));
-      if (baseline_outcomes_.empty()) {
-        const auto baselines = make_baselines(config_.policy);
-        std::vector<BidPolicy*> strategies;
-        for (const auto& baseline : baselines) strategies.push_back(baseline.get());
-        baseline_outcomes_ = evaluate(heldout_, strategies, scratch, capacity_);
-      }
-      outcomes = evaluate(heldout_, policy_only, scratch, capacity_);
-    });
-    outcomes.insert(outcomes.end(), baseline_outcomes_.begin(), baseline_outcomes_.end());
-    const std::size_t strategy_count = evaluation_strategy_names().size();
-
-    // Rank 0 needs every held-out outcome (O(strategies x heldout)) and the worlds' types.
-    const std::size_t local = heldout_.size();
-    std::vector<int> local_types;
-    for (const World& world : heldout_) local_types.push_back(world.params().world_type);
-    const std::vector<int> types = collectives_.gather(local_types);
-    std::vector<EpisodeStats> world_major;
-    for (std::size_t w = 0; w < local; ++w)
-      for (std::size_t s = 0; s < strategy_count; ++s) world_major.push_back(outcomes[s * local + w]);
-    const std::vector<EpisodeStats> gathered = collectives_.gather(world_major);
-
-    EvaluationRecord record;
-    record.iteration = iteration;
-    record.first_heldout = heldout_range_.begin;
-    record.local_heldout = static_cast<std::int64_t>(local);
-    record.outcomes = outcomes;
-    if (collectives_.is_root()) {
-      const std::size_t all = types.size();
-      std::vector<EpisodeStats> strategy_major(gathered.size());
-      for (std::size_t w = 0; w < all; ++w)
-        for (std::size_t s = 0; s < strategy_count; ++s)
-          strategy_major[s * all + w] = gathered[w * strategy_count + s];
-      last_robustness_ = robustness(strategy_major, types, static_cast<int>(strategy_count),
-                                    static_cast<int>(job_.priors.world_types.size()), config_.evaluation.robust_roas);
-      record.success_share = last_robustness_.success_share;
-      record.success_share_by_type = last_robustness_.success_share_by_type;
-      record.mean_return = last_robustness_.mean_return;
-      record.policy_parameters = parameters_;
-      std::string line = "held-out evaluation after iteration " + std::to_string(iteration + 1) + ":";
-      const auto names = evaluation_strategy_names();
-      std::string robust;
-      for (std::size_t s = 0; s < names.size(); ++s) {
-        char text[128];
-        std::snprintf(text, sizeof text, "  %s return %.1f, ROAS>=%.2g in %.0f%%", names[s].c_str(),
-                      record.mean_return[s], config_.evaluation.robust_roas, 100 * record.success_share[s]);
-        line += text;
-        if (record.success_share[s] >= config_.evaluation.robust_share) robust += (robust.empty() ? "" : ", ") + names[s];
-      }
-      log_.info(line + "; robust (>= " + std::to_string(static_cast<int>(100 * config_.evaluation.robust_share)) +
-                "% of worlds): " + (robust.empty() ? "none" : robust));
-    }
-    output.append_evaluation(record);
   }
 
   const Job& job_;
@@ -439,20 +457,17 @@ class Runner {
   PolicyModel model_;
   EventTyper typer_;
   BatchSampler sampler_;
+  EvaluationProtocol protocol_;
   std::ostream& log_stream_;
   ProgressLog log_;
   IdRange world_range_;
-  IdRange heldout_range_;
   std::size_t capacity_ = 0;
   std::vector<World> worlds_;
-  std::vector<World> heldout_;
   std::vector<Experience> experiences_;
   std::vector<float> value_scratch_;
   Lockstep lockstep_;
   std::vector<double> parameters_;
   std::optional<PpoTrainer> trainer_;
-  Robustness last_robustness_;
-  std::vector<EpisodeStats> baseline_outcomes_;  // this rank's held-out worlds, [baseline][world]
 };
 
 }  // namespace

@@ -24,6 +24,15 @@ const char* to_string(RewardMode mode) {
   return mode == RewardMode::realized ? "realized" : "expected";
 }
 
+const char* to_string(BidPrior prior) {
+  switch (prior) {
+    case BidPrior::none: return "none";
+    case BidPrior::value: return "value";
+    case BidPrior::adaptive_pacing: return "adaptive_pacing";
+  }
+  return "?";
+}
+
 const char* to_string(EventSource source) {
   switch (source) {
     case EventSource::ground_truth: return "ground_truth";
@@ -42,7 +51,7 @@ RunSection parse_run(const TomlTable& table) {
   run.name = table.string("name", run.name);
   run.seed = static_cast<std::uint64_t>(
       table.integer("seed", 1, 0, static_cast<std::int64_t>(max_seed)));
-  run.worlds = table.integer("worlds", run.worlds, 1, heldout_world_base - 1);
+  run.worlds = table.integer("worlds", run.worlds, 1, validation_world_base - 1);
   run.iterations = static_cast<int>(table.integer("iterations", run.iterations, 1, 1000000));
   run.episodes_per_iteration =
       static_cast<int>(table.integer("episodes_per_iteration", run.episodes_per_iteration, 1, 1000));
@@ -139,6 +148,9 @@ PolicySection parse_policy(const TomlTable& table) {
   policy.init_log_std = table.number("init_log_std", policy.init_log_std, {-5.0, 2.0});
   policy.max_abs_log_multiplier =
       table.number("max_abs_log_multiplier", policy.max_abs_log_multiplier, {0.1, 10.0});
+  const std::string prior = table.choice("bid_prior", to_string(policy.bid_prior), {"none", "value", "adaptive_pacing"});
+  policy.bid_prior = prior == "value" ? BidPrior::value : prior == "adaptive_pacing" ? BidPrior::adaptive_pacing : BidPrior::none;
+  policy.prior_offset = table.number("prior_offset", policy.prior_offset, {-10.0, 10.0});
   table.finish();
   return policy;
 }
@@ -146,6 +158,8 @@ PolicySection parse_policy(const TomlTable& table) {
 PpoSection parse_ppo(const TomlTable& table) {
   PpoSection ppo;
   ppo.learning_rate = table.number("learning_rate", ppo.learning_rate, {0.0, 1.0, true});
+  ppo.final_learning_rate = table.number("final_learning_rate", ppo.learning_rate, {0.0, 1.0});
+  ppo.target_kl = table.number("target_kl", ppo.target_kl, non_negative);
   ppo.epochs = static_cast<int>(table.integer("epochs", ppo.epochs, 0, 1000));
   ppo.minibatch_size = table.integer("minibatch_size", ppo.minibatch_size, 1, 10000000);
   ppo.clip = table.number("clip", ppo.clip, {0.0, 1.0, true});
@@ -158,6 +172,9 @@ PpoSection parse_ppo(const TomlTable& table) {
   ppo.adam_beta2 = table.number("adam_beta2", ppo.adam_beta2, {0.0, 1.0});
   ppo.adam_epsilon = table.number("adam_epsilon", ppo.adam_epsilon, positive);
   ppo.reward_scale = table.number("reward_scale", ppo.reward_scale, positive);
+  ppo.budget_price = table.number("budget_price", ppo.budget_price, {0.0, 100.0});
+  ppo.lagrangian = table.boolean("lagrangian", ppo.lagrangian);
+  ppo.counterfactual = table.boolean("counterfactual", ppo.counterfactual);
   ppo.normalize_advantages = table.boolean("normalize_advantages", ppo.normalize_advantages);
   table.finish();
   return ppo;
@@ -165,9 +182,16 @@ PpoSection parse_ppo(const TomlTable& table) {
 
 EvaluationSection parse_evaluation(const TomlTable& table) {
   EvaluationSection evaluation;
-  evaluation.heldout_worlds =
-      table.integer("heldout_worlds", evaluation.heldout_worlds, 1, 1000000);
+  evaluation.validation_worlds =
+      table.integer("validation_worlds", evaluation.validation_worlds, 1, max_evaluation_worlds);
+  evaluation.test_worlds = table.integer("test_worlds", evaluation.test_worlds, 1, max_evaluation_worlds);
+  evaluation.tuning_worlds = table.integer("tuning_worlds", evaluation.tuning_worlds, 1, max_evaluation_worlds);
+  evaluation.test_seed = static_cast<std::uint64_t>(
+      table.integer("test_seed", static_cast<std::int64_t>(evaluation.test_seed), 0, static_cast<std::int64_t>(max_seed)));
   evaluation.every = static_cast<int>(table.integer("every", evaluation.every, 1, 1000000));
+  evaluation.bootstrap_samples =
+      static_cast<int>(table.integer("bootstrap_samples", evaluation.bootstrap_samples, 100, 1000000));
+  evaluation.score_floor = table.number("score_floor", evaluation.score_floor, {0.0, 1.0, true});
   evaluation.robust_roas = table.number("robust_roas", evaluation.robust_roas, non_negative);
   evaluation.robust_share = table.number("robust_share", evaluation.robust_share, unit_interval);
   table.finish();
@@ -203,9 +227,9 @@ void validate_job(const JobConfig& job) {
   if (job.run.seed > max_seed)
     throw InputError("'run.seed' = " + std::to_string(job.run.seed) + " is out of range: must be in [0, " +
                      std::to_string(max_seed) + "]");
-  if (job.run.worlds < 1 || job.run.worlds >= heldout_world_base)
+  if (job.run.worlds < 1 || job.run.worlds >= validation_world_base)
     throw InputError("'run.worlds' = " + std::to_string(job.run.worlds) + " is out of range: must be in [1, " +
-                     std::to_string(heldout_world_base - 1) + "]");
+                     std::to_string(validation_world_base - 1) + "]");
   if (job.run.iterations < 1)
     throw InputError("'run.iterations' must be at least 1");
   if (job.ppo.minibatch_size > job.sampling.batch_size)
@@ -256,13 +280,18 @@ std::string describe(const JobConfig& job) {
   out << "value_percentile=" << job.sampling.events.value_percentile << "\n"
       << "[policy]     hidden=" << list(job.policy.hidden)
       << " value_hidden=" << list(job.policy.value_hidden)
-      << " init_log_std=" << job.policy.init_log_std << "\n"
-      << "[ppo]        learning_rate=" << job.ppo.learning_rate << " epochs=" << job.ppo.epochs
+      << " init_log_std=" << job.policy.init_log_std
+      << " bid_prior=" << to_string(job.policy.bid_prior) << " prior_offset=" << job.policy.prior_offset << "\n"
+      << "[ppo]        learning_rate=" << job.ppo.learning_rate << "->" << job.ppo.final_learning_rate
+      << " target_kl=" << job.ppo.target_kl << " epochs=" << job.ppo.epochs
       << " minibatch_size=" << job.ppo.minibatch_size << " clip=" << job.ppo.clip
       << " gamma=" << job.ppo.gamma << " gae_lambda=" << job.ppo.gae_lambda
-      << " reward_scale=" << job.ppo.reward_scale
+      << " reward_scale=" << job.ppo.reward_scale << " budget_price=" << job.ppo.budget_price
       << " normalize_advantages=" << (job.ppo.normalize_advantages ? "true" : "false") << "\n"
-      << "[evaluation] heldout_worlds=" << job.evaluation.heldout_worlds
+      << "[evaluation] validation_worlds=" << job.evaluation.validation_worlds
+      << " test_worlds=" << job.evaluation.test_worlds << " tuning_worlds=" << job.evaluation.tuning_worlds
+      << " test_seed=" << job.evaluation.test_seed << " bootstrap_samples=" << job.evaluation.bootstrap_samples
+      << " score_floor=" << job.evaluation.score_floor
       << " every=" << job.evaluation.every << " robust_roas=" << job.evaluation.robust_roas
       << " robust_share=" << job.evaluation.robust_share << "\n";
   return out.str();

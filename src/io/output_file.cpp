@@ -5,6 +5,8 @@
 #include "manyworlds/io/world_parameters.hpp"
 
 #include <map>
+#include <optional>
+#include <tuple>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
@@ -33,8 +35,9 @@ struct BatchField {
   const char* unit;
   const char* description;
   h5::ElementType type;
-  std::uint64_t width;  // 0: one value per row
+  std::uint64_t width;  // 0: one value per row; per_creative: one per creative of the policy
 };
+constexpr std::uint64_t per_creative = ~std::uint64_t{0};
 const std::vector<BatchField>& batch_fields() {
 static const std::vector<BatchField> fields{
     {"world", "1", "world id", h5::ElementType::int32, 0},
@@ -57,8 +60,12 @@ static const std::vector<BatchField> fields{
     {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
     {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
     {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
+    {"behaviour_bid_mean", "1", "behaviour policy's Gaussian mean of the log bid multiplier (before clamping)", h5::ElementType::float32, 0},
+    {"behaviour_log_std", "1", "behaviour policy's log standard deviation of the log bid multiplier", h5::ElementType::float32, 0},
+    {"behaviour_creative_log_prob", "nats", "behaviour policy's log-probability of each creative", h5::ElementType::float32, per_creative},
     {"reward", "currency", "realized reward: attributed conversion value minus cost", h5::ElementType::float32, 0},
     {"expected_reward", "currency", "expected conversion value minus expected cost given the auction's slot and price", h5::ElementType::float32, 0},
+    {"expected_cost", "currency", "expected cost given the auction's slot and price (click-through x price)", h5::ElementType::float32, 0},
     {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
     {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
     {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
@@ -71,25 +78,6 @@ static const std::vector<BatchField> fields{
   return fields;
 }
 
-// Datasets of /evaluation besides the per-world statistics: name, unit, description, inner axes.
-struct EvaluationDataset {
-  const char* name;
-  const char* unit;
-  const char* description;
-  enum class Axes { none, strategies, strategies_types, parameters } axes;
-};
-const std::vector<EvaluationDataset>& evaluation_datasets() {
-  using A = EvaluationDataset::Axes;
-  static const std::vector<EvaluationDataset> datasets{
-      {"iteration", "1", "training iteration after which the round ran; axis (round)", A::none},
-      {"success_share", "1", "share of held-out worlds where the strategy's expected ROAS reached robust_roas; axes (round, strategy)", A::strategies},
-      {"success_share_by_type", "1", "success share per world type; axes (round, strategy, world type)", A::strategies_types},
-      {"mean_return", "currency", "mean expected return (expected value - expected spend) per held-out world; axes (round, strategy)", A::strategies},
-      {"policy_parameters", "1", "policy snapshot evaluated in the round; axes (round, parameter)", A::parameters},
-  };
-  return datasets;
-}
-
 }  // namespace
 
 // Open handles of the growable datasets, kept for the whole run.
@@ -98,7 +86,8 @@ struct OutputFile::Datasets {
   std::map<std::string, h5::Dataset> runtime;
   std::map<std::string, h5::Dataset> world_stats;
   std::map<std::string, h5::Dataset> batches;
-  std::map<std::string, h5::Dataset> evaluation;
+  std::optional<ValidationDatasets> validation;
+  std::optional<h5::Dataset> policy_history;
 };
 
 OutputFile::OutputFile(h5::File file, std::unique_ptr<Datasets> datasets, bool root, OutputLayout layout)
@@ -115,7 +104,8 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   const h5::Group root = file.root();
   write_job_attributes(root, output_format_name, output_format_version, job, priors);
   root.write_attribute("worlds", layout.worlds);
-  root.write_attribute("heldout_worlds", layout.heldout_worlds);
+  root.write_attribute("validation_worlds", layout.validation_worlds);
+  root.write_attribute("test_worlds", layout.test_worlds);
   root.write_attribute("iterations_planned", static_cast<std::int64_t>(job.run.iterations));
   root.write_attribute("episodes_per_iteration", static_cast<std::int64_t>(job.run.episodes_per_iteration));
   root.write_attribute("horizon_days", job.world.horizon_days);
@@ -177,8 +167,20 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   batches.write_attribute("description",
                           "importance-sampled training batches; axes (iteration, row[, feature]); rows ordered "
                           "by (world, episode, step); weighted means use (1/B) sum weight * x");
+  // What an offline learner needs to recompute advantages and ratios from the rows alone.
+  batches.write_attribute("reward_mode", to_string(job.world.reward));
+  batches.write_attribute("gamma", job.ppo.gamma);
+  batches.write_attribute("gae_lambda", job.ppo.gae_lambda);
+  batches.write_attribute("reward_scale", job.ppo.reward_scale);
+  batches.write_attribute("lagrangian", static_cast<std::int64_t>(job.ppo.lagrangian ? 1 : 0));
+  batches.write_attribute("budget_price", job.ppo.budget_price);
+  batches.write_attribute("ppo_clip", job.ppo.clip);
+  batches.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
+  batches.write_attribute("bid_prior", to_string(job.policy.bid_prior));
+  batches.write_attribute("prior_offset", job.policy.prior_offset);
   for (const BatchField& field : batch_fields()) {
-    const Dims inner = field.width == 0 ? Dims{batch} : Dims{batch, field.width};
+    const std::uint64_t width = field.width == per_creative ? static_cast<std::uint64_t>(layout.creatives) : field.width;
+    const Dims inner = width == 0 ? Dims{batch} : Dims{batch, width};
     h5::DatasetOptions options = growable(1, inner);
     options.deflate = batch_deflate_level;
     h5::Dataset dataset = [&] {
@@ -195,31 +197,8 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
     datasets->batches.emplace(field.name, std::move(dataset));
   }
 
-  const auto strategies = static_cast<std::uint64_t>(layout.evaluation_strategies.size());
-  const auto heldout = static_cast<std::uint64_t>(layout.heldout_worlds);
-  const auto types = static_cast<std::uint64_t>(priors.world_types.size());
-  const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
-  const h5::Group evaluation = root.create_group("evaluation");
-  evaluation.write_attribute("description",
-                             "held-out evaluation rounds; axes (round, strategy, heldout world) unless stated");
-  evaluation.write_attribute("strategies", layout.evaluation_strategies);
-  evaluation.write_attribute("robust_roas", job.evaluation.robust_roas);
-  evaluation.write_attribute("robust_share", job.evaluation.robust_share);
-  const auto add_eval = [&](const char* name, const char* unit, const char* description, Dims inner) {
-    h5::Dataset dataset = evaluation.create_dataset<double>(name, with_inner(inner), growable(1, inner));
-    dataset.set_units(unit);
-    dataset.write_attribute("description", description);
-    datasets->evaluation.emplace(name, std::move(dataset));
-  };
-  for (const auto& field : world_stat_fields()) add_eval(field.name, field.unit, field.description, {strategies, heldout});
-  for (const EvaluationDataset& spec : evaluation_datasets()) {
-    using A = EvaluationDataset::Axes;
-    const Dims inner = spec.axes == A::none         ? Dims{}
-                       : spec.axes == A::strategies ? Dims{strategies}
-                       : spec.axes == A::parameters ? Dims{parameters}
-                                                    : Dims{strategies, types};
-    add_eval(spec.name, spec.unit, spec.description, inner);
-  }
+  datasets->validation.emplace(ValidationDatasets::create(root, job, layout.validation_worlds, layout.policy_parameters,
+                                                         layout.evaluation_strategies));
 
   const h5::Group policy = root.create_group("policy");
   policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
@@ -228,6 +207,11 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   policy.write_attribute("observation_size", static_cast<std::int64_t>(obs_dim));
   policy.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
   policy.write_attribute("description", "parameter layout in docs/learning.md");
+  const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
+  h5::Dataset history = policy.create_dataset<double>("history", with_inner({parameters}), growable(1, {parameters}));
+  history.set_units("1");
+  history.write_attribute("description", "the behaviour policy of each iteration (the parameters it simulated with); axes (iteration, parameter)");
+  datasets->policy_history.emplace(std::move(history));
 
   OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
   output.comm_ = comm;
@@ -247,19 +231,15 @@ OutputFile OutputFile::open(const std::string& path, MPI_Comm comm, const Output
     datasets->metrics.emplace(field.name, root.open_dataset(std::string("metrics/") + field.name));
   for (const auto& field : runtime_metric_fields())
     datasets->runtime.emplace(field.name, root.open_dataset(std::string("runtime/") + field.name));
-  for (const auto& field : world_stat_fields()) {
+  for (const auto& field : world_stat_fields())
     datasets->world_stats.emplace(field.name, root.open_dataset(std::string("worlds/stats/") + field.name));
-    datasets->evaluation.emplace(field.name, root.open_dataset(std::string("evaluation/") + field.name));
-  }
   for (const BatchField& field : batch_fields())
     datasets->batches.emplace(field.name, root.open_dataset(std::string("batches/") + field.name));
-  for (const EvaluationDataset& spec : evaluation_datasets())
-    datasets->evaluation.emplace(spec.name, root.open_dataset(std::string("evaluation/") + spec.name));
+  datasets->validation.emplace(ValidationDatasets::open(root));
+  datasets->policy_history.emplace(root.open_dataset("policy/history"));
   root.open_group("runtime").write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
-  const auto rounds = static_cast<int>(datasets->evaluation.at("iteration").dims().at(0));
   OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
   output.comm_ = comm;
-  output.evaluation_rounds_ = rounds;
   return output;
 }
 
@@ -267,10 +247,12 @@ void OutputFile::write_worlds(const Priors& priors, std::int64_t first_world, st
   write_world_parameters(file_.root(), comm_, priors, "worlds/parameters", layout_.worlds, first_world, local);
 }
 
-void OutputFile::write_heldout_worlds(const Priors& priors, std::int64_t first_heldout,
-                                      std::span<const WorldParams> local) {
-  write_world_parameters(file_.root(), comm_, priors, "heldout_worlds/parameters", layout_.heldout_worlds,
-                         first_heldout, local);
+void OutputFile::write_evaluation_worlds(const Priors& priors, std::int64_t first_validation,
+                                         std::span<const WorldParams> validation, std::int64_t first_test,
+                                         std::span<const WorldParams> test) {
+  write_world_parameters(file_.root(), comm_, priors, "validation_worlds/parameters", layout_.validation_worlds,
+                         first_validation, validation);
+  write_world_parameters(file_.root(), comm_, priors, "test_worlds/parameters", layout_.test_worlds, first_test, test);
 }
 
 void OutputFile::append_iteration(const IterationRecord& record) {
@@ -285,6 +267,9 @@ void OutputFile::append_iteration(const IterationRecord& record) {
     const double value = record.metrics.*field.member;
     dataset.write_rows<double>(iteration, mine, &value);
   }
+  datasets_->policy_history->extend_rows(rows);
+  datasets_->policy_history->write_rows_at<double>({iteration, 0}, {mine, static_cast<std::uint64_t>(layout_.policy_parameters)},
+                                                   record.policy_parameters.data());
   const auto first_world = static_cast<std::uint64_t>(record.first_world);
   const auto local_worlds = static_cast<std::uint64_t>(record.world_stats.size());
   for (const auto& field : world_stat_fields()) {
@@ -339,8 +324,14 @@ void OutputFile::append_iteration(const IterationRecord& record) {
   write("log_bid_multiplier", column<float>(batch, [](const BatchRow& r) { return r.experience.log_bid_multiplier; }), 0);
   write("log_prob", column<float>(batch, [](const BatchRow& r) { return r.experience.log_prob; }), 0);
   write("value_estimate", column<float>(batch, [](const BatchRow& r) { return r.experience.value_estimate; }), 0);
+  write("behaviour_bid_mean", std::vector<float>(record.behaviour_bid_mean.begin(), record.behaviour_bid_mean.end()), 0);
+  write("behaviour_log_std", std::vector<float>(batch.size(), record.behaviour_log_std), 0);
+  write("behaviour_creative_log_prob",
+        std::vector<float>(record.behaviour_creative_log_prob.begin(), record.behaviour_creative_log_prob.end()),
+        static_cast<std::uint64_t>(layout_.creatives));
   write("reward", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value - r.experience.cost; }), 0);
   write("expected_reward", column<float>(batch, [](const BatchRow& r) { return r.experience.expected_reward; }), 0);
+  write("expected_cost", column<float>(batch, [](const BatchRow& r) { return r.experience.expected_cost; }), 0);
   write("advantage", column<float>(batch, [](const BatchRow& r) { return r.experience.advantage; }), 0);
   write("value_target", column<float>(batch, [](const BatchRow& r) { return r.experience.value_target; }), 0);
   write("conversion_value", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value; }), 0);
@@ -362,46 +353,30 @@ void OutputFile::append_runtime(int iteration, const RuntimeMetrics& runtime) {
   }
 }
 
-void OutputFile::append_evaluation(const EvaluationRecord& record) {
-  const auto round = static_cast<std::uint64_t>(evaluation_rounds_++);
-  const std::uint64_t rows = round + 1;
-  const std::uint64_t mine = root_ ? 1 : 0;
-  const auto strategies = static_cast<std::uint64_t>(layout_.evaluation_strategies.size());
-  const auto extend = [&](const char* name) -> const h5::Dataset& {
-    const h5::Dataset& dataset = datasets_->evaluation.at(name);
-    dataset.extend_rows(rows);
-    return dataset;
-  };
-  const double iteration = record.iteration;
-  extend("iteration").write_rows<double>(round, mine, &iteration);
-  const auto first = static_cast<std::uint64_t>(record.first_heldout);
-  const auto local = static_cast<std::uint64_t>(record.local_heldout);
-  for (const auto& field : world_stat_fields()) {
-    std::vector<double> values;
-    for (const EpisodeStats& stats : record.outcomes) values.push_back(field.value(stats));
-    extend(field.name).write_rows_at<double>({round, 0, first}, {1, strategies, local}, std::span<const double>(values));
-  }
-  const auto root_row = [&](const char* name, const std::vector<double>& values) {
-    const h5::Dataset& dataset = extend(name);
-    const Dims dims = dataset.dims();
-    Dims start(dims.size(), 0);
-    Dims count = dims;
-    start[0] = round;
-    count[0] = mine;
-    dataset.write_rows_at<double>(start, count, values.data());
-  };
-  root_row("success_share", record.success_share);
-  root_row("success_share_by_type", record.success_share_by_type);
-  root_row("mean_return", record.mean_return);
-  root_row("policy_parameters", record.policy_parameters);
+void OutputFile::write_validation_references(const ValidationReferences& references) {
+  manyworlds::write_validation_references(file_.root(), references, layout_.validation_worlds, root_);
 }
 
-void OutputFile::write_final_policy(const std::vector<double>& parameters) {
+void OutputFile::append_validation(const ValidationRound& round) { datasets_->validation->append(round, root_); }
+
+void OutputFile::write_test(const TestResults& results, int world_types) {
+  write_test_results(file_.root().open_group("evaluation"), results, layout_.test_worlds, world_types, root_);
+}
+
+void OutputFile::write_final_policy(const std::vector<double>& reported, const std::vector<double>& final_parameters,
+                                    int selected_iteration) {
   const auto count = static_cast<std::uint64_t>(layout_.policy_parameters);
-  const h5::Dataset dataset = file_.root().create_dataset<double>("policy/parameters", {count});
-  dataset.write_rows<double>(0, root_ ? count : 0, parameters.data());
-  dataset.set_units("1");
-  dataset.write_attribute("description", "final policy and value parameters (layout in docs/learning.md)");
+  const h5::Group policy = file_.root().open_group("policy");
+  policy.write_attribute("selected_iteration", static_cast<std::int64_t>(selected_iteration));
+  for (const auto& [name, values, description] :
+       {std::tuple{"parameters", &reported,
+                   "the reported policy: the snapshot with the best validation score (layout in docs/learning.md)"},
+        std::tuple{"final_parameters", &final_parameters, "the policy after the last iteration"}}) {
+    const h5::Dataset dataset = policy.create_dataset<double>(name, {count});
+    dataset.write_rows<double>(0, root_ ? count : 0, values->data());
+    dataset.set_units("1");
+    dataset.write_attribute("description", description);
+  }
 }
 
 void OutputFile::close() {

@@ -46,6 +46,8 @@ const std::vector<Field<IterationMetrics>>& iteration_metric_fields() {
       {"explained_variance", "1", "explained variance of the value head", &M::explained_variance},
       {"policy_log_std", "1", "log standard deviation of the log bid multiplier after the update", &M::policy_log_std},
       {"mean_log_bid_multiplier", "1", "mean log bid multiplier of the experiences", &M::mean_log_bid_multiplier},
+      {"learning_rate", "1", "learning rate of the update (ppo.learning_rate annealed to ppo.final_learning_rate)", &M::learning_rate},
+      {"epochs", "1", "epochs the update ran (fewer than ppo.epochs when ppo.target_kl stopped it)", &M::epochs},
   };
   return fields;
 }

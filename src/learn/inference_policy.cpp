@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -50,7 +51,9 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
       std_(0.0),
       mode_(mode),
       isa_(isa),
-      lanes_(batch_lanes(isa)) {
+      lanes_(batch_lanes(isa)),
+      prior_(model.bid_prior()),
+      prior_offset_(model.prior_offset()) {
   if (!supported(isa))
     throw RuntimeFailure(std::string("inference policy: ") + to_string(isa) + " code requested but this CPU does not support it");
   if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
@@ -98,7 +101,7 @@ const float* InferencePolicy::run_batch(const Network& net, int outputs) {
 
 Action InferencePolicy::act(const Observation& obs, int creatives, const DecisionNoise& noise) {
   const float* out = run(policy_, obs.data());
-  return choose(out[0], out + 1, 1, creatives, noise);
+  return choose(out[0] + bid_prior_mean(prior_, prior_offset_, obs), out + 1, 1, creatives, noise);
 }
 
 void InferencePolicy::act(std::span<const Decision> decisions, std::span<Action> actions) {
@@ -119,7 +122,8 @@ void InferencePolicy::act(std::span<const Decision> decisions, std::span<Action>
     const float* out = run_batch(policy_, 1 + creatives_);
     for (std::size_t r = 0; r < rows; ++r) {
       const Decision& d = decisions[first + r];
-      actions[first + r] = choose(out[r], out + lanes + r, lanes_, d.creatives, d.noise);
+      const float mean = out[r] + bid_prior_mean(prior_, prior_offset_, *d.observation);
+      actions[first + r] = choose(mean, out + lanes + r, lanes_, d.creatives, d.noise);
     }
   }
 }
@@ -128,16 +132,7 @@ Action InferencePolicy::choose(float mean, const float* logits, std::ptrdiff_t s
                                const DecisionNoise& noise) {
   const int n = active_creatives(creatives, creatives_);
   float max_logit = logits[0];
-  int best = 0;
-  for (int j = 1; j < n; ++j) {
-    if (logits[j * stride] > max_logit) {
-      max_logit = logits[j * stride];
-      best = j;
-    }
-  }
-  if (mode_ == Mode::greedy) return {std::clamp(mean, -bound_, bound_), best, 0.0f};
-  const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
-  const float multiplier = std::clamp(x, -bound_, bound_);
+  for (int j = 1; j < n; ++j) max_logit = std::max(max_logit, logits[j * stride]);
   float* weights = unnormalised_.data();
   float sum = 0.0f;
   for (int j = 0; j < n; ++j) {
@@ -154,10 +149,28 @@ Action InferencePolicy::choose(float mean, const float* logits, std::ptrdiff_t s
       break;
     }
   }
+  if (mode_ == Mode::greedy) return {std::clamp(mean, -bound_, bound_), creative, 0.0f, mean};
+  const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
+  const float multiplier = std::clamp(x, -bound_, bound_);
   const double creative_log_prob =
       static_cast<double>(logits[creative * stride] - max_logit) - std::log(static_cast<double>(sum));
   const double bid = bid_log_prob(multiplier, mean, log_std_, bound_).value;
-  return {multiplier, creative, static_cast<float>(bid + creative_log_prob)};
+  return {multiplier, creative, static_cast<float>(bid + creative_log_prob), mean};
+}
+
+float InferencePolicy::distribution(const Observation& obs, int creatives, float* creative_log_probs) {
+  const float* out = run(policy_, obs.data());
+  const float* logits = out + 1;
+  const int n = active_creatives(creatives, creatives_);
+  const float max_logit = *std::max_element(logits, logits + n);
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) sum += std::exp(logits[j] - max_logit);
+  const double log_sum = std::log(static_cast<double>(sum));
+  for (int j = 0; j < creatives_; ++j) {
+    creative_log_probs[j] = j < n ? static_cast<float>(static_cast<double>(logits[j] - max_logit) - log_sum)
+                                  : -std::numeric_limits<float>::infinity();
+  }
+  return out[0] + bid_prior_mean(prior_, prior_offset_, obs);
 }
 
 void InferencePolicy::values(const Experience* experiences, std::size_t count, float* out) {

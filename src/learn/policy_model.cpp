@@ -1,6 +1,8 @@
 // The actor-critic model's initialisation and single-observation evaluation in double precision.
 #include "manyworlds/learn/policy_model.hpp"
 
+#include "manyworlds/world/observation.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,6 +42,8 @@ RowMatrix observation_row(const Observation& obs) {
 PolicyModel::PolicyModel(const PolicySection& policy, int creatives)
     : creatives_(checked_creatives(creatives)),
       action_bound_(checked_bound(policy.max_abs_log_multiplier)),
+      prior_(policy.bid_prior),
+      prior_offset_(static_cast<float>(policy.prior_offset)),
       init_log_std_(policy.init_log_std),
       policy_net_(obs_dim, policy.hidden, 1 + creatives),
       value_net_(obs_dim, policy.value_hidden, 1) {}
@@ -55,7 +59,16 @@ Eigen::VectorXd PolicyModel::initial_parameters(Stream& stream) const {
 PolicyDistribution PolicyModel::distribution(const Eigen::VectorXd& params, const Observation& obs) const {
   MlpCache cache;
   const RowMatrix& out = policy_net_.forward(policy_params(params), observation_row(obs), cache);
-  return {out(0, 0), params[log_std_index()], out.row(0).tail(creatives_).transpose()};
+  return {out(0, 0) + mean_offset(obs), params[log_std_index()], out.row(0).tail(creatives_).transpose()};
+}
+
+float bid_prior_mean(BidPrior prior, float offset, const Observation& obs) {
+  switch (prior) {
+    case BidPrior::none: return 0.0f;
+    case BidPrior::value: return obs[obs::log_value_per_click] + offset;
+    case BidPrior::adaptive_pacing: return obs[obs::log_value_per_click] + offset - obs[obs::pacing_pressure];
+  }
+  return 0.0f;
 }
 
 double PolicyModel::log_prob(const Eigen::VectorXd& params, const Observation& obs, float log_bid_multiplier,

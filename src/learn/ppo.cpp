@@ -71,12 +71,20 @@ PpoTrainer::PpoTrainer(const PolicyModel& model, const PpoSection& ppo, Eigen::V
       adam_(model.parameter_count(),
             AdamSettings{ppo.learning_rate, ppo.adam_beta1, ppo.adam_beta2, ppo.adam_epsilon}) {}
 
-PpoStats PpoTrainer::update(std::span<const TrainingSample> batch, Stream& shuffle_stream) {
+double learning_rate_at(const PpoSection& ppo, int iteration, int iterations) {
+  if (ppo.final_learning_rate < 0 || iterations <= 1) return ppo.learning_rate;
+  const double progress = static_cast<double>(iteration) / static_cast<double>(iterations - 1);
+  return ppo.learning_rate + (ppo.final_learning_rate - ppo.learning_rate) * progress;
+}
+
+PpoStats PpoTrainer::update(std::span<const TrainingSample> batch, Stream& shuffle_stream, double learning_rate) {
   if (batch.empty() || batch.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw std::invalid_argument("PPO update needs 1 .. 2^32-1 samples, got " + std::to_string(batch.size()));
   }
   PpoStats stats;
   stats.explained_variance = explained_variance(model_, parameters_, batch);
+  stats.learning_rate = learning_rate < 0 ? ppo_.learning_rate : learning_rate;
+  adam_.set_learning_rate(stats.learning_rate);
 
   const std::size_t size = batch.size();
   const std::size_t minibatch = std::min(size, static_cast<std::size_t>(ppo_.minibatch_size));
@@ -89,6 +97,7 @@ PpoStats PpoTrainer::update(std::span<const TrainingSample> batch, Stream& shuff
   double grad_norm_sum = 0.0;
 
   for (int epoch = 0; epoch < ppo_.epochs; ++epoch) {
+    const LossSums before = sums;
     for (std::size_t i = size - 1; i > 0; --i) {
       std::swap(order[i], order[shuffle_stream.below(static_cast<std::uint32_t>(i + 1))]);
     }
@@ -104,6 +113,9 @@ PpoStats PpoTrainer::update(std::span<const TrainingSample> batch, Stream& shuff
       adam_.step(parameters_, grad);
       ++stats.minibatches;
     }
+    ++stats.epochs;
+    const double epoch_kl = (sums.approx_kl - before.approx_kl) / (sums.weight - before.weight);
+    if (ppo_.target_kl > 0 && epoch_kl > ppo_.target_kl) break;
   }
 
   stats.policy_loss = sums.policy / sums.weight;

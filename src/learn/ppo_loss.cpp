@@ -81,7 +81,7 @@ LossResult ppo_loss(const PolicyModel& model, const PpoSection& ppo, const Eigen
                                   " creatives are active");
     }
     const std::size_t un = static_cast<std::size_t>(n);
-    const BidLogProb bid = bid_log_prob(s.log_bid_multiplier, heads(i, 0), log_std, bound);
+    const BidLogProb bid = bid_log_prob(s.log_bid_multiplier, heads(i, 0) + model.mean_offset(s.obs), log_std, bound);
     const CategoricalTerms cat = categorical_terms(std::span<const double>(&heads(i, 1), un), s.creative,
                                                    std::span<double>(d_log_prob).first(un),
                                                    std::span<double>(d_entropy).first(un));

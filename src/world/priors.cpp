@@ -363,6 +363,8 @@ void read_agent(const TomlTable& root, Priors& priors) {
   const TomlTable table = root.table("agent");
   priors.agent_daily_budget = read_distribution(table, "daily_budget", positive);
   priors.value_estimate_noise = table.number("value_estimate_noise", {0.0, 3.0});
+  priors.pacing_signal.step = table.number("pacing_step", priors.pacing_signal.step, {0.0, 10000.0});
+  priors.pacing_signal.max_mu = table.number("pacing_max", priors.pacing_signal.max_mu, {0.0, 1e6});
   table.finish();
 }
 

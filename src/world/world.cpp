@@ -258,6 +258,7 @@ void World::begin_episode(std::uint32_t episode, const std::vector<Experience>& 
   state_.first = out.size();
   state_.budget = params_.agent_daily_budget * horizon_hours_ / 24.0;
   state_.recent_ctr = initial_recent_ctr;
+  state_.pacing = PacingDual(priors_->pacing_signal);
   state_.stats.queries = static_cast<std::int64_t>(schedule_.size());
   state_.stats.budget = state_.budget;
   auction_stream_ = AuctionStream(seed_, Purpose::auction, params_.world_id, episode, 0);
@@ -291,10 +292,11 @@ void World::complete_decision(const Action& action, Experience& e, AuctionObserv
   const double agent_bid =
       std::min(params_.reference_bid * std::exp(static_cast<double>(log_multiplier)), decision_.remaining);
   const std::size_t cell = index3(user.segment, user.device, event.query_type, priors_->devices.size());
-  const AuctionResult auction =
-      run_auction(event, agent_bid, params_.agent_quality * params_.creatives[creative].effectiveness, cell);
+  const double agent_quality = params_.agent_quality * params_.creatives[creative].effectiveness;
+  const AuctionResult auction = run_auction(event, agent_bid, agent_quality, cell);
+  const MeanBidOutcome mean = mean_bid_outcome(event, action, log_multiplier, agent_quality, creative, auction, cell);
   const AgentOutcome outcome = agent_outcome(event, creative, auction, cell);
-  write_experience(e, event, action, creative, agent_bid, auction, outcome, cell);
+  write_experience(e, event, action, creative, agent_bid, auction, outcome, mean, cell);
   if (observer != nullptr) notify(*observer, event, creative, agent_bid, auction, outcome);
   ++state_.step;
 }
@@ -337,6 +339,7 @@ void World::observe(const QueryEvent& event, Observation& o) {
   o[obs::recent_ctr] = 10.0f * state_.recent_ctr;
   o[obs::observed_roas] = static_cast<float>(spend > 0 ? std::min(10.0, state_.observed_value / spend) : 0.0);
   o[obs::log_last_price] = state_.log_last_price;
+  o[obs::pacing_pressure] = static_cast<float>(std::log1p(state_.pacing.update(spent_fraction, time_fraction)));
 }
 
 // The normal and the uniform of the step's action stream: from its precomputed first block when
@@ -421,20 +424,49 @@ void World::rank_candidates() {
   }
 }
 
+// The ad's click-through in a slot (1-based), before this impression's fatigue.
+double World::click_through(const QueryEvent& event, int creative, int slot, std::size_t cell) const {
+  const CreativeParams& ad = params_.creatives[creative];
+  const std::uint16_t seen = impressions_[event.user * params_.creatives.size() + creative];
+  double ctr = click_base_[cell] * priors_->position_ctr[slot - 1] * hour_ctr_[decision_.hour] * ad.effectiveness /
+               (1.0 + ad.fatigue_rate * seen);
+  if (users_[event.user].segment == crisis_segment_) ctr *= ad.crisis_affinity;
+  return std::min(1.0, ctr);
+}
+
+// The same auction priced at the strategy's deterministic bid (common random numbers): its
+// click-through and price (0 and 0 where that bid would not be shown).
+World::MeanBidOutcome World::mean_bid_outcome(const QueryEvent& event, const Action& action, float log_multiplier,
+                                              double agent_quality, int creative, const AuctionResult& auction,
+                                              std::size_t cell) const {
+  MeanBidOutcome mean;
+  const float mean_log_multiplier =
+      std::isnan(action.mean_log_bid_multiplier)
+          ? log_multiplier
+          : std::clamp(action.mean_log_bid_multiplier, -max_log_multiplier, max_log_multiplier);
+  if (mean_log_multiplier != log_multiplier) {
+    const double mean_bid =
+        std::min(params_.reference_bid * std::exp(static_cast<double>(mean_log_multiplier)), decision_.remaining);
+    const auto [mean_slot, slot_price] = placement(mean_bid, agent_quality);
+    mean.ctr = mean_slot > 0 ? click_through(event, creative, mean_slot, cell) : 0.0;
+    mean.price = slot_price;
+  } else if (auction.agent_slot > 0) {
+    mean.ctr = click_through(event, creative, auction.agent_slot, cell);
+    mean.price = auction.price;
+  }
+  return mean;
+}
+
 // The agent's impression, click and (delayed) conversion; the conversion joins the pending heap.
 World::AgentOutcome World::agent_outcome(const QueryEvent& event, int creative, const AuctionResult& auction,
                                          std::size_t cell) {
   AgentOutcome outcome;
   if (auction.agent_slot == 0) return outcome;
   const User& user = users_[event.user];
-  const CreativeParams& ad = params_.creatives[creative];
   ++state_.stats.impressions;
   std::uint16_t& seen = impressions_[event.user * params_.creatives.size() + creative];
-  double ctr = click_base_[cell] * priors_->position_ctr[auction.agent_slot - 1] * hour_ctr_[decision_.hour] *
-               ad.effectiveness / (1.0 + ad.fatigue_rate * seen);
-  if (user.segment == crisis_segment_) ctr *= ad.crisis_affinity;
+  outcome.expected_ctr = click_through(event, creative, auction.agent_slot, cell);
   if (seen < 65535) ++seen;
-  outcome.expected_ctr = std::min(1.0, ctr);
   outcome.clicked = auction_stream_.uniform() < outcome.expected_ctr;
   state_.recent_ctr += ctr_smoothing * ((outcome.clicked ? 1.0f : 0.0f) - state_.recent_ctr);
   if (!outcome.clicked) return outcome;
@@ -458,15 +490,18 @@ World::AgentOutcome World::agent_outcome(const QueryEvent& event, int creative, 
 
 void World::write_experience(Experience& e, const QueryEvent& event, const Action& action, int creative,
                              double agent_bid, const AuctionResult& auction, const AgentOutcome& outcome,
-                             std::size_t cell) {
+                             const MeanBidOutcome& mean, std::size_t cell) {
   const User& user = users_[event.user];
   const bool crisis = user.segment == crisis_segment_;
-  const double expected_value =
-      outcome.expected_ctr * conversion_probability_[cell] * expected_attributed_value_[user.segment];
+  const double value_per_click = conversion_probability_[cell] * expected_attributed_value_[user.segment];
+  const double expected_value = outcome.expected_ctr * value_per_click;
   const double expected_cost = outcome.expected_ctr * auction.price;
   e.log_bid_multiplier = action.log_bid_multiplier;
   e.log_prob = action.log_prob;
   e.expected_reward = static_cast<float>(expected_value - expected_cost);
+  e.expected_cost = static_cast<float>(expected_cost);
+  e.mean_expected_reward = static_cast<float>(mean.ctr * (value_per_click - mean.price));
+  e.mean_expected_cost = static_cast<float>(mean.ctr * mean.price);
   e.conversion_value = static_cast<float>(outcome.value);
   e.cost = static_cast<float>(outcome.cost);
   e.bid = static_cast<float>(agent_bid);
@@ -535,6 +570,24 @@ void World::notify(AuctionObserver& observer, const QueryEvent& event, int creat
     if (candidates_[k].bidder < 0) record.slots[k].clicked = outcome.clicked;
   }
   observer.on_auction(record);
+}
+
+std::pair<int, double> World::placement(double bid, double quality) const {
+  if (bid < params_.reserve_price) return {0, 0.0};
+  const double score = bid * quality;
+  int above = 0;
+  double next_score = 0;
+  for (const SlotOutcome& candidate : candidates_) {  // ranked by score; the agent's own entry is skipped
+    if (candidate.bidder < 0) continue;
+    const double other = candidate.bid * candidate.quality;
+    if (other <= score) {  // ties rank the agent first, as in the auction
+      next_score = other;
+      break;
+    }
+    ++above;
+  }
+  if (above >= priors_->slots) return {0, 0.0};
+  return {above + 1, std::min(bid, std::max(params_.reserve_price, next_score / quality))};
 }
 
 std::vector<World> make_worlds(const Priors& priors, std::uint64_t seed, double horizon_days, std::int64_t first,

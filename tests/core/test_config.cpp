@@ -64,7 +64,7 @@ TEST(ConfigJobs, QuickstartParses) {
   EXPECT_EQ(job.ppo.epochs, 4);
   EXPECT_EQ(job.ppo.minibatch_size, 1024);
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.001);
-  EXPECT_EQ(job.evaluation.heldout_worlds, 32);
+  EXPECT_EQ(job.evaluation.validation_worlds, 32);
   EXPECT_EQ(job.evaluation.every, 3);
   // Sections the file leaves out keep their defaults.
   EXPECT_EQ(job.policy.hidden, (std::vector<int>{32, 32}));
@@ -90,7 +90,7 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.0005);
   EXPECT_EQ(job.ppo.minibatch_size, 1024);
   EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.5);
-  EXPECT_EQ(job.evaluation.heldout_worlds, 64);
+  EXPECT_EQ(job.evaluation.validation_worlds, 64);
   EXPECT_DOUBLE_EQ(job.evaluation.robust_share, 0.7);
   EXPECT_EQ(default_output_path(job), "default.h5");
 }
@@ -246,10 +246,10 @@ TEST(ConfigValidate, RulesHoldAfterOverrides) {
   bad.run.worlds = 0;
   EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'run.worlds' = 0 is out of range"), std::string::npos);
   bad = job;
-  bad.run.worlds = heldout_world_base;  // would collide with held-out world ids
+  bad.run.worlds = validation_world_base;  // would collide with held-out world ids
   EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'run.worlds' = 2147483648 is out of range"),
             std::string::npos);
-  bad.run.worlds = heldout_world_base - 1;
+  bad.run.worlds = validation_world_base - 1;
   EXPECT_NO_THROW(validate_job(bad));
   bad = job;
   bad.run.iterations = 0;

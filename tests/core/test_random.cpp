@@ -106,7 +106,7 @@ TEST(Stream, EveryPartOfTheAddressChangesTheNumbers) {
   EXPECT_NE(base, first_words(Stream(12345 + (std::uint64_t{1} << 40), Purpose::auction, 7, 3, 11)));  // seed, high bits
   EXPECT_NE(base, first_words(Stream(12345, Purpose::action, 7, 3, 11)));              // purpose
   EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 8, 3, 11)));             // world
-  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, heldout_world_base + 7, 3, 11)));
+  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, validation_world_base + 7, 3, 11)));
   EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 4, 11)));             // episode
   EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 3, 12)));             // step
   // Swapping world and episode must not alias either.

@@ -33,8 +33,9 @@ def symbols(f):
         "I": f["metrics/episodes"].shape[0],
         "B": int(f.attrs["batch_size"]),
         "W": int(f.attrs["worlds"]),
-        "H": int(f.attrs["heldout_worlds"]),
-        "R": f["evaluation/iteration"].shape[0],
+        "V": int(f.attrs["validation_worlds"]),
+        "X": int(f.attrs["test_worlds"]),
+        "R": f["evaluation/validation/iteration"].shape[0],
         "S": len(f["evaluation"].attrs["strategies"]),
         "T": len(f.attrs["world_type_names"]),
         "SEG": len(f.attrs["segment_names"]),
@@ -43,7 +44,8 @@ def symbols(f):
         "O": int(f["policy"].attrs["observation_size"]),
         "P": f["policy/parameters"].shape[0],
         "K": f["worlds/parameters/competitors/world"].shape[0],
-        "KH": f["heldout_worlds/parameters/competitors/world"].shape[0],
+        "KV": f["validation_worlds/parameters/competitors/world"].shape[0],
+        "KX": f["test_worlds/parameters/competitors/world"].shape[0],
     }
 
 
@@ -69,14 +71,14 @@ def all_datasets(f):
 
 def test_file_identifies_itself(output):
     assert output.attrs["format"] == "manyworlds"
-    assert int(output.attrs["format_version"]) == 1
+    assert int(output.attrs["format_version"]) == 2
     assert "[run]" in output.attrs["job_text"] and "format = \"manyworlds-priors\"" in output.attrs["priors_text"]
     assert len(output.attrs["segment_names"]) == 4 and "crisis_parent" in list(output.attrs["segment_names"])
 
 
 def test_every_documented_dataset_exists_with_documented_type_shape_and_units(output):
     values = symbols(output)
-    assert values["I"] == 4 and values["B"] == 8192 and values["W"] == 128 and values["O"] == 16
+    assert values["I"] == 4 and values["B"] == 8192 and values["W"] == 128 and values["O"] == 17
     datasets = all_datasets(output)
     for path, (dtype, shape, units) in documented_layout().items():
         assert path in datasets, f"documented {path} missing"

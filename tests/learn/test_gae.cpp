@@ -29,7 +29,7 @@ TEST(LearnGae, ThreeStepsByHand) {
   //   delta_0 = 0.5 + 0.5 * 0.5 - 0.25 = 0.5         A_0 = 0.5 + 0.25 * -0.21875 = 0.4453125
   // All values are exact in binary, so the results are too.
   std::vector<Experience> steps = episode({1.0f, 0.0f, 2.0f}, {0.25f, 0.5f, 0.125f});
-  compute_gae(steps, 0.5, 0.5, 0.5);
+  compute_gae(steps, 0.5, 0.5, RewardSpec{.scale = 0.5});
   EXPECT_EQ(steps[0].advantage, 0.4453125f);
   EXPECT_EQ(steps[1].advantage, -0.21875f);
   EXPECT_EQ(steps[2].advantage, 0.875f);
@@ -45,7 +45,7 @@ TEST(LearnGae, MatchesTheDiscountedSumOfTemporalDifferences) {
   const double gamma = 0.99;
   const double lambda = 0.95;
   const double scale = 0.01;
-  compute_gae(steps, gamma, lambda, scale);
+  compute_gae(steps, gamma, lambda, RewardSpec{.scale = scale});
   const std::size_t n = rewards.size();
   for (std::size_t t = 0; t < n; ++t) {
     double expected = 0.0;
@@ -59,19 +59,34 @@ TEST(LearnGae, MatchesTheDiscountedSumOfTemporalDifferences) {
   }
 }
 
+TEST(LearnGae, BudgetShapingChargesCostWhenSpentAndTheRestAtTheEnd) {
+  // Costs 2, 0, 1 of a budget of 10, kappa 0.5: shaped rewards r - 0.5 c, and the last step also
+  // pays 0.5 x (10 - 3) for the budget left. gamma = lambda = 1 and zero values make every
+  // advantage the sum of the shaped rewards still to come.
+  std::vector<Experience> steps = episode({4.0f, 1.0f, 3.0f}, {0.0f, 0.0f, 0.0f});
+  steps[0].cost = 2.0f;
+  steps[2].cost = 1.0f;
+  compute_gae(steps, 1.0, 1.0, RewardSpec{.budget_price = 0.5, .budget = 10.0});
+  EXPECT_EQ(steps[2].advantage, 3.0f - 0.5f - 3.5f);
+  EXPECT_EQ(steps[1].advantage, 1.0f + steps[2].advantage);
+  EXPECT_EQ(steps[0].advantage, 4.0f - 1.0f + steps[1].advantage);
+  // The shaped return is the unshaped one (8) minus kappa x budget, whatever the costs were.
+  EXPECT_EQ(steps[0].advantage, 8.0f - 0.5f * 10.0f);
+}
+
 TEST(LearnGae, SingleTerminalStepAndRejectsMixedEpisodes) {
   std::vector<Experience> one = episode({-2.0f}, {0.5f});
-  compute_gae(one, 0.99, 0.95, 0.25);
+  compute_gae(one, 0.99, 0.95, RewardSpec{.scale = 0.25});
   EXPECT_EQ(one[0].advantage, -1.0f);      // -2 * 0.25 - 0.5
   EXPECT_EQ(one[0].value_target, -0.5f);   // the scaled reward
   std::vector<Experience> mixed = episode({1.0f, 1.0f}, {0.0f, 0.0f});
   mixed[1].episode = 2;
-  EXPECT_THROW(compute_gae(mixed, 0.99, 0.95, 1.0), std::invalid_argument);
+  EXPECT_THROW(compute_gae(mixed, 0.99, 0.95, RewardSpec{.scale = 1.0}), std::invalid_argument);
   std::vector<Experience> unordered = episode({1.0f, 1.0f}, {0.0f, 0.0f});
   unordered[1].step = 0;
-  EXPECT_THROW(compute_gae(unordered, 0.99, 0.95, 1.0), std::invalid_argument);
+  EXPECT_THROW(compute_gae(unordered, 0.99, 0.95, RewardSpec{.scale = 1.0}), std::invalid_argument);
   std::vector<Experience> none;
-  EXPECT_NO_THROW(compute_gae(none, 0.99, 0.95, 1.0));
+  EXPECT_NO_THROW(compute_gae(none, 0.99, 0.95, RewardSpec{.scale = 1.0}));
 }
 
 }  // namespace

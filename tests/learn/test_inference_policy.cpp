@@ -96,22 +96,27 @@ TEST(InferencePolicy, SampledActionsMatchTheDoubleModel) {
   }
 }
 
-TEST(InferencePolicy, GreedyModeTakesTheMeanAndTheMostLikelyCreative) {
+TEST(InferencePolicy, GreedyModeTakesTheMeanBidAndTheSampledCreative) {
   const PolicyModel model(test_policy(), 4);
   const Eigen::VectorXd params = lively_parameters(model, 2);
   InferencePolicy greedy(model, as_vector(params), InferencePolicy::Mode::greedy);
+  InferencePolicy sampler(model, as_vector(params), InferencePolicy::Mode::sample);
   EXPECT_EQ(greedy.mode(), InferencePolicy::Mode::greedy);
   Stream stream(2, Purpose::training, 9);
+  int differing_creatives = 0;
   for (int trial = 0; trial < 50; ++trial) {
     const Observation obs = random_observation(stream);
     const PolicyDistribution d = model.distribution(params, obs);
-    Eigen::Index best = 0;
-    d.logits.maxCoeff(&best);
-    const Action a = greedy.act(obs, 4, DecisionNoise{1.5, 0.99});
+    const DecisionNoise noise{1.5, stream.uniform()};
+    const Action a = greedy.act(obs, 4, noise);
     EXPECT_NEAR(a.log_bid_multiplier, std::clamp(d.mean, -3.0, 3.0), 1e-5 * (1.0 + std::abs(d.mean)));
-    EXPECT_EQ(a.creative, best);
+    EXPECT_EQ(a.creative, sampler.act(obs, 4, noise).creative) << "the same creative draw as sample mode";
     EXPECT_EQ(a.log_prob, 0.0f);
+    Eigen::Index best = 0;
+    d.logits.head(4).maxCoeff(&best);
+    differing_creatives += a.creative != best ? 1 : 0;
   }
+  EXPECT_GT(differing_creatives, 0) << "the creative is drawn, not the most likely one";
 }
 
 TEST(InferencePolicy, ClampsAtTheBoundsWithTheTailProbability) {
@@ -191,13 +196,16 @@ Observation testing_observation(Stream& stream, int kind) {
 
 bool same_bits(const Action& a, const Action& b) {
   return std::memcmp(&a.log_bid_multiplier, &b.log_bid_multiplier, sizeof(float)) == 0 && a.creative == b.creative &&
-         std::memcmp(&a.log_prob, &b.log_prob, sizeof(float)) == 0;
+         std::memcmp(&a.log_prob, &b.log_prob, sizeof(float)) == 0 &&
+         std::memcmp(&a.mean_log_bid_multiplier, &b.mean_log_bid_multiplier, sizeof(float)) == 0;
 }
 
-TEST(InferencePolicy, BatchedActionsAreBitwiseTheOneAtATimeActionsOnEveryInstructionSet) {
-  for (const std::vector<int>& hidden : {std::vector<int>{32, 32}, std::vector<int>{24, 40, 8}}) {
+TEST(InferencePolicy, BatchedActionsAreBitwiseTheOneAtATimeActionsOnEveryInstructionSetAndBidPrior) {
+  for (const std::vector<int>& hidden : {std::vector<int>{32, 32}, std::vector<int>{24, 40, 8}})
+  for (const BidPrior prior : {BidPrior::none, BidPrior::value, BidPrior::adaptive_pacing}) {
     PolicySection section = test_policy();
     section.hidden = hidden;
+    section.bid_prior = prior;
     const PolicyModel model(section, 5);
     const Eigen::VectorXd params = lively_parameters(model, 11);
     for (const InferencePolicy::Mode mode : {InferencePolicy::Mode::sample, InferencePolicy::Mode::greedy}) {

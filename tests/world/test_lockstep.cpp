@@ -35,7 +35,8 @@ class PacingMemory : public BidPolicy {
     pacing_sum_ += obs[obs::pacing_gap];
     const float mean_gap = pacing_sum_ / static_cast<float>(decisions_);
     Action action;
-    action.log_bid_multiplier = -2.0f * mean_gap + 0.2f * static_cast<float>(noise.normal);
+    action.mean_log_bid_multiplier = -2.0f * mean_gap;  // the mean bid's counterfactual is priced too
+    action.log_bid_multiplier = action.mean_log_bid_multiplier + 0.2f * static_cast<float>(noise.normal);
     action.creative = static_cast<int>(decisions_ % static_cast<std::uint64_t>(creatives));
     action.log_prob = static_cast<float>(decisions_);
     return action;

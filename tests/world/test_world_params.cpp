@@ -61,9 +61,9 @@ TEST(WorldParams, NoTwoWorldsShareTheirParameterVector) {
   }
   EXPECT_EQ(seen.size(), 1000u);
   EXPECT_EQ(bid_levels.size(), 1000u);  // not just one differing entry: a continuous parameter differs everywhere
-  // Held-out worlds (ids from heldout_world_base) are new markets too.
+  // Held-out worlds (ids from validation_world_base) are new markets too.
   for (std::uint32_t w = 0; w < 200; ++w)
-    EXPECT_TRUE(seen.insert(draw_world(priors, 7, heldout_world_base + w).flat()).second) << "held-out world " << w;
+    EXPECT_TRUE(seen.insert(draw_world(priors, 7, validation_world_base + w).flat()).second) << "held-out world " << w;
 }
 
 TEST(WorldParams, DrawsDependOnlyOnSeedAndWorldId) {

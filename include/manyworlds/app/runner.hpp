@@ -7,6 +7,7 @@
 #include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/job.hpp"
+#include "manyworlds/learn/scores.hpp"
 
 namespace manyworlds {
 
@@ -19,6 +20,7 @@ struct RunOptions {
   // the worlds one after the other. Results are bitwise the same for every value; only speed differs.
   int lanes = default_lanes;
   static constexpr int default_lanes = 1;  // the faster on the machines measured (docs/performance.md)
+  int diagnose_draws = 0;      // > 0: the sampling diagnostic after every draw, into OUTPUT.sampling.csv (one rank)
 };
 
 // What rank 0 reports when the run has finished.
@@ -30,8 +32,8 @@ struct RunSummary {
   double seconds = 0;
   double decisions = 0;
   double final_mean_return = 0;
-  double final_policy_success_share = 0;
-  double best_baseline_success_share = 0;
+  Interval test_score;                  // reported policy's mean normalised score on the test worlds (rank 0)
+  Interval test_versus_adaptive_pacing; // its paired difference to adaptive pacing (rank 0)
 };
 
 // Runs `job` on the ranks of `communicator` (collective) and writes `options.output`. The job

@@ -15,10 +15,15 @@ enum class EventSource : int { ground_truth = 0, keywords = 1, value_percentile 
 // What an experience's reward is: the realized conversion value minus cost, or its expectation
 // given the auction's outcome (slot and price), a lower-variance reward for the same objective.
 enum class RewardMode : int { realized = 0, expected = 1 };
+// A known bidding rule the policy's bid mean starts from: none (the network alone), value (the
+// observed value estimate per click x exp(prior_offset)) or adaptive_pacing (that / (1 + mu), mu from
+// the observation's pacing pressure); the network learns a correction on top of it.
+enum class BidPrior : int { none = 0, value = 1, adaptive_pacing = 2 };
 
 const char* to_string(SamplingMode mode);
 const char* to_string(EventSource source);
 const char* to_string(RewardMode mode);
+const char* to_string(BidPrior prior);
 
 struct RunSection {
   std::string name = "manyworlds";
@@ -85,15 +90,19 @@ struct PolicySection {
   std::vector<int> value_hidden{32, 32};  // value network layer widths
   double init_log_std = -0.7;             // initial log standard deviation of the log bid multiplier
   double max_abs_log_multiplier = 3.0;    // bids are clamped to reference * exp(+-this)
+  BidPrior bid_prior = BidPrior::none;    // what the bid mean adds to the network's output (PolicyModel::mean_offset)
+  double prior_offset = -0.5;             // log multiplier the value and adaptive-pacing priors add
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & hidden & value_hidden & init_log_std & max_abs_log_multiplier;
+    ar & hidden & value_hidden & init_log_std & max_abs_log_multiplier & bid_prior & prior_offset;
   }
 };
 
 struct PpoSection {
   double learning_rate = 3e-4;
+  double final_learning_rate = -1;  // annealed linearly to this by the last iteration; < 0 = constant
+  double target_kl = 0;             // an update stops its epochs once an epoch's approximate KL exceeds this; 0 = off
   int epochs = 4;
   std::int64_t minibatch_size = 1024;
   double clip = 0.2;
@@ -106,24 +115,37 @@ struct PpoSection {
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
   double reward_scale = 0.02;   // rewards (currency units) are multiplied by this before GAE (values of order 1)
+  double budget_price = 0;      // potential-based budget shaping kappa (see RewardSpec); 0 = none
+  bool lagrangian = false;      // charge expected costs at 1 + the pacing dual (see RewardSpec)
+  bool counterfactual = false;  // advantages from the same auction priced at the mean bid (see RewardSpec)
   bool normalize_advantages = true;  // standardise each batch's advantages (importance-weighted statistics)
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & learning_rate & epochs & minibatch_size & clip & value_coef & entropy_coef & gamma &
-        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale & normalize_advantages;
+    ar & learning_rate & final_learning_rate & target_kl & epochs & minibatch_size & clip & value_coef & entropy_coef & gamma &
+        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale & budget_price & lagrangian & counterfactual &
+        normalize_advantages;
   }
 };
 
+// Three disjoint sets of worlds from the same priors judge the policy: training worlds (the first
+// tuning_worlds of them tune the baselines' constants), validation worlds (every choice: the reported
+// snapshot) and test worlds (reported only, drawn with their own seed).
 struct EvaluationSection {
-  std::int64_t heldout_worlds = 32;   // worlds never trained on
-  int every = 5;                      // evaluate every N iterations (and after the last)
-  double robust_roas = 1.0;           // a strategy succeeds in a world when its ROAS >= this
-  double robust_share = 0.7;          // ... and is robust when it succeeds in at least this share
+  std::int64_t validation_worlds = 64;  // evaluated every `every` iterations; choose the reported snapshot
+  std::int64_t test_worlds = 256;       // evaluated once, after training; the reported figures
+  std::int64_t tuning_worlds = 32;      // training worlds 0 .. tuning_worlds-1 tune the baselines
+  std::uint64_t test_seed = 0;          // seed of the test worlds; 0 = the run's seed
+  int every = 5;                        // validate every N iterations (and after the last)
+  int bootstrap_samples = 2000;         // resamples of the paired bootstrap over worlds
+  double score_floor = 0.05;            // normalised score's denominator >= this x |hindsight return|
+  double robust_roas = 1.0;             // a strategy succeeds in a world when its ROAS >= this
+  double robust_share = 0.7;            // ... and is robust when it succeeds in at least this share
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & heldout_worlds & every & robust_roas & robust_share;
+    ar & validation_worlds & test_worlds & tuning_worlds & test_seed & every & bootstrap_samples & score_floor &
+        robust_roas & robust_share;
   }
 };
 

@@ -8,7 +8,7 @@
 namespace manyworlds {
 
 // Length of the observation vector (its layout is documented in docs/world-model.md).
-inline constexpr int obs_dim = 16;
+inline constexpr int obs_dim = 17;
 using Observation = std::array<float, obs_dim>;
 
 // Bits of Experience::flags.
@@ -30,6 +30,9 @@ struct Experience {
   float value_estimate = 0;        // V(obs) of the behaviour policy's value head
   float expected_reward = 0;       // expected value - expected cost given the auction's outcome (currency units);
                                    // the realized reward is conversion_value - cost
+  float expected_cost = 0;         // expected cost given the auction's outcome: click-through x price (currency units)
+  float mean_expected_reward = 0;  // the same auction (same competitors' bids) priced at the policy's mean bid:
+  float mean_expected_cost = 0;    // ... its expected reward and cost (common random numbers for the advantage)
   float advantage = 0;             // GAE advantage, computed inside the episode
   float value_target = 0;          // advantage + value_estimate (the value head's target)
   float conversion_value = 0;      // attributed conversion value (currency units)
@@ -54,6 +57,6 @@ struct Experience {
 };
 
 static_assert(std::is_trivially_copyable_v<Experience>);
-static_assert(sizeof(Experience) == 128, "Experience is documented as 128 bytes");
+static_assert(sizeof(Experience) == 144, "Experience is documented as 144 bytes");
 
 }  // namespace manyworlds

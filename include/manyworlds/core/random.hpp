@@ -27,12 +27,16 @@ enum class Purpose : std::uint32_t {
   training = 9,      // minibatch shuffles and parameter initialisation
   calibration = 10,  // calibrate's Monte Carlo expectations over the base priors
   auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
+  bootstrap = 12,    // resampling of worlds for the evaluation's confidence intervals
 };
 
 // Largest seed accepted: 48 bits (the other 16 bits of the key hold the purpose).
 inline constexpr std::uint64_t max_seed = (std::uint64_t{1} << 48) - 1;
-// World ids from here on are held-out evaluation worlds.
-inline constexpr std::uint32_t heldout_world_base = 0x80000000u;
+// World ids: training worlds below validation_world_base, then validation worlds, then test worlds
+// (drawn with evaluation.test_seed); each evaluation set holds at most max_evaluation_worlds.
+inline constexpr std::uint32_t validation_world_base = 0x80000000u;
+inline constexpr std::uint32_t test_world_base = 0xC0000000u;
+inline constexpr std::int64_t max_evaluation_worlds = test_world_base - validation_world_base;
 
 // The Philox key of a stream: the seed's 48 bits and the purpose.
 inline PhiloxKey stream_key(std::uint64_t seed, Purpose purpose) {

@@ -9,13 +9,14 @@
 #include <mpi.h>
 
 #include "manyworlds/core/config.hpp"
+#include "manyworlds/io/evaluation_output.hpp"
 #include "manyworlds/world/priors.hpp"
 #include "manyworlds/world/world.hpp"
 
 namespace manyworlds {
 
 inline constexpr const char* evaluation_format_name = "manyworlds-evaluation";
-inline constexpr std::int64_t evaluation_format_version = 1;
+inline constexpr std::int64_t evaluation_format_version = 2;
 
 // A policy saved by a run: its parameters and the shape needed to rebuild it.
 struct SavedPolicy {
@@ -23,28 +24,21 @@ struct SavedPolicy {
   std::string job_name;
   PolicySection policy;
   int creatives = 0;
-  std::vector<double> parameters;
+  std::vector<double> parameters;        // the reported policy (/policy/parameters)
+  std::vector<double> final_parameters;  // the last iterate (/policy/final_parameters; = parameters if absent)
+  int selected_iteration = -1;           // iteration of the reported snapshot (/policy's selected_iteration)
 };
 
-// Serial: reads /policy of a finished run's output. InputError naming the file and the reason
-// if it is not a manyworlds output, of another format version, or has no final policy.
+// Serial: reads /policy of a finished run's output, or of a file that holds only such a /policy
+// group (e.g. written by an offline learner; see analysis/offline_learner.py). InputError naming
+// the file and the reason if it is not a manyworlds output, of another format version, or has no policy.
 SavedPolicy read_saved_policy(const std::string& run_output);
 
-// What one evaluation found; `outcomes` are this rank's worlds, strategy-major ([strategy][local world]).
-struct EvaluationResults {
-  std::vector<std::string> strategies;
-  std::int64_t worlds = 0;
-  std::int64_t first_world = 0;
-  std::span<const WorldParams> local_worlds;
-  std::span<const EpisodeStats> outcomes;
-  // Read on rank 0 only:
-  std::vector<double> success_share;          // [strategy]
-  std::vector<double> success_share_by_type;  // [strategy][world type]
-  std::vector<double> mean_return;            // [strategy]
-};
-
-// Collective: writes `path` (format manyworlds-evaluation v1; layout in docs/output-format.md).
+// Collective: writes `path` (format manyworlds-evaluation; layout in docs/output-format.md): the
+// test worlds' parameters (this rank's block `local_test` starting at `first_test`), rank 0's
+// test results under /evaluation and the evaluated policy.
 void write_evaluation_file(const std::string& path, MPI_Comm comm, const JobConfig& job, const Priors& priors,
-                           const SavedPolicy& policy, const EvaluationResults& results);
+                           const SavedPolicy& policy, const TestResults& results, std::int64_t first_test,
+                           std::span<const WorldParams> local_test);
 
 }  // namespace manyworlds

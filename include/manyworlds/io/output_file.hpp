@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include "manyworlds/core/config.hpp"
+#include "manyworlds/io/evaluation_output.hpp"
 #include "manyworlds/io/hdf5.hpp"
 #include "manyworlds/io/output_schema.hpp"
 #include "manyworlds/sampling/sampler.hpp"
@@ -21,10 +22,12 @@ namespace manyworlds {
 // Sizes and names the file needs before the first iteration.
 struct OutputLayout {
   std::int64_t worlds = 0;
-  std::int64_t heldout_worlds = 0;
+  std::int64_t validation_worlds = 0;
+  std::int64_t test_worlds = 0;
   std::int64_t batch_size = 0;
   std::int64_t policy_parameters = 0;
-  std::vector<std::string> evaluation_strategies;  // names of the evaluated strategies
+  int creatives = 0;                               // the policy's creative count
+  std::vector<std::string> evaluation_strategies;  // names of the strategies on the test worlds
   std::vector<int> policy_hidden;                  // documented with the policy parameters
   std::vector<int> value_hidden;
   int ranks = 1;                                   // kept with the run-dependent data
@@ -38,20 +41,13 @@ struct IterationRecord {
   std::span<const EpisodeStats> world_stats;
   std::int64_t first_row = 0;
   std::span<const BatchRow> rows;
+  // The behaviour policy at each row: its Gaussian mean and log std of the log bid multiplier and the
+  // log-probability of every creative ([row][creative]).
+  std::span<const float> behaviour_bid_mean;
+  float behaviour_log_std = 0;
+  std::span<const float> behaviour_creative_log_prob;
   IterationMetrics metrics;
-};
-
-// One evaluation round on the held-out worlds. `outcomes` are this rank's held-out worlds,
-// strategy-major ([strategy][local world]); the summaries are read on rank 0 only.
-struct EvaluationRecord {
-  int iteration = 0;
-  std::int64_t first_heldout = 0;
-  std::int64_t local_heldout = 0;
-  std::span<const EpisodeStats> outcomes;
-  std::vector<double> success_share;          // [strategy]
-  std::vector<double> success_share_by_type;  // [strategy][world type]
-  std::vector<double> mean_return;            // [strategy]
-  std::vector<double> policy_parameters;      // the evaluated policy snapshot
+  std::span<const double> policy_parameters;  // the behaviour policy (read on rank 0)
 };
 
 class OutputFile {
@@ -66,16 +62,23 @@ class OutputFile {
 
   // Collective: world parameters of this rank's worlds [first, first + local.size()).
   void write_worlds(const Priors& priors, std::int64_t first_world, std::span<const WorldParams> local);
-  void write_heldout_worlds(const Priors& priors, std::int64_t first_heldout, std::span<const WorldParams> local);
+  void write_evaluation_worlds(const Priors& priors, std::int64_t first_validation,
+                               std::span<const WorldParams> validation, std::int64_t first_test,
+                               std::span<const WorldParams> test);
   // Collective: appends one iteration to every growable dataset.
   void append_iteration(const IterationRecord& record);
   // Collective: appends rank 0's wall-clock figures of an iteration already appended (they
   // include the time append_iteration took).
   void append_runtime(int iteration, const RuntimeMetrics& runtime);
-  // Collective: appends one evaluation round.
-  void append_evaluation(const EvaluationRecord& record);
-  // Collective: the final policy parameters (rank 0's `parameters`).
-  void write_final_policy(const std::vector<double>& parameters);
+  // Collective: rank 0's references of the validation worlds (once, before the first round).
+  void write_validation_references(const ValidationReferences& references);
+  // Collective: appends rank 0's validation round.
+  void append_validation(const ValidationRound& round);
+  // Collective: rank 0's test results.
+  void write_test(const TestResults& results, int world_types);
+  // Collective: rank 0's reported policy (the selected snapshot) and the last iterate.
+  void write_final_policy(const std::vector<double>& reported, const std::vector<double>& final_parameters,
+                          int selected_iteration);
 
   // Whether every batch write of the last append_iteration was collective MPI-IO
   // (H5Pget_mpio_no_collective_cause == 0 on every rank).
@@ -92,7 +95,6 @@ class OutputFile {
   std::unique_ptr<Datasets> datasets_;
   bool root_ = false;
   OutputLayout layout_;
-  int evaluation_rounds_ = 0;
   bool batch_writes_collective_ = false;
   MPI_Comm comm_ = MPI_COMM_NULL;
 

@@ -11,7 +11,10 @@ namespace manyworlds {
 
 inline constexpr const char* output_format_name = "manyworlds";
 // Bumped when a dataset is renamed, removed or changes meaning; additions keep the version.
-inline constexpr std::int64_t output_format_version = 1;
+inline constexpr std::int64_t output_format_version = 2;
+// A file holding only a /policy group (as an offline learner writes it), readable by `manyworlds evaluate`.
+inline constexpr const char* policy_format_name = "manyworlds-policy";
+inline constexpr std::int64_t policy_format_version = 1;
 
 // Rank 0's deterministic summary of one iteration (the /metrics group).
 struct IterationMetrics {
@@ -25,6 +28,7 @@ struct IterationMetrics {
   double weighted_reward_mean = 0, population_reward_mean = 0;
   double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
   double grad_norm = 0, explained_variance = 0, policy_log_std = 0, mean_log_bid_multiplier = 0;
+  double learning_rate = 0, epochs = 0;
 };
 
 // Wall-clock and transport figures of one iteration (the /runtime group): they depend on the

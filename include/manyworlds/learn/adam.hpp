@@ -26,6 +26,8 @@ class Adam {
 
   void step(Eigen::VectorXd& params, const Eigen::VectorXd& grad);
   std::int64_t steps() const { return steps_; }
+  // The learning rate of the next steps (a schedule sets it before each update).
+  void set_learning_rate(double learning_rate) { settings_.learning_rate = learning_rate; }
 
   // State as one vector for broadcast and checkpoints: [t, m_0 .. m_{n-1}, v_0 .. v_{n-1}].
   std::vector<double> state() const;

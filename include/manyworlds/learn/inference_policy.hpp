@@ -33,7 +33,8 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
  public:
   enum class Mode {
     sample,  // draw actions from the policy (training episodes)
-    greedy,  // clamped mean bid, most likely creative, log_prob 0 (evaluation)
+    greedy,  // clamped mean bid, creative drawn as in sample mode, log_prob 0 (evaluation: a fixed
+             // creative would wear out with fatigue, so the policy's own creative mix is kept)
   };
 
   // `parameters` is the model's flat vector (PolicyModel layout). Throws std::invalid_argument on a
@@ -42,7 +43,7 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
                   VectorIsa isa = best_vector_isa());
 
   // Sample mode: x = mean + exp(log_std) * noise.normal, log_bid_multiplier = clamp(x, -bound, +bound)
-  // with bound = PolicyModel::action_bound(); creative = the first c with noise.uniform * S < sum_{j<=c} e_j
+  // with bound = PolicyModel::action_bound(); creative (both modes) = the first c with noise.uniform * S < sum_{j<=c} e_j
   // (inverse CDF of the softmax over the first active_creatives(creatives, C) logits, e_j their
   // unnormalised probabilities, S their sum); log_prob = bid_log_prob(returned multiplier) + log softmax
   // of the creative, i.e. the exact log-probability of the returned (clamped) action, the same
@@ -50,6 +51,12 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   Action act(const Observation& obs, int creatives, const DecisionNoise& noise) override;
   // The same for many decisions at once (bitwise the same actions): rows vectorised on isa().
   void act(std::span<const Decision> decisions, std::span<Action> actions) override;
+
+  // The policy's distribution at `obs` as act() computes it: returns the Gaussian mean of the log bid
+  // multiplier and writes the log-probability of each of the model's C creatives to
+  // creative_log_probs[0 .. C) (-infinity beyond the world's `creatives`).
+  float distribution(const Observation& obs, int creatives, float* creative_log_probs);
+  float log_std() const { return static_cast<float>(log_std_); }
 
   // V(obs) of `count` experiences into out[0 .. count), rows vectorised on isa().
   void values(const Experience* experiences, std::size_t count, float* out);
@@ -77,7 +84,7 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   // Runs `net` on the transposed rows in batch_input_ (batch_forward); computes the last layer's
   // first `outputs` outputs; returns them transposed.
   const float* run_batch(const Network& net, int outputs);
-  // The action from the policy head's outputs: the bid mean and the creative logits logits[j * stride].
+  // The action from the bid mean (network output plus the prior rule's bid) and the creative logits logits[j * stride].
   Action choose(float mean, const float* logits, std::ptrdiff_t stride, int creatives, const DecisionNoise& noise);
 
   Network policy_;
@@ -89,6 +96,8 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   Mode mode_;
   VectorIsa isa_;
   int lanes_;                        // rows per batch_forward call
+  BidPrior prior_;       // the bid mean adds the prior rule's bid (PolicyModel::mean_offset)
+  float prior_offset_;
   Buffer front_;  // workspace: the current layer's output ...
   Buffer back_;   // ... and the previous one's
   std::vector<float> unnormalised_;  // workspace: exp(logit - max logit) of each creative

@@ -10,6 +10,9 @@
 
 namespace manyworlds {
 
+// The log bid multiplier a prior rule bids at `obs` (0 for BidPrior::none), in float.
+float bid_prior_mean(BidPrior prior, float offset, const Observation& obs);
+
 // The policy's distribution at one observation, in double precision.
 struct PolicyDistribution {
   double mean = 0;          // mean of the (unclamped) Gaussian log bid multiplier
@@ -34,6 +37,10 @@ class PolicyModel {
   int creatives() const { return creatives_; }
   // PolicySection::max_abs_log_multiplier rounded to float, as actions are stored in float.
   float action_bound() const { return action_bound_; }
+  // What the bid mean adds to the network's output 0 (PolicySection::bid_prior).
+  float mean_offset(const Observation& obs) const { return bid_prior_mean(prior_, prior_offset_, obs); }
+  BidPrior bid_prior() const { return prior_; }
+  float prior_offset() const { return prior_offset_; }
   const Mlp& policy_net() const { return policy_net_; }
   const Mlp& value_net() const { return value_net_; }
   Eigen::Index log_std_index() const { return policy_net_.parameter_count(); }
@@ -63,6 +70,8 @@ class PolicyModel {
  private:
   int creatives_;
   float action_bound_;
+  BidPrior prior_;
+  float prior_offset_;
   double init_log_std_;
   Mlp policy_net_;
   Mlp value_net_;

@@ -27,7 +27,13 @@ struct PpoStats {
   double grad_norm = 0;            // mean over minibatches of the global gradient norm before clipping
   double explained_variance = 0;   // 1 - Var_w(target - V) / Var_w(target), V = value head before the update; NaN if Var_w(target) = 0
   std::int64_t minibatches = 0;    // optimiser steps taken
+  int epochs = 0;                  // epochs run (fewer than ppo.epochs when target_kl stopped the update)
+  double learning_rate = 0;        // the learning rate of this update
 };
+
+// The learning rate of update `iteration` of `iterations`: ppo.learning_rate annealed linearly to
+// ppo.final_learning_rate at the last iteration (constant when final_learning_rate < 0).
+double learning_rate_at(const PpoSection& ppo, int iteration, int iterations);
 
 // Holds the model's parameters and Adam state; rank 0 owns one. Fully deterministic: the same
 // parameters, optimiser state, batch and shuffle stream give bitwise the same results (all sums in
@@ -41,8 +47,10 @@ class PpoTrainer {
   // shuffle_stream.below() (continuing from the previous pass's order) and steps once per
   // consecutive chunk of minibatch_size samples (the last chunk may be smaller). Each step: the
   // chunk's ppo_loss gradient, scaled down to max_grad_norm if its norm exceeds it (max_grad_norm
-  // <= 0 disables clipping), then Adam. Throws std::invalid_argument on an empty batch.
-  PpoStats update(std::span<const TrainingSample> batch, Stream& shuffle_stream);
+  // <= 0 disables clipping), then Adam at `learning_rate` (< 0: ppo.learning_rate). After an epoch whose weighted mean
+  // approximate KL exceeds ppo.target_kl (> 0), no further epoch runs. Throws std::invalid_argument
+  // on an empty batch.
+  PpoStats update(std::span<const TrainingSample> batch, Stream& shuffle_stream, double learning_rate = -1);
 
   // ppo_loss of `samples` at the current parameters (grad resized and overwritten).
   double loss_and_gradient(std::span<const TrainingSample> samples, Eigen::VectorXd& grad) const;

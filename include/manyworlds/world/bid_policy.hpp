@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "manyworlds/core/experience.hpp"
 
@@ -19,6 +20,9 @@ struct Action {
   float log_bid_multiplier = 0;  // bid = reference bid * exp(log_bid_multiplier)
   int creative = 0;              // index of the creative shown
   float log_prob = 0;            // log-probability of this action under the strategy (0 if deterministic)
+  // The strategy's deterministic bid here (a stochastic policy's mean); the world prices the same
+  // auction at it too (Experience::mean_expected_reward). NaN: the action itself.
+  float mean_log_bid_multiplier = std::numeric_limits<float>::quiet_NaN();
 };
 
 // A bidding strategy: the learned policy or a baseline. `creatives` is the world's creative count.

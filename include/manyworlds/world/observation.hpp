@@ -21,7 +21,8 @@ inline constexpr int log_value_per_click = 12;  // log(advertiser's expected val
 inline constexpr int recent_ctr = 13;           // 10 x click-through of the agent's recent impressions
 inline constexpr int observed_roas = 14;        // observed conversion value / spend so far (delayed), clipped to [0, 10]
 inline constexpr int log_last_price = 15;       // log(last clearing price / reference bid), 0 before the first win
+inline constexpr int pacing_pressure = 16;      // log(1 + mu): the pacing dual variable (PacingDual) of the spend so far
 
-static_assert(log_last_price + 1 == obs_dim);
+static_assert(pacing_pressure + 1 == obs_dim);
 
 }  // namespace manyworlds::obs

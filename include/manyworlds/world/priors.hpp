@@ -11,6 +11,7 @@
 #include <boost/serialization/vector.hpp>
 
 #include "manyworlds/core/random.hpp"
+#include "manyworlds/world/pacing.hpp"
 
 namespace manyworlds {
 
@@ -185,6 +186,7 @@ struct Priors {
 
   Distribution agent_daily_budget;
   double value_estimate_noise = 0.2;      // log-normal error of the advertiser's value-per-click estimates
+  PacingSignal pacing_signal;             // the observation's pacing pressure (see PacingDual)
 
   std::vector<WorldTypePrior> world_types;
 
@@ -202,7 +204,7 @@ struct Priors {
         competitor_daily_budget & competitor_participation & strategies & creatives &
         creative_effectiveness & creative_crisis_affinity & creative_fatigue_rate &
         delay_median_hours & delay_sigma & attribution_window_days & cvr_level & value_level &
-        agent_daily_budget & value_estimate_noise & world_types;
+        agent_daily_budget & value_estimate_noise & pacing_signal & world_types;
   }
 };
 

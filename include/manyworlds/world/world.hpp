@@ -3,12 +3,14 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/random.hpp"
 #include "manyworlds/world/bid_policy.hpp"
+#include "manyworlds/world/pacing.hpp"
 #include "manyworlds/world/priors.hpp"
 #include "manyworlds/world/world_params.hpp"
 
@@ -94,7 +96,16 @@ class World {
   // `priors` must outlive the world. The population is drawn once, from the world's stream.
   World(const Priors& priors, WorldParams params, std::uint64_t seed, double horizon_days);
 
+  const Priors& priors() const { return *priors_; }
   const WorldParams& params() const { return params_; }
+  double horizon_hours() const { return horizon_hours_; }
+  // Conversion probability of a click by a user of `segment` on `device` for query type `query`.
+  double conversion_probability(int segment, int device, int query) const {
+    return conversion_probability_[(static_cast<std::size_t>(segment) * priors_->devices.size() + device) *
+                                       query_type_count + query];
+  }
+  // Expected attributed conversion value of a conversion by a user of `segment` (value x P(delay within window)).
+  double expected_attributed_value(int segment) const { return expected_attributed_value_[segment]; }
   const std::vector<User>& users() const { return users_; }
   int creatives() const { return static_cast<int>(params_.creatives.size()); }
   // Competitors' spend in the last episode (currency units).
@@ -162,6 +173,7 @@ class World {
     double observed_value = 0;    // attributed conversion value delivered so far
     float recent_ctr = 0;
     float log_last_price = 0;
+    PacingDual pacing{PacingSignal{}};  // the observation's pacing pressure
     EpisodeStats stats;
   };
   // What next_decision worked out for the pending decision.
@@ -178,6 +190,11 @@ class World {
     double price = 0;             // per click
     int filled = 0;
   };
+  // The same auction at the strategy's deterministic bid (Experience::mean_expected_reward).
+  struct MeanBidOutcome {
+    double ctr = 0;               // the ad's click-through in the slot that bid gets (0 when not shown)
+    double price = 0;             // per click
+  };
   struct AgentOutcome {
     bool clicked = false;
     bool converted = false;
@@ -188,6 +205,9 @@ class World {
     double expected_ctr = 0;      // the shown ad's click-through (0 when not shown)
   };
 
+  // The agent's slot (1-based; 0: not shown) and price per click had it bid `bid` with `quality`
+  // in the auction ranked in candidates_ (its own entry there ignored).
+  std::pair<int, double> placement(double bid, double quality) const;
   void draw_population();
   void precompute();
   void draw_schedule(std::uint32_t episode);
@@ -202,8 +222,13 @@ class World {
   AuctionResult run_auction(const QueryEvent& event, double agent_bid, double agent_quality, std::size_t cell);
   void rank_candidates();
   AgentOutcome agent_outcome(const QueryEvent& event, int creative, const AuctionResult& auction, std::size_t cell);
+  double click_through(const QueryEvent& event, int creative, int slot, std::size_t cell) const;
+  MeanBidOutcome mean_bid_outcome(const QueryEvent& event, const Action& action, float log_multiplier,
+                                  double agent_quality, int creative, const AuctionResult& auction,
+                                  std::size_t cell) const;
   void write_experience(Experience& e, const QueryEvent& event, const Action& action, int creative, double agent_bid,
-                        const AuctionResult& auction, const AgentOutcome& outcome, std::size_t cell);
+                        const AuctionResult& auction, const AgentOutcome& outcome, const MeanBidOutcome& mean,
+                        std::size_t cell);
   void notify(AuctionObserver& observer, const QueryEvent& event, int creative, double agent_bid,
               const AuctionResult& auction, const AgentOutcome& outcome) const;
 
