@@ -28,7 +28,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", version_text);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
-             "4 output exists (use --force), 5 impossible resources, 6 interrupted after a checkpoint.\n"
+             "4 output exists (use --force), 5 impossible resources (ranks, memory, disk space, unwritable folder), "
+             "6 interrupted by a signal (after a checkpoint, or before the first iteration with nothing written).\n"
              "Run in parallel with: mpirun -n 4 manyworlds run jobs/quickstart.toml");
 
   RunArguments run_arguments;
@@ -70,12 +71,20 @@ int run_cli(int argc, char** argv) {
                   "gradients and crisis-value estimates fall from the whole population's to OUTPUT.sampling.csv "
                   "(one rank only; docs/sampling.md)")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--checkpoint-minutes", run_arguments.checkpoint_minutes,
+                  "also write OUTPUT.checkpoint when this many minutes have passed since the last one (default: "
+                  "run.checkpoint_minutes, 15; 0: never by time)")
+      ->check(CLI::NonNegativeNumber);
 
   std::string validate_job_path;
   int validate_ranks = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CLI::App* validate = app.add_subcommand("validate", "check a job file and its priors, print the resolved job and size estimates (no MPI needed)");
   validate->add_option("job", validate_job_path, "job file (TOML)")->required()->check(CLI::ExistingFile);
   validate->add_option("--ranks", validate_ranks, "estimate for this many ranks (default: this machine's cores)")->check(CLI::PositiveNumber);
+  int validate_ranks_per_node = 0;
+  validate->add_option("--ranks-per-node", validate_ranks_per_node,
+                       "ranks that will share this machine's memory in the memory check (default: all of --ranks)")
+      ->check(CLI::PositiveNumber);
   add_overrides(validate);
 
   EvaluateArguments evaluate_arguments;
@@ -184,7 +193,8 @@ int run_cli(int argc, char** argv) {
       return evaluate_command(evaluate_arguments);
     }
     collect_overrides(validate);
-    return validate_command(validate_job_path, overrides, validate_ranks);
+    return validate_command(validate_job_path, overrides, validate_ranks,
+                            validate_ranks_per_node > 0 ? validate_ranks_per_node : validate_ranks);
   } catch (const Error& error) {
     std::cerr << "error: " << error.what() << std::endl;
     return exit_code(error.code());

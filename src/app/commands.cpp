@@ -11,12 +11,15 @@
 #include "manyworlds/app/command_support.hpp"
 #include "manyworlds/app/evaluation_protocol.hpp"
 #include "manyworlds/app/estimate.hpp"
+#include "manyworlds/app/preflight.hpp"
 #include "manyworlds/app/runner.hpp"
+#include "manyworlds/app/stop_signal.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/io/evaluation_file.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
+#include "manyworlds/parallel/node.hpp"
 
 namespace manyworlds {
 
@@ -34,6 +37,7 @@ void check_ranks(int ranks, std::int64_t worlds) {
 }  // namespace
 
 int run_command(const RunArguments& arguments) {
+  const StopSignal signals;  // before MPI_Init: a SIGUSR1/SIGTERM at any moment of the run is seen
   return mpi_command([&](const boost::mpi::communicator& world) {
     Job job;
     std::string output;
@@ -51,6 +55,10 @@ int run_command(const RunArguments& arguments) {
       broadcast_object(world, job);
       broadcast_object(world, output);
     });
+    const int on_node = ranks_on_this_node(world);
+    agreed(world, [&] {
+      preflight(job, estimate_resources(job, world.size()), {output, arguments.resume, world.rank(), world.size(), on_node});
+    });
     RunOptions options;
     options.output = output;
     options.quiet = arguments.quiet;
@@ -59,6 +67,8 @@ int run_command(const RunArguments& arguments) {
         arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
     options.lanes = arguments.lanes;
     options.diagnose_draws = arguments.diagnose_draws;
+    options.checkpoint_minutes =
+        arguments.checkpoint_minutes >= 0 ? arguments.checkpoint_minutes : job.config.run.checkpoint_minutes;
     const RunSummary summary = run_job(job, options, world, std::cerr);
     if (summary.interrupted) {
       if (world.rank() == 0) std::cerr << "interrupted: " << summary.stop_message << std::endl;
@@ -78,7 +88,7 @@ int run_command(const RunArguments& arguments) {
   });
 }
 
-int validate_command(const std::string& job_path, const JobOverrides& overrides, int ranks) {
+int validate_command(const std::string& job_path, const JobOverrides& overrides, int ranks, int ranks_per_node) {
   const Job job = load_job_with_priors(job_path, overrides);
   std::cout << describe(job.config);
   std::cout << "[priors]     " << job.priors.file << ": " << job.priors.segments.size() << " segments, "
@@ -92,10 +102,11 @@ int validate_command(const std::string& job_path, const JobOverrides& overrides,
             << human_bytes(estimate.output_bytes) << " (uncompressed)\n";
   if (job.config.run.worlds < ranks)
     std::cout << "warning: " << ranks << " ranks exceed " << job.config.run.worlds << " worlds: the run would refuse to start\n";
-  if (!estimate.fits_buffer)
-    std::cout << "warning: the busiest rank's experiences exceed run.max_experiences_per_rank ("
-              << job.config.run.max_experiences_per_rank << "): use more ranks or raise the limit\n";
-  std::cout << "job is valid" << std::endl;
+  std::cout << std::flush;
+  const std::string output = default_output_path(job.config);
+  preflight(job, estimate, {output, false, 0, ranks, std::min(ranks, ranks_per_node)});
+  std::cout << "preflight passed: output folder of " << output << " writable with enough space, memory per rank available\n"
+            << "job is valid" << std::endl;
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "manyworlds/core/partition.hpp"
+#include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_schema.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/policy_model.hpp"
@@ -26,6 +27,15 @@ constexpr double batch_row_bytes = 2 * obs_dim * 4 + 13 * 4 + 3 * 4 + 12 + 16;
 constexpr double world_state_bytes_per_user = sizeof(User) + 16 * 2;
 
 }  // namespace
+
+double expected_experiences(const Job& job, const IdRange& worlds) {
+  double queries = 0;
+  for (std::int64_t w = worlds.begin; w < worlds.end; ++w) {
+    const WorldParams world = draw_world(job.priors, job.config.run.seed, static_cast<std::uint32_t>(w));
+    queries += expected_queries(job.priors, world, job.config.world.horizon_days);
+  }
+  return queries * job.config.run.episodes_per_iteration;
+}
 
 std::string human_bytes(double bytes) {
   char text[32];
@@ -63,7 +73,8 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
   const PolicyModel model(config.policy, job.priors.creatives);
   const double experience_buffer = largest_rank * (sizeof(Experience) + 8.0 /* sampler score */);
   const double schedules = largest_rank / config.run.episodes_per_iteration * 24.0;
-  estimate.memory_per_rank_bytes = experience_buffer + schedules +
+  estimate.experiences_per_iteration = total_queries * config.run.episodes_per_iteration;
+  estimate.memory_per_rank_bytes = process_base_bytes + experience_buffer + schedules +
                                    largest_rank_users * world_state_bytes_per_user +
                                    static_cast<double>(model.parameter_count()) * 8.0 * 4.0;
   const double iterations = config.run.iterations;
@@ -80,6 +91,9 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
       (worlds + static_cast<double>(config.evaluation.validation_worlds + config.evaluation.test_worlds)) * 600.0 +
       iterations * static_cast<double>(model.parameter_count()) * 8.0 +
       static_cast<double>(job.config.text.size() + job.priors.text.size());
+  const double datasets = 500;  // generous: the output has about 300
+  estimate.checkpoint_bytes = checkpoint_header_bytes + 16e3 + 2.0 * static_cast<double>(job.config.text.size() + job.priors.text.size()) +
+                              static_cast<double>(model.parameter_count()) * 4 * 8 + datasets * 120;
   estimate.fits_buffer = largest_rank <= static_cast<double>(config.run.max_experiences_per_rank);
   return estimate;
 }

@@ -62,7 +62,10 @@ void ProgressLog::iteration(int iteration, const IterationMetrics& m, const Runt
        << 100 * m.batch_crisis_share << "% (predicted " << 100 * m.predicted_crisis_share << "%)  ESS "
        << std::setprecision(0) << m.effective_sample_size << "/" << batch_size << "  return/episode "
        << std::setprecision(1) << m.mean_episode_return << "  ROAS " << std::setprecision(2) << m.roas << "  "
-       << human_duration(r.iteration_seconds) << "/iter  ETA " << human_duration(eta);
+       << human_duration(r.iteration_seconds) << "/iter  ETA " << human_duration(eta) << "  checkpoint "
+       << (last_checkpoint_ ? human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                                            *last_checkpoint_).count()) + " ago"
+                            : std::string("none yet"));
   info(line.str());
 }
 

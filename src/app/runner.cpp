@@ -12,8 +12,10 @@
 
 #include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/evaluation_protocol.hpp"
-#include "manyworlds/app/sampling_diagnostic.hpp"
+#include "manyworlds/app/estimate.hpp"
 #include "manyworlds/app/progress.hpp"
+#include "manyworlds/app/run_files.hpp"
+#include "manyworlds/app/sampling_diagnostic.hpp"
 #include "manyworlds/app/stop_signal.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
@@ -79,9 +81,7 @@ class Runner {
 
   RunSummary run() {
     const Clock::time_point start = Clock::now();
-    const StopSignal stop_signal;
-    const std::string partial = options_.output + ".partial";
-    const std::string checkpoint = checkpoint_path_for(options_.output);
+    const RunFiles files = RunFiles::for_output(options_.output);
     log_.info("manyworlds " MANYWORLDS_VERSION ": job '" + config_.run.name + "' (" + config_.file + "), " +
               std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) +
               " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
@@ -91,87 +91,213 @@ class Runner {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
       worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size());
-      experiences_.reserve(capacity_);
+      reserve_experiences();
     });
-
-    const OutputLayout layout = output_layout();
-    int first_iteration = 0;
-    std::optional<OutputFile> output;
-    if (options_.resume) {
-      first_iteration = restore(checkpoint, partial);
-      output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
-      log_.info("resumed from " + checkpoint + " at iteration " + std::to_string(first_iteration + 1));
-    } else {
-      output.emplace(OutputFile::create(partial, collectives_.raw_comm(), config_, job_.priors, layout));
-      std::vector<WorldParams> params;
-      for (const World& world : worlds_) params.push_back(world.params());
-      output->write_worlds(job_.priors, world_range_.begin, params);
-      std::vector<WorldParams> validation;
-      for (const World& world : protocol_.validation_worlds()) validation.push_back(world.params());
-      std::vector<WorldParams> test;
-      for (const World& world : protocol_.test_worlds()) test.push_back(world.params());
-      output->write_evaluation_worlds(job_.priors, protocol_.validation_range().begin, validation,
-                                      protocol_.test_range().begin, test);
-    }
-    agreed(communicator_, [&] {
-      protocol_.tune(log_);
-      protocol_.measure_validation_references();
-    });
-    if (!options_.resume) {
-      output->write_validation_references(protocol_.references());
-      validate_into(0, *output);  // the untrained policy is a candidate too
-    }
-    log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
-    log_.info("writing " + partial + " (renamed to " + options_.output + " when complete)");
-
     RunSummary summary;
     summary.output = options_.output;
-    for (int iteration = first_iteration; iteration < config_.run.iterations; ++iteration) {
-      const IterationMetrics metrics = iterate(iteration, *output);
-      summary.decisions += metrics.decisions;
-      summary.final_mean_return = metrics.mean_episode_return;
-      summary.iterations = iteration + 1;
-      const bool last = iteration + 1 == config_.run.iterations;
-      // All ranks agree to stop when any rank received SIGUSR1 or SIGTERM.
-      const bool stop = collectives_.sum(stop_signal.received() != 0 ? 1 : 0) > 0;
-      const bool due = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
-      if (!last && (stop || due)) {
-        write_checkpoint_after(iteration, partial, checkpoint, output, layout);
-        log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + checkpoint);
-      }
-      if (!last && stop) {
-        output->close();
-        summary.interrupted = true;
-        const std::string cause = stop_signal.received() != 0 ? signal_name(stop_signal.received()) : "a signal to another rank";
-        summary.stop_message = "stopped by " + cause + " after iteration " + std::to_string(iteration + 1) +
-                               "; continue with: manyworlds run " + config_.file + " -o " + options_.output + " --resume";
-        summary.seconds = seconds_since(start);
-        return summary;
-      }
-    }
-    TestResults test;
-    agreed(communicator_, [&] { test = protocol_.test(parameters_, log_); });
-    output->write_test(test, static_cast<int>(job_.priors.world_types.size()));
-    const SelectedSnapshot& selected = protocol_.selected();
-    output->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
-                               selected.iteration);
-    output->close();
-    collectives_.barrier();
-    agreed(communicator_, [&] {
-      if (!collectives_.is_root()) return;
-      std::filesystem::rename(partial, options_.output);
-      std::filesystem::remove(checkpoint);
-    });
+    if (collectives_.sum(received_stop_signal() != 0 ? 1 : 0) > 0) return stopped_before_start(summary, start);
 
-    summary.seconds = seconds_since(start);
-    if (collectives_.is_root()) {
-      summary.test_score = test.summary.overall[static_cast<int>(TestStrategy::policy)];
-      summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
+    const int first_iteration = prepare_files(files);
+    try {
+      run_iterations(files, first_iteration, summary);
+    } catch (const AgreedFailure& failure) {
+      throw AgreedFailure(failure.code(), failure.what() + end_after_failure(files));
     }
+    summary.seconds = seconds_since(start);
     return summary;
   }
 
  private:
+  // The learner's state in a checkpoint: one line per field here, one checked read per field in
+  // import_learner_state. Bump learner_state_version when a field changes meaning.
+  static constexpr std::int64_t learner_state_version = 2;
+  StateRecord learner_state() const {
+    const std::vector<double> adam = trainer_->export_optimizer_state();  // [t, m..., v...]
+    const auto half = static_cast<std::ptrdiff_t>((adam.size() - 1) / 2);
+    StateRecord record;
+    record.put("policy_parameters", parameters_);
+    record.put_integer("adam_step", static_cast<std::int64_t>(adam[0]));
+    record.put("adam_first_moment", std::vector<double>(adam.begin() + 1, adam.begin() + 1 + half));
+    record.put("adam_second_moment", std::vector<double>(adam.begin() + 1 + half, adam.end()));
+    const SelectedSnapshot& selected = protocol_.selected();
+    record.put_integer("selected_iteration", selected.iteration);
+    record.put("selected_score", std::vector<double>{selected.score});
+    record.put("selected_parameters", selected.iteration >= 0 ? selected.parameters : parameters_);
+    return record;
+  }
+  void import_learner_state(const StateRecord& record) {
+    const std::size_t count = parameters_.size();
+    const std::vector<double> parameters = record.reals("policy_parameters", {.size = count});
+    std::vector<double> adam{static_cast<double>(record.integer("adam_step", 0, std::int64_t{1} << 52))};
+    const std::vector<double> first = record.reals("adam_first_moment", {.size = count});
+    const std::vector<double> second = record.reals("adam_second_moment", {.size = count, .min = 0.0});
+    adam.insert(adam.end(), first.begin(), first.end());
+    adam.insert(adam.end(), second.begin(), second.end());
+    trainer_->import_parameters(parameters);
+    trainer_->import_optimizer_state(adam);
+    parameters_ = parameters;
+    SelectedSnapshot selected;
+    selected.iteration = static_cast<int>(record.integer("selected_iteration", -1, config_.run.iterations));
+    selected.score = record.reals("selected_score", {.size = 1})[0];
+    selected.parameters = record.reals("selected_parameters", {.size = count});
+    protocol_.restore_selected(std::move(selected));
+  }
+
+  // Every rank reserves room for the experiences its worlds are expected to produce (not the
+  // whole run.max_experiences_per_rank: the buffer grows beyond the expectation if it must).
+  void reserve_experiences() {
+    const double expected = expected_experiences(job_, world_range_);
+    const auto wanted = static_cast<std::size_t>(std::min(expected * 1.05, static_cast<double>(capacity_)));
+    try {
+      experiences_.reserve(wanted);
+    } catch (const std::bad_alloc&) {
+      throw out_of_memory(wanted);
+    }
+  }
+  ResourceError out_of_memory(std::size_t experiences) const {
+    return ResourceError("rank " + std::to_string(collectives_.rank()) + " ran out of memory for " +
+                         std::to_string(experiences) + " experiences (" + human_bytes(static_cast<double>(sizeof(Experience)) * static_cast<double>(experiences)) +
+                         "; run.max_experiences_per_rank = " + std::to_string(config_.run.max_experiences_per_rank) +
+                         "): run on more ranks or nodes, or lower run.worlds or world.horizon_days");
+  }
+
+  RunSummary stopped_before_start(RunSummary& summary, Clock::time_point start) const {
+    summary.interrupted = true;
+    const int received = received_stop_signal();
+    summary.stop_message = std::string("stopped by ") + (received != 0 ? signal_name(received) : "a signal to another rank") +
+                           " before the first iteration: nothing was written and there is nothing to resume; run again "
+                           "(with or without --resume) to start anew";
+    summary.seconds = seconds_since(start);
+    return summary;
+  }
+
+  // Restores the checkpoint (resume) or clears a stale one (a new run); then holds back disk space.
+  // Returns the first iteration to run. Nothing is changed if this throws.
+  int prepare_files(const RunFiles& files) {
+    bool resume = false;
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      resume = options_.resume && std::filesystem::exists(files.checkpoint);
+      if (options_.resume && !resume)  // said even with --quiet: the user asked for something else
+        log_stream_ << "note: no checkpoint " << files.checkpoint << " to resume from: starting anew" << std::endl;
+    });
+    std::vector<std::int64_t> flag{resume ? 1 : 0};
+    collectives_.broadcast(flag);
+    const int first_iteration = flag[0] != 0 ? restore(files) : 0;
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      if (flag[0] == 0) std::filesystem::remove(files.checkpoint);
+      reserve_ = SpaceReserve(files.reserve, reserve_bytes);
+    });
+    return first_iteration;
+  }
+
+  void run_iterations(const RunFiles& files, int first_iteration, RunSummary& summary) {
+    const OutputLayout layout = output_layout();
+    agreed(communicator_, [&] {
+      if (first_iteration > 0) {
+        output_.emplace(OutputFile::open(files.partial, collectives_.raw_comm(), layout));
+        return;
+      }
+      output_.emplace(OutputFile::create(files.partial, collectives_.raw_comm(), config_, job_.priors, layout));
+      std::vector<WorldParams> params;
+      for (const World& world : worlds_) params.push_back(world.params());
+      output_->write_worlds(job_.priors, world_range_.begin, params);
+      std::vector<WorldParams> validation;
+      for (const World& world : protocol_.validation_worlds()) validation.push_back(world.params());
+      std::vector<WorldParams> test;
+      for (const World& world : protocol_.test_worlds()) test.push_back(world.params());
+      output_->write_evaluation_worlds(job_.priors, protocol_.validation_range().begin, validation,
+                                       protocol_.test_range().begin, test);
+    });
+    agreed(communicator_, [&] {
+      protocol_.tune(log_);
+      protocol_.measure_validation_references();
+    });
+    if (first_iteration == 0) {
+      agreed(communicator_, [&] { output_->write_validation_references(protocol_.references()); });
+      validate_into(0, *output_);  // the untrained policy is a candidate too
+    }
+    log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
+    if (first_iteration > 0) log_.info("resumed from " + files.checkpoint + " at iteration " + std::to_string(first_iteration + 1));
+    log_.info("writing " + files.partial + " (renamed to " + options_.output + " when complete)");
+    last_checkpoint_ = Clock::now();
+    for (int iteration = first_iteration; iteration < config_.run.iterations; ++iteration) {
+      const IterationMetrics metrics = iterate(iteration, *output_);
+      summary.decisions += metrics.decisions;
+      summary.final_mean_return = metrics.mean_episode_return;
+      summary.iterations = iteration + 1;
+      if (iteration + 1 == config_.run.iterations) break;
+      const IterationEnd end = iteration_end(iteration);
+      if (end.stop || end.checkpoint) write_checkpoint_after(iteration, files, layout);
+      if (end.stop) {
+        agreed(communicator_, [&] { close_output(); });
+        summary.interrupted = true;
+        const int received = received_stop_signal();
+        summary.stop_message = std::string("stopped by ") + (received != 0 ? signal_name(received) : "a signal to another rank") +
+                               " after iteration " + std::to_string(iteration + 1) + "; continue with: manyworlds run " +
+                               config_.file + " -o " + options_.output + " --resume";
+        return;
+      }
+    }
+    TestResults test;
+    agreed(communicator_, [&] { test = protocol_.test(parameters_, log_); });
+    if (collectives_.is_root()) {
+      summary.test_score = test.summary.overall[static_cast<int>(TestStrategy::policy)];
+      summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
+    }
+    const SelectedSnapshot& selected = protocol_.selected();
+    agreed(communicator_, [&] {
+      output_->write_test(test, static_cast<int>(job_.priors.world_types.size()));
+      output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
+                                  selected.iteration);
+      close_output();
+    });
+    collectives_.barrier();
+    agreed(communicator_, [&] {
+      if (!collectives_.is_root()) return;
+      std::filesystem::rename(files.partial, options_.output);
+      std::filesystem::remove(files.checkpoint);
+      reserve_.release();
+    });
+  }
+
+  // What all ranks agree on after an iteration: stop (a signal reached any rank) and/or checkpoint
+  // (every checkpoint_every iterations, or checkpoint_minutes after the last one by rank 0's clock).
+  struct IterationEnd {
+    bool stop = false;
+    bool checkpoint = false;
+  };
+  IterationEnd iteration_end(int iteration) {
+    const double minutes = options_.checkpoint_minutes;
+    const bool late = collectives_.is_root() && minutes > 0 && seconds_since(last_checkpoint_) >= 60.0 * minutes;
+    std::vector<std::int64_t> votes{received_stop_signal() != 0 ? 1 : 0, late ? 1 : 0};
+    collectives_.sum_int64(votes);
+    const bool every = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
+    return {votes[0] > 0, votes[1] > 0 || every};
+  }
+
+  void close_output() {
+    if (output_) output_->close();
+    output_.reset();
+  }
+
+  // After an agreed failure: frees the held-back space (so that closing can write the file's
+  // metadata even on a full disk), closes the output, and keeps OUTPUT.partial only if a checkpoint
+  // can continue it. Returns the end of the error message.
+  std::string end_after_failure(const RunFiles& files) {
+    if (collectives_.is_root()) reserve_.release();
+    collectives_.barrier();
+    try {
+      close_output();
+    } catch (const Error&) {
+      output_.reset();  // every rank saw the failure (the close agrees); the file is left as it is
+    }
+    std::string kept;
+    if (collectives_.is_root()) kept = clean_up_after_failure(files, config_.file);
+    return kept;
+  }
+
   OutputLayout output_layout() const {
     OutputLayout layout;
     layout.worlds = config_.run.worlds;
@@ -187,43 +313,60 @@ class Runner {
     return layout;
   }
 
-  // Rank 0 checks the checkpoint and restores the output from it; every rank gets the learner's state.
-  int restore(const std::string& checkpoint, const std::string& partial) {
+  // Rank 0 checks the checkpoint and the output prefix it vouches for, then cuts the output back
+  // to it; every rank gets the learner's state. Nothing is changed unless every check passes.
+  int restore(const RunFiles& files) {
     CheckpointState state;
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
-      state = read_checkpoint(checkpoint, job_fingerprint(job_));
-      if (state.parameters.size() != parameters_.size())
-        throw InputError(checkpoint + ": holds " + std::to_string(state.parameters.size()) +
-                         " policy parameters, this job's policy has " + std::to_string(parameters_.size()));
-      trainer_->import_parameters(state.parameters);
-      trainer_->import_optimizer_state(state.optimizer_state);
-      restore_output(checkpoint, partial);
+      state = read_checkpoint(files.checkpoint, {job_fingerprint(job_), config_.run.iterations});
+      if (state.learner_version != learner_state_version)
+        throw InputError(files.checkpoint + ": learner state version " + std::to_string(state.learner_version) +
+                         ", this program reads version " + std::to_string(learner_state_version) +
+                         "; resume it with the program that wrote it");
+      import_learner_state(state.learner);
+      verify_output(files.partial, files.checkpoint, state.output);
+      rewind_output(files.partial, state.output);
+      digests_ = state.output;
     });
-    std::vector<std::int64_t> next{state.next_iteration};
+    std::vector<std::int64_t> next{state.next_iteration, protocol_.selected().iteration};
     collectives_.broadcast(next);
-    parameters_ = state.parameters;
     collectives_.broadcast(parameters_);
+    SelectedSnapshot selected = protocol_.selected();
+    selected.iteration = static_cast<int>(next[1]);
+    collectives_.broadcast(selected.score);
+    collectives_.broadcast(selected.parameters);
+    protocol_.restore_selected(std::move(selected));
     return static_cast<int>(next[0]);
   }
 
-  // Collective: closes the output, rank 0 turns a copy of it plus the learner's state into the
-  // checkpoint (atomically), and the output is reopened to go on.
-  void write_checkpoint_after(int iteration, const std::string& partial, const std::string& checkpoint,
-                              std::optional<OutputFile>& output, const OutputLayout& layout) {
-    output->close();
-    output.reset();
-    collectives_.barrier();
+  // Collective: closes the output (flushing it), rank 0 brings the output digests up to date
+  // (reading only the rows written since the last checkpoint) and writes the learner's state with
+  // them (atomically); the output is reopened to go on. Costs O(state + new rows), not O(output).
+  void write_checkpoint_after(int iteration, const RunFiles& files, const OutputLayout& layout) {
+    const Clock::time_point start = Clock::now();
+    agreed(communicator_, [&] { close_output(); });
+    std::uintmax_t bytes = 0;
+    std::uintmax_t output_bytes = 0;
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
+      digests_ = digest_output(files.partial, digests_);
       CheckpointState state;
-      state.next_iteration = iteration + 1;
-      state.parameters = parameters_;
-      state.optimizer_state = trainer_->export_optimizer_state();
       state.fingerprint = job_fingerprint(job_);
-      write_checkpoint(partial, checkpoint, state);
+      state.next_iteration = iteration + 1;
+      state.learner_version = learner_state_version;
+      state.learner = learner_state();
+      state.output = digests_;
+      write_checkpoint(files.checkpoint, state);
+      bytes = std::filesystem::file_size(files.checkpoint);
+      output_bytes = std::filesystem::file_size(files.partial);
     });
-    output.emplace(OutputFile::open(partial, collectives_.raw_comm(), layout));
+    agreed(communicator_, [&] { output_.emplace(OutputFile::open(files.partial, collectives_.raw_comm(), layout)); });
+    last_checkpoint_ = Clock::now();
+    log_.checkpoint_written();
+    log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + files.checkpoint + " (" +
+              std::to_string(bytes) + " bytes in " + human_duration(seconds_since(start)) + "; the output it continues: " +
+              std::to_string(output_bytes) + " bytes)");
   }
 
   IterationMetrics iterate(int iteration, OutputFile& output) {
@@ -234,7 +377,13 @@ class Runner {
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
     std::vector<WorldIterationSummary> local_summaries(worlds_.size());
     std::vector<WorldSlice> slices;
-    agreed(communicator_, [&] { simulate(iteration, local_summaries, slices); });
+    agreed(communicator_, [&] {
+      try {
+        simulate(iteration, local_summaries, slices);
+      } catch (const std::bad_alloc&) {
+        throw out_of_memory(experiences_.size());
+      }
+    });
     runtime.simulate_seconds = seconds_since(start);
 
     // 2. Event types (collective: the value percentile spans all ranks).
@@ -292,11 +441,11 @@ class Runner {
     record.behaviour_creative_log_prob = behaviour.creative_log_prob;
     record.policy_parameters = behaviour_parameters;
     record.metrics = metrics;
-    output.append_iteration(record);
+    agreed(communicator_, [&] { output.append_iteration(record); });
     runtime.write_seconds = seconds_since(phase);
     runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
     runtime.iteration_seconds = seconds_since(start);
-    output.append_runtime(iteration, runtime);
+    agreed(communicator_, [&] { output.append_runtime(iteration, runtime); });
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
   }
@@ -325,7 +474,7 @@ class Runner {
   void validate_into(int iterations, OutputFile& output) {
     ValidationRound round;
     agreed(communicator_, [&] { round = protocol_.validate(iterations, parameters_, log_); });
-    output.append_validation(round);
+    agreed(communicator_, [&] { output.append_validation(round); });
   }
 
   // The sampling diagnostic (one rank): every arm's batches against this iteration's population,
@@ -468,6 +617,10 @@ class Runner {
   Lockstep lockstep_;
   std::vector<double> parameters_;
   std::optional<PpoTrainer> trainer_;
+  std::optional<OutputFile> output_;             // OUTPUT.partial while it is open
+  std::vector<DatasetDigest> digests_;           // rank 0: the output as the last checkpoint vouched for it
+  SpaceReserve reserve_;                         // rank 0: disk space held back (RunFiles::reserve)
+  Clock::time_point last_checkpoint_ = Clock::now();
 };
 
 }  // namespace
@@ -478,6 +631,7 @@ std::string job_fingerprint(const Job& job) {
   config.world.priors_path.clear();
   config.run.output.clear();
   config.run.checkpoint_every = 0;
+  config.run.checkpoint_minutes = 0;
   return describe(config) + "[job text]\n" + job.config.text + "[priors text]\n" + job.priors.text;
 }
 

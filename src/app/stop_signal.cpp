@@ -28,7 +28,7 @@ StopSignal::~StopSignal() {
   sigaction(SIGTERM, &previous_term_, nullptr);
 }
 
-int StopSignal::received() const { return static_cast<int>(last_stop_signal); }
+int received_stop_signal() { return static_cast<int>(last_stop_signal); }
 
 const char* signal_name(int signal_number) {
   switch (signal_number) {

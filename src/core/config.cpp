@@ -58,6 +58,7 @@ RunSection parse_run(const TomlTable& table) {
   run.output = table.string("output", run.output);
   run.checkpoint_every =
       static_cast<int>(table.integer("checkpoint_every", run.checkpoint_every, 0, 1000000));
+  run.checkpoint_minutes = table.number("checkpoint_minutes", run.checkpoint_minutes, {0.0, 1e6});
   run.max_experiences_per_rank = table.integer("max_experiences_per_rank",
                                                run.max_experiences_per_rank, 1000, 100000000);
   table.finish();
@@ -266,6 +267,7 @@ std::string describe(const JobConfig& job) {
       << " worlds=" << job.run.worlds << " iterations=" << job.run.iterations
       << " episodes_per_iteration=" << job.run.episodes_per_iteration
       << " output=" << default_output_path(job) << " checkpoint_every=" << job.run.checkpoint_every
+      << " checkpoint_minutes=" << job.run.checkpoint_minutes
       << " max_experiences_per_rank=" << job.run.max_experiences_per_rank << "\n"
       << "[world]      priors=" << job.world.priors_path << " horizon_days=" << job.world.horizon_days
       << " reward=" << to_string(job.world.reward)

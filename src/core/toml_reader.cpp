@@ -67,7 +67,78 @@ std::string read_text_file(const std::string& path) {
   return text.str();
 }
 
+namespace {
+
+// toml11 parses nested arrays and inline tables recursively: deep nesting would overflow the stack
+// (found by fuzz/fuzz_job). Refuses nesting deeper than max_toml_nesting, counting brackets and
+// braces outside strings and comments.
+void check_nesting(const std::string& text, const std::string& file) {
+  int depth = 0;
+  std::int64_t line = 1;
+  std::string quote;  // the open string's delimiter: ", ', """ or '''
+  bool comment = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      comment = false;
+    }
+    if (comment) continue;
+    if (!quote.empty()) {
+      if (c == '\\' && quote[0] == '"') ++i;  // an escaped character
+      else if (text.compare(i, quote.size(), quote) == 0) {
+        i += quote.size() - 1;
+        quote.clear();
+      }
+      continue;
+    }
+    if (c == '#') comment = true;
+    else if (c == '"' || c == '\'') quote = text.compare(i, 3, std::string(3, c)) == 0 ? std::string(3, c) : std::string(1, c);
+    else if (c == '[' || c == '{') {
+      if (++depth > max_toml_nesting)
+        throw InputError(file + ":" + std::to_string(line) + ": arrays or inline tables nested deeper than " +
+                         std::to_string(max_toml_nesting) + " levels; flatten them");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    if (quote.size() == 3) i += 2;
+  }
+}
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 (overlong forms, surrogates, > U+10FFFF).
+std::size_t utf8_length(const std::string& text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
+  const unsigned lead = byte(i);
+  if (lead < 0x80) return 1;
+  const std::size_t length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+  for (std::size_t k = 1; k < length; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  const unsigned second = byte(i + 1);
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
+      (lead == 0xF4 && second > 0x8F))
+    return 0;
+  return length;
+}
+
+// TOML files are UTF-8; toml11 3.7's error path for invalid UTF-8 in literal strings reads out of
+// bounds (found by fuzz/fuzz_job), so invalid bytes are refused before it sees them.
+void check_utf8(const std::string& text, const std::string& file) {
+  std::int64_t line = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0)
+      throw InputError(file + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(i) +
+                       "); TOML files must be UTF-8");
+    if (text[i] == '\n') ++line;
+    i += length;
+  }
+}
+
+}  // namespace
+
 toml::value parse_toml_text(const std::string& text, const std::string& file) {
+  check_utf8(text, file);
+  check_nesting(text, file);
   std::istringstream stream(text);
   try {
     return toml::parse(stream, file);

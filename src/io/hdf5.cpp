@@ -169,18 +169,7 @@ hid_t file_type(ElementType type) {
   return H5I_INVALID_HID;
 }
 
-std::size_t size_of(ElementType type) {
-  switch (type) {
-    case ElementType::int8:
-    case ElementType::uint8: return 1;
-    case ElementType::float32:
-    case ElementType::int32:
-    case ElementType::uint32: return 4;
-    case ElementType::float64:
-    case ElementType::int64: return 8;
-  }
-  return 0;
-}
+std::size_t size_of(ElementType type) { return element_size(type); }
 
 // The ElementType with the class, size and signedness of a stored type, if there is one.
 std::optional<ElementType> classify(hid_t type, Blame blame, const Where& where) {
@@ -408,13 +397,60 @@ void agree_or_throw(const FileState& file, const std::string& problem, std::stri
   if (bad != 0) fail(Blame::runtime, operation, where, "another rank passed invalid arguments to this collective write");
 }
 
+// After a collective HDF5 call that may fail on some ranks only: every rank throws the message of
+// the lowest failing rank (serial files: just this one's).
+void agree_after(const FileState& file, const std::string& failure, std::string_view operation, const Where& where) {
+  if (!file.parallel()) {
+    if (!failure.empty()) fail(Blame::runtime, operation, where, failure);
+    return;
+  }
+  int rank = 0;
+  int size = 0;
+  check_mpi(MPI_Comm_rank(file.comm, &rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(file.comm, &size), "MPI_Comm_size");
+  int first = failure.empty() ? size : rank;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, file.comm), "MPI_Allreduce");
+  if (first == size) return;
+  std::string message = failure;
+  int length = static_cast<int>(message.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT, first, file.comm), "MPI_Bcast");
+  message.resize(static_cast<std::size_t>(length));
+  check_mpi(MPI_Bcast(message.data(), length, MPI_CHAR, first, file.comm), "MPI_Bcast");
+  fail(Blame::runtime, operation, where, rank == first ? message : message + " (on rank " + std::to_string(first) + ")");
+}
+
+// The innermost HDF5 message if `result` is negative, else "".
+template <class R>
+std::string failure_of(R result) {
+  return result < 0 ? innermost_hdf5_message() : std::string();
+}
+
 // ---- files -------------------------------------------------------------------------------------
 
-PlistId mpio_access_plist(MPI_Comm comm, const Where& where) {
+// Metadata cache settings that keep metadata in memory until a flush (MetadataWrites::at_flush).
+void hold_metadata_until_flush(hid_t fapl, const Where& where) {
+  H5AC_cache_config_t config{};
+  config.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  check(H5Pget_mdc_config(fapl, &config), Blame::runtime, "get metadata cache configuration", where);
+  constexpr std::size_t mib = 1024 * 1024;
+  config.evictions_enabled = false;  // needs automatic resizing off
+  config.incr_mode = H5C_incr__off;
+  config.flash_incr_mode = H5C_flash_incr__off;
+  config.decr_mode = H5C_decr__off;
+  config.set_initial_size = true;
+  config.initial_size = 32 * mib;
+  config.min_size = 1 * mib;
+  config.max_size = 128 * mib;            // HDF5's largest
+  config.dirty_bytes_threshold = 32 * mib;  // HDF5's largest: synchronisation writes only past this
+  check(H5Pset_mdc_config(fapl, &config), Blame::runtime, "set metadata cache configuration", where);
+}
+
+PlistId mpio_access_plist(MPI_Comm comm, MetadataWrites metadata, const Where& where) {
   PlistId fapl(check(H5Pcreate(H5P_FILE_ACCESS), Blame::runtime, "create file access property list", where));
   check(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), Blame::runtime, "select the MPI-IO driver", where);
   check(H5Pset_all_coll_metadata_ops(fapl.get(), 1), Blame::runtime, "set collective metadata reads", where);
   check(H5Pset_coll_metadata_write(fapl.get(), 1), Blame::runtime, "set collective metadata writes", where);
+  if (metadata == MetadataWrites::at_flush) hold_metadata_until_flush(fapl.get(), where);
   return fapl;
 }
 
@@ -484,32 +520,35 @@ bool is_hdf5_file(const std::string& path) {
 
 // ---- File ----------------------------------------------------------------------------------------
 
-File File::create_parallel(const std::string& path, MPI_Comm comm) {
+File File::create_parallel(const std::string& path, MPI_Comm comm, MetadataWrites metadata) {
   silence_automatic_error_printing();
   const Where where{path, root_path};
-  const PlistId fapl = mpio_access_plist(comm, where);
+  const PlistId fapl = mpio_access_plist(comm, metadata, where);
   auto state = new_state(path, comm);
   state->id = FileId(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), Blame::runtime,
                            "create parallel file", where));
   return File(std::move(state));
 }
 
-File File::open_parallel(const std::string& path, MPI_Comm comm, bool writable) {
+File File::open_parallel(const std::string& path, MPI_Comm comm, bool writable, MetadataWrites metadata) {
   silence_automatic_error_printing();
   const Where where{path, root_path};
-  const PlistId fapl = mpio_access_plist(comm, where);
+  const PlistId fapl = mpio_access_plist(comm, metadata, where);
   auto state = new_state(path, comm);
   state->id = FileId(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), Blame::input,
                            writable ? "open parallel file for writing" : "open parallel file for reading", where));
   return File(std::move(state));
 }
 
-File File::create_serial(const std::string& path) {
+File File::create_serial(const std::string& path, std::uint64_t userblock_bytes) {
   silence_automatic_error_printing();
   const Where where{path, root_path};
   const PlistId fapl = sec2_access_plist(where);
+  const PlistId fcpl(check(H5Pcreate(H5P_FILE_CREATE), Blame::runtime, "create file creation property list", where));
+  if (userblock_bytes > 0)
+    check(H5Pset_userblock(fcpl.get(), userblock_bytes), Blame::runtime, "set user block size", where);
   auto state = new_state(path, MPI_COMM_NULL);
-  state->id = FileId(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), Blame::runtime,
+  state->id = FileId(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), Blame::runtime,
                            "create file", where));
   return File(std::move(state));
 }
@@ -550,7 +589,7 @@ Group File::root() const {
 }
 
 void File::flush() const {
-  check(H5Fflush(state().id.get(), H5F_SCOPE_GLOBAL), Blame::runtime, "flush", Where{state().path, root_path});
+  agree_after(state(), failure_of(H5Fflush(state().id.get(), H5F_SCOPE_GLOBAL)), "flush", Where{state().path, root_path});
 }
 
 void File::close() {
@@ -561,7 +600,7 @@ void File::close() {
          std::to_string(state_.use_count() - 1) + " group or dataset object(s) of the file are still alive");
   }
   const std::shared_ptr<FileState> state = std::move(state_);
-  check(H5Fclose(state->id.release()), Blame::runtime, "close", where);
+  agree_after(*state, failure_of(H5Fclose(state->id.release())), "close", where);
 }
 
 std::int64_t File::open_object_count() const {
@@ -735,6 +774,22 @@ void Group::remove(const std::string& path) const {
   check(H5Ldelete(handle_.get(), path.c_str(), H5P_DEFAULT), Blame::runtime, "remove object", where);
 }
 
+std::vector<std::string> Group::dataset_paths() const {
+  const Where where{file_path(), path()};
+  struct Visit {
+    std::string base;
+    std::vector<std::string> paths;
+  } visit{path() == "/" ? std::string() : path(), {}};
+  const auto collect = [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+    auto* out = static_cast<Visit*>(data);
+    if (info->type == H5O_TYPE_DATASET) out->paths.push_back(out->base + "/" + name);
+    return 0;
+  };
+  check(H5Ovisit2(handle_.get(), H5_INDEX_NAME, H5_ITER_INC, collect, &visit, H5O_INFO_BASIC), Blame::input,
+        "list datasets", where);
+  return visit.paths;
+}
+
 Dataset Group::create_dataset_of(ElementType type, const std::string& path, const Dims& dims,
                                  const DatasetOptions& options) const {
   const std::string full = join_path(this->path(), path);
@@ -856,7 +911,32 @@ void Dataset::extend_rows(std::uint64_t new_row_count) const {
   if (new_row_count == extent.dims[0]) return;
   extent.dims[0] = new_row_count;
   const HsizeArray dims(extent.dims);
+  agree_after(*file(), failure_of(H5Dset_extent(handle_.get(), dims.data())), operation, where);
+}
+
+void Dataset::resize_rows(std::uint64_t row_count) const {
+  const Where where{file_path(), path()};
+  const std::string_view operation = "resize rows";
+  if (file()->parallel()) fail(Blame::runtime, operation, where, "only serial files can shrink a dataset here");
+  const SpaceId space(check(H5Dget_space(handle_.get()), Blame::runtime, operation, where));
+  Extent extent = extent_of(space.get(), Blame::runtime, where);
+  if (extent.dims.empty()) fail(Blame::runtime, operation, where, "a scalar dataset has no rows");
+  if (extent.max_dims[0] != unlimited && row_count > extent.max_dims[0]) {
+    fail(Blame::runtime, operation, where,
+         std::to_string(row_count) + " rows exceed the maximum of " + std::to_string(extent.max_dims[0]));
+  }
+  if (row_count == extent.dims[0]) return;
+  extent.dims[0] = row_count;
+  const HsizeArray dims(extent.dims);
   check(H5Dset_extent(handle_.get(), dims.data()), Blame::runtime, operation, where);
+}
+
+std::vector<std::byte> Dataset::read_row_bytes(std::uint64_t first_row, std::uint64_t row_count) const {
+  const ElementType type = element_type();
+  const Selection selection = Selection::rows({first_row}, {row_count});
+  std::vector<std::byte> bytes(static_cast<std::size_t>(read_size(type, selection)) * size_of(type));
+  if (!bytes.empty()) read_into(type, selection, bytes.data());
+  return bytes;
 }
 
 namespace {
@@ -955,9 +1035,10 @@ TransferReport Dataset::write_of(ElementType type, const Selection& selection, c
     check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), Blame::runtime, operation, where);
   }
   const unsigned char nothing = 0;  // a valid address for ranks that write no elements
-  check(H5Dwrite(handle_.get(), memory_type(type), memory_space.get(), file_space.get(), dxpl.get(),
-                 block.elements > 0 ? data : &nothing),
-        Blame::runtime, operation, where);
+  agree_after(file_state,
+              failure_of(H5Dwrite(handle_.get(), memory_type(type), memory_space.get(), file_space.get(), dxpl.get(),
+                                  block.elements > 0 ? data : &nothing)),
+              operation, where);
   TransferReport report;
   if (file_state.parallel()) {
     report.parallel = true;

@@ -100,7 +100,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
                               const OutputLayout& layout) {
   int rank = 0;
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  h5::File file = h5::File::create_parallel(path, comm);
+  h5::File file = h5::File::create_parallel(path, comm, h5::MetadataWrites::at_flush);
   const h5::Group root = file.root();
   write_job_attributes(root, output_format_name, output_format_version, job, priors);
   root.write_attribute("worlds", layout.worlds);
@@ -221,7 +221,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
 OutputFile OutputFile::open(const std::string& path, MPI_Comm comm, const OutputLayout& layout) {
   int rank = 0;
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  h5::File file = h5::File::open_parallel(path, comm, true);
+  h5::File file = h5::File::open_parallel(path, comm, true, h5::MetadataWrites::at_flush);
   const h5::Group root = file.root();
   if (!root.has_attribute("format") || root.read_attribute<std::string>("format") != output_format_name ||
       root.read_attribute<std::int64_t>("format_version") != output_format_version)

@@ -231,6 +231,24 @@ test_scripts() {
   expect_state "$j_bad" 1 FAILED 2:0
   expect_log "$work/manyworlds-$j_bad.out" "run.sbatch: error: job file 'missing.toml' not found"
   say "run.sbatch with a missing job file: FAILED 2:0 with a clear message"
+
+  # TERM to the batch shell (what scancel and the time limit send): run.sbatch turns it into a USR1 for srun, the
+  # ranks write a checkpoint and exit 6, and so does the job.
+  local j_term start
+  j_term=$(MANYWORLDS_EXE=$exe submit "$source_dir/slurm/run.sbatch" "$job" --iterations 40 --worlds 32 -o "$work/term.h5")
+  start=$SECONDS
+  until [[ -f $work/term.h5.partial ]]; do
+    [[ -n $(squeue -h -j "$j_term" -o %i 2>/dev/null) ]] || { show_job "$j_term"; fail "job $j_term ended before writing term.h5.partial"; }
+    ((SECONDS - start < poll_limit)) || { show_job "$j_term"; fail "no term.h5.partial after $poll_limit s"; }
+    sleep 0.2
+  done
+  scancel -b -s TERM "$j_term" || fail "scancel -b -s TERM $j_term failed"
+  wait_gone "$j_term"
+  expect_state "$j_term" 1 FAILED 6:0
+  [[ -f $work/term.h5.checkpoint && ! -e $work/term.h5 ]] || fail "job $j_term left no checkpoint (or finished): $(ls "$work" | grep term)"
+  expect_log "$work/manyworlds-$j_term.out" "run.sbatch: got SIGTERM: asking manyworlds to write a checkpoint and stop"
+  expect_log "$work/manyworlds-$j_term.out" "interrupted: stopped by SIGUSR1 after iteration"
+  say "run.sbatch with TERM to its shell: FAILED 6:0 after a checkpoint (TERM mapped to USR1 for srun)"
 }
 
 test_preemptible() {

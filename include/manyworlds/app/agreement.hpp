@@ -2,6 +2,7 @@
 #pragma once
 
 #include <exception>
+#include <new>
 
 #include <boost/mpi/communicator.hpp>
 
@@ -17,13 +18,22 @@ class AgreedFailure : public Error {
   using Error::Error;
 };
 
+// What an allocation failure (std::bad_alloc) becomes: exit code 5 and this message.
+inline constexpr const char* out_of_memory_message =
+    "out of memory (std::bad_alloc): the job needs more memory than this process may use; run on more ranks or "
+    "nodes, lower run.worlds, world.horizon_days or run.max_experiences_per_rank, or raise the limit (ulimit -v, "
+    "sbatch --mem); 'manyworlds validate --ranks N' estimates the memory per rank";
+
 // Runs `body` on every rank (collective); if it throws on any rank, every rank throws the same
-// AgreedFailure, carrying the exit code and message of the lowest failing rank.
+// AgreedFailure, carrying the exit code and message of the lowest failing rank (std::bad_alloc:
+// exit code 5 and out_of_memory_message).
 template <class Body>
 void agreed(const boost::mpi::communicator& communicator, Body&& body) {
   std::exception_ptr error;
   try {
     body();
+  } catch (const std::bad_alloc&) {
+    error = std::make_exception_ptr(ResourceError(out_of_memory_message));
   } catch (...) {
     error = std::current_exception();
   }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "manyworlds/io/output_schema.hpp"
@@ -15,9 +16,12 @@ class ProgressLog {
   ProgressLog(std::ostream& out, bool enabled, int first_iteration, int iterations);
 
   void info(const std::string& message) const;
-  // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA.
+  // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA,
+  // and how long ago the last checkpoint was written.
   void iteration(int iteration, const IterationMetrics& metrics, const RuntimeMetrics& runtime,
                  std::int64_t batch_size);
+  // Notes the time of a checkpoint for the iteration lines.
+  void checkpoint_written() { last_checkpoint_ = std::chrono::steady_clock::now(); }
 
  private:
   std::ostream* out_;
@@ -25,6 +29,7 @@ class ProgressLog {
   int first_iteration_;
   int iterations_;
   std::chrono::steady_clock::time_point start_;
+  std::optional<std::chrono::steady_clock::time_point> last_checkpoint_;
 };
 
 // "1.2 M", "345 k", "12"

@@ -14,8 +14,9 @@ namespace manyworlds {
 struct RunOptions {
   std::string output;          // final output path
   bool quiet = false;          // no progress lines
-  bool resume = false;         // continue from OUTPUT.checkpoint
-  int checkpoint_every = 0;    // iterations between checkpoints (0: only on SIGUSR1/SIGTERM)
+  bool resume = false;         // continue from OUTPUT.checkpoint (starting anew, and saying so, if there is none)
+  int checkpoint_every = 0;    // iterations between checkpoints (0: none by count)
+  double checkpoint_minutes = 0;  // minutes between checkpoints (0: none by time); one is always written on SIGUSR1/SIGTERM
   // Worlds a rank steps in lockstep, the policy deciding their decisions as one batch; 1 steps
   // the worlds one after the other. Results are bitwise the same for every value; only speed differs.
   int lanes = default_lanes;
@@ -37,9 +38,12 @@ struct RunSummary {
 };
 
 // Runs `job` on the ranks of `communicator` (collective) and writes `options.output`. The job
-// must have been validated and broadcast; the output path must be free or overwritable.
-// On SIGUSR1/SIGTERM (on any rank) all ranks finish the iteration, write a checkpoint and
-// return with `interrupted` set; the output stays OUTPUT.partial until a resumed run completes.
+// must have been validated and broadcast, and the output checked (preflight). On SIGUSR1/SIGTERM
+// (on any rank, while a StopSignal lives) all ranks finish the iteration, write a checkpoint and
+// return with `interrupted` set; the output stays OUTPUT.partial until a resumed run completes. A
+// signal before the first iteration returns `interrupted` with nothing written. A failure is an
+// AgreedFailure on every rank whose message ends by saying what was kept (OUTPUT.partial only
+// when OUTPUT.checkpoint can continue it).
 RunSummary run_job(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
                    std::ostream& log);
 

@@ -6,8 +6,9 @@
 namespace manyworlds {
 
 // While an object lives, SIGUSR1 and SIGTERM only raise a flag (the previous handlers come back
-// when it is destroyed). The flag is process-wide by nature: a signal handler can reach nothing
-// else, so it lives in one `volatile sig_atomic_t` inside stop_signal.cpp, written only there.
+// when it is destroyed). `run` creates one before MPI is initialised, so a signal at any moment of
+// the run is seen. The flag is process-wide by nature: a signal handler can reach nothing else, so
+// it lives in one `volatile sig_atomic_t` inside stop_signal.cpp, written only there.
 class StopSignal {
  public:
   StopSignal();
@@ -15,15 +16,15 @@ class StopSignal {
   StopSignal(const StopSignal&) = delete;
   StopSignal& operator=(const StopSignal&) = delete;
 
-  // The signal received (SIGUSR1 or SIGTERM), or 0.
-  int received() const;
-
  private:
   struct sigaction previous_usr1_ {};
   struct sigaction previous_term_ {};
 };
 
-// "SIGUSR1", "SIGTERM" or "signal N".
+// The last SIGUSR1 or SIGTERM received while a StopSignal lived, or 0.
+int received_stop_signal();
+
+// "SIGUSR1", "SIGTERM" or "a signal".
 const char* signal_name(int signal_number);
 
 }  // namespace manyworlds

@@ -32,13 +32,14 @@ struct RunSection {
   int iterations = 10;
   int episodes_per_iteration = 1;
   std::string output;                          // default: "<name>.h5" in the working directory
-  int checkpoint_every = 0;                    // iterations between checkpoints; 0 = only on a signal
+  int checkpoint_every = 0;                    // iterations between checkpoints; 0 = none by count
+  double checkpoint_minutes = 15.0;            // minutes between checkpoints (at iteration ends); 0 = none by time
   std::int64_t max_experiences_per_rank = 1000000;
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar & name & seed & worlds & iterations & episodes_per_iteration & output & checkpoint_every &
-        max_experiences_per_rank;
+        checkpoint_minutes & max_experiences_per_rank;
   }
 };
 

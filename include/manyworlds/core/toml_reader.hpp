@@ -26,6 +26,9 @@ inline constexpr Bounds unit_interval{0.0, 1.0, false};
 toml::value parse_toml_text(const std::string& text, const std::string& file);
 
 // Reads a whole file into a string; InputError naming the file if it cannot.
+// The deepest nesting of arrays and inline tables a job or priors file may use.
+inline constexpr int max_toml_nesting = 64;
+
 std::string read_text_file(const std::string& path);
 
 // One TOML table being read. Every key asked for is "known"; finish() rejects the rest.

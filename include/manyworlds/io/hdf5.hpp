@@ -36,7 +36,8 @@
 // arguments on every rank and then agrees with the others (one MPI_Allreduce of one int) before
 // touching the file, so bad arguments on one rank make ALL ranks throw instead of hanging. Other
 // HDF5 failures inside a collective call may happen on a subset of ranks; a RuntimeFailure from
-// a parallel file is therefore not recoverable: the application must abort the job.
+// a parallel file is therefore not recoverable: the application must abort the job. Writes,
+// extend_rows, flush and close are the exception: they agree on failure after the HDF5 call too.
 namespace manyworlds::h5 {
 
 using Dims = std::vector<std::uint64_t>;
@@ -69,6 +70,18 @@ constexpr ElementType element_type_of() {
 
 // "float32", "int64", ...
 std::string_view name_of(ElementType type);
+
+// Bytes of one element: 1, 4 or 8.
+constexpr std::size_t element_size(ElementType type) {
+  switch (type) {
+    case ElementType::int8:
+    case ElementType::uint8: return 1;
+    case ElementType::float32:
+    case ElementType::int32:
+    case ElementType::uint32: return 4;
+    default: return 8;
+  }
+}
 
 // The value types of attributes (scalars and 1-D arrays). Strings are variable-length UTF-8, so
 // h5py returns str; reading also accepts fixed-length strings written by other tools.
@@ -233,6 +246,8 @@ class Group final : public Object {
   // Unlinks the object at `path` (and, for a group, everything only reachable through it).
   // Collective in parallel files. RuntimeFailure if it does not exist.
   void remove(const std::string& path) const;
+  // Absolute paths of every dataset below this group (recursively), in name order.
+  std::vector<std::string> dataset_paths() const;
 
   // Creates a dataset of elements T (is_element_type_v) with extent `dims` (rank 1..32) and any
   // missing intermediate groups. Collective in parallel files: same arguments on every rank.
@@ -254,7 +269,9 @@ class Group final : public Object {
 //
 // Writes (write_rows, write_rows_at) are collective in parallel files: every rank calls them,
 // each with its own selection; a rank with nothing to write passes a zero count and still takes
-// part (it selects none). The transfer is H5FD_MPIO_COLLECTIVE; the returned TransferReport (also
+// part (it selects none). A write that fails on some ranks (e.g. a full disk under one aggregator)
+// makes every rank throw the same RuntimeFailure, carrying the lowest failing rank's message; so do
+// extend_rows, flush and close of parallel files. The transfer is H5FD_MPIO_COLLECTIVE; the returned TransferReport (also
 // kept as File::last_transfer()) says whether HDF5 really did collective I/O. Each write makes one
 // hyperslab selection and one H5Dwrite, whatever the number of rows. Data is row-major, exactly
 // count[0] * count[1] * ... elements. T must be the dataset's element type (else RuntimeFailure:
@@ -275,6 +292,9 @@ class Dataset final : public Object {
   // Grows the first axis to new_row_count rows (collective; RuntimeFailure if that shrinks it
   // or exceeds its maximum). A no-op when it already has that many rows.
   void extend_rows(std::uint64_t new_row_count) const;
+  // Sets the first axis to row_count rows, shrinking too (the rows beyond are discarded).
+  // Serial files only (RuntimeFailure otherwise).
+  void resize_rows(std::uint64_t row_count) const;
 
   // Writes rows [first_row, first_row + row_count) from data (row_count * row-size elements).
   template <class T>
@@ -308,6 +328,9 @@ class Dataset final : public Object {
   std::vector<T> read_at(const Dims& start, const Dims& count) const {
     return read_of<T>(Selection::block(start, count));
   }
+  // Rows [first_row, first_row + row_count) as the bytes of the stored element type (little-endian,
+  // as stored), whatever that type is; InputError if it is none of ElementType.
+  std::vector<std::byte> read_row_bytes(std::uint64_t first_row, std::uint64_t row_count) const;
 
  private:
   friend class Group;
@@ -347,14 +370,28 @@ Dataset Group::create_dataset(const std::string& path, const Dims& dims, const D
 
 // An open HDF5 file. Move-only; destroying it closes the file once the last Group or Dataset
 // opened from it is gone too (collectively, for parallel files).
+// When a parallel file's metadata (object headers, chunk indexes, the superblock) reaches the disk.
+enum class MetadataWrites : std::uint8_t {
+  as_needed,  // HDF5's default: whenever its metadata cache evicts or synchronises entries
+  // Only at flush() and close() (cache evictions off, up to 32 MiB of metadata changes held in
+  // memory): between two flushes the file on disk keeps the metadata of the last flush, so a
+  // process killed in between leaves a file that opens as it was at that flush (raw data written
+  // since then lies beyond it). A kill during a flush itself can still leave it inconsistent.
+  at_flush,
+};
+
 class File {
  public:
   // Collective over `comm`: creates (truncates) `path` with the MPI-IO driver.
-  static File create_parallel(const std::string& path, MPI_Comm comm);
+  static File create_parallel(const std::string& path, MPI_Comm comm,
+                              MetadataWrites metadata = MetadataWrites::as_needed);
   // Collective over `comm`: opens an existing file with the MPI-IO driver.
-  static File open_parallel(const std::string& path, MPI_Comm comm, bool writable);
+  static File open_parallel(const std::string& path, MPI_Comm comm, bool writable,
+                            MetadataWrites metadata = MetadataWrites::as_needed);
   // Serial (sec2 driver), for tools, tests and analysis-like checks; needs no MPI_Init.
-  static File create_serial(const std::string& path);
+  // `userblock_bytes` (0, or a power of two >= 512) are left free at the start of the file for
+  // the caller's own header (HDF5 and h5py skip them).
+  static File create_serial(const std::string& path, std::uint64_t userblock_bytes = 0);
   static File open_read(const std::string& path);
   static File open_writable_serial(const std::string& path);
 

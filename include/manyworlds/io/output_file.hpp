@@ -53,6 +53,8 @@ struct IterationRecord {
 class OutputFile {
  public:
   // Collective: creates `path` (truncating it) with the file attributes and empty growable datasets.
+  // Its metadata reaches the disk only when it is closed (h5::MetadataWrites::at_flush), so a run
+  // killed between two checkpoints leaves the file as it was at the last one.
   static OutputFile create(const std::string& path, MPI_Comm comm, const JobConfig& job, const Priors& priors,
                            const OutputLayout& layout);
 

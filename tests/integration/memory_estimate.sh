@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# validate's memory estimate per rank is within 25% of the peak resident memory per rank that the run measures
+# (getrusage ru_maxrss, /runtime/max_rank_rss_bytes), for the quickstart job on 2 ranks and the default job on 1.
+set -uo pipefail
+work=$1
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+check() {  # check NAME JOB RANKS ITERATIONS
+  local name=$1 job=$2 ranks=$3 iterations=$4 estimate measured
+  estimate=$("$MANYWORLDS_EXE" validate "$job" --ranks "$ranks" --iterations "$iterations" |
+    sed -n 's/.*memory per rank about \([0-9.]*\) MB.*/\1/p')
+  "$MPIEXEC" -n "$ranks" --oversubscribe "$MANYWORLDS_EXE" run "$job" --iterations "$iterations" -o "$work/$name.h5" -q \
+    > /dev/null 2> "$work/$name.log" || { cat "$work/$name.log"; echo "FAIL $name: run failed"; failures=$((failures + 1)); return; }
+  measured=$(/usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['runtime/max_rank_rss_bytes'][:].max() / 1e6)" "$work/$name.h5")
+  if [[ -n $estimate ]] && awk -v e="$estimate" -v m="$measured" 'BEGIN { r = e / m; exit !(r >= 0.75 && r <= 1.25) }'; then
+    echo "ok   $name: estimate $estimate MB, measured peak $measured MB per rank"
+  else
+    echo "FAIL $name: estimate '$estimate' MB, measured peak $measured MB per rank (more than 25% apart)"; failures=$((failures + 1))
+  fi
+}
+check quickstart "$MANYWORLDS_SOURCE_DIR/jobs/quickstart.toml" 2 2
+check default "$MANYWORLDS_SOURCE_DIR/jobs/default.toml" 1 1
+[[ $failures == 0 ]] || exit 1
