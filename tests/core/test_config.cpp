@@ -80,17 +80,26 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_EQ(job.run.max_experiences_per_rank, 2500000);  // sized so that one rank can run it
   EXPECT_DOUBLE_EQ(job.world.horizon_days, 7.0);
   EXPECT_TRUE(std::filesystem::exists(job.world.priors_path));
-  EXPECT_EQ(job.sampling.batch_size, 8192);
+  EXPECT_EQ(job.sampling.batch_size, 65536);
+  EXPECT_DOUBLE_EQ(job.sampling.crisis_weight, 1.0);
+  EXPECT_TRUE(job.sampling.advantage_priority);
+  EXPECT_DOUBLE_EQ(job.sampling.beta_start, 1.0);
   EXPECT_DOUBLE_EQ(job.sampling.min_crisis_share, 0.05);
   EXPECT_EQ(job.sampling.events.keywords,
             (std::vector<std::string>{"crisis", "urgent", "emergency", "high_priority"}));
   EXPECT_DOUBLE_EQ(job.sampling.events.value_percentile, 90.0);
   EXPECT_EQ(job.policy.value_hidden, (std::vector<int>{32, 32}));
-  EXPECT_DOUBLE_EQ(job.policy.init_log_std, -0.7);
+  EXPECT_DOUBLE_EQ(job.policy.init_log_std, -1.5);
+  EXPECT_EQ(job.policy.bid_prior, BidPrior::adaptive_pacing);
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.0005);
-  EXPECT_EQ(job.ppo.minibatch_size, 1024);
+  EXPECT_DOUBLE_EQ(job.ppo.final_learning_rate, 0.0);
+  EXPECT_EQ(job.ppo.minibatch_size, 8192);
+  EXPECT_DOUBLE_EQ(job.ppo.gamma, 0.0);
   EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.5);
-  EXPECT_EQ(job.evaluation.validation_worlds, 64);
+  EXPECT_TRUE(job.ppo.lagrangian);
+  EXPECT_TRUE(job.ppo.counterfactual);
+  EXPECT_EQ(job.evaluation.validation_worlds, 128);
+  EXPECT_EQ(job.evaluation.test_worlds, 640);
   EXPECT_DOUBLE_EQ(job.evaluation.robust_share, 0.7);
   EXPECT_EQ(default_output_path(job), "default.h5");
 }
