@@ -1,6 +1,7 @@
-// Benchmarks of the learn layer: act() per decision, batched values(), and one PPO update.
+// Benchmarks of the learn layer: act() per decision, batched values(), PPO updates over worlds, exact gradient sums.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <vector>
 
 #include "manyworlds/learn/inference_policy.hpp"
@@ -95,12 +96,15 @@ void BM_LearnValues(benchmark::State& state) {
 }
 BENCHMARK(BM_LearnValues)->Arg(1)->Arg(64)->Arg(4096);
 
-// One PPO update of a 2048-sample batch: minibatch 512, 4 epochs (16 Adam steps), default shapes.
+// One PPO update of a 2048-sample batch spread over `worlds` worlds (state.range(0)): minibatch 512,
+// 4 epochs (16 Adam steps), default shapes. One world is a plain minibatch sum; more worlds show the
+// cost of per-world partial gradients and their exact sum.
 void BM_PpoUpdate(benchmark::State& state) {
   const PolicyModel model(PolicySection{}, bench_creatives);
   const std::vector<double> params = initial_parameters(model);
   const std::vector<Experience> experiences = random_experiences(2048);
-  std::vector<TrainingSample> batch;
+  const auto worlds = static_cast<std::int64_t>(state.range(0));
+  LocalBatch batch;
   Stream stream(5, Purpose::training, 2);
   for (const Experience& e : experiences) {
     TrainingSample s = training_sample(e, stream.uniform(0.2, 3.0));
@@ -109,21 +113,46 @@ void BM_PpoUpdate(benchmark::State& state) {
     s.log_prob = static_cast<float>(-1.5 + stream.uniform(-0.2, 0.2));
     s.advantage = static_cast<float>(stream.normal());
     s.value_target = static_cast<float>(stream.normal());
-    batch.push_back(s);
+    batch.worlds.push_back(static_cast<std::int64_t>(batch.samples.size()) * worlds / 2048);
+    batch.samples.push_back(s);
   }
+  batch.total_rows = 2048;
   PpoSection ppo;
   ppo.minibatch_size = 512;
   ppo.epochs = 4;
   PpoTrainer trainer(model, ppo, Eigen::Map<const Eigen::VectorXd>(params.data(), static_cast<Eigen::Index>(params.size())));
+  SerialCollectives serial;
   std::uint32_t iteration = 0;
   for (auto _ : state) {
-    Stream shuffle(5, Purpose::training, 0, ++iteration);
-    const PpoStats stats = trainer.update(batch, shuffle);
+    const PpoStats stats = trainer.update(batch, 5, ++iteration, serial);
     benchmark::DoNotOptimize(stats);
   }
   state.SetItemsProcessed(state.iterations() * 2048 * ppo.epochs);
 }
-BENCHMARK(BM_PpoUpdate)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PpoUpdate)->Arg(1)->Arg(16)->Arg(128)->Arg(2048)->Unit(benchmark::kMillisecond);
+
+// The exact sum of a policy-sized gradient: `state.range(0)` per-world partials added, one reduce.
+// Partials like real ones: each component's magnitude spread over eight decades, varying by world.
+void BM_ExactSumGradient(benchmark::State& state) {
+  const PolicyModel model(PolicySection{}, bench_creatives);
+  const auto size = static_cast<std::size_t>(model.parameter_count());
+  std::vector<std::vector<double>> partials(static_cast<std::size_t>(state.range(0)), std::vector<double>(size));
+  Stream stream(9, Purpose::training, 3);
+  std::vector<double> scale(size);
+  for (double& x : scale) x = std::pow(10.0, stream.uniform(-8.0, 0.0));
+  for (auto& partial : partials)
+    for (std::size_t j = 0; j < size; ++j) partial[j] = stream.normal() * scale[j];
+  ExactSum sum(size);
+  std::vector<double> out(size);
+  SerialCollectives serial;
+  for (auto _ : state) {
+    for (const auto& partial : partials) sum.add(partial);
+    sum.reduce(serial, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0) * static_cast<std::int64_t>(size));
+}
+BENCHMARK(BM_ExactSumGradient)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace manyworlds

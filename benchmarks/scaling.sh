@@ -1,39 +1,48 @@
 #!/usr/bin/env bash
-# Scaling harness: runs a job with 1..N ranks and reports time, throughput, bytes moved and memory per rank count.
-# Usage: benchmarks/scaling.sh [JOB.toml] [MAX_RANKS] [ITERATIONS]   (defaults: jobs/default.toml, cores, 3)
+# Scaling harness: a job on 1 and 2 ranks (phases, serial part), more ranks oversubscribed (bytes and memory
+# only), a 1,000,000-row batch write beside dd, then the report and projections of benchmarks/scaling_report.py.
+# Usage: benchmarks/scaling.sh [JOB.toml] [ITERATIONS] [MAX_RANKS]   (defaults: jobs/default.toml, 6, 4)
+# Environment: MANYWORLDS_EXE (default build/manyworlds), WRITE_ROWS (rows of the write test, 0 skips it;
+# default 1000000), KEEP=DIR (keep the outputs there), REPORT_ARGS (e.g. "--latency 2e-6 --bandwidth 12e9").
+# The model and its assumptions: docs/scaling.md. Run it alone on the machine: other load distorts every figure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-job=${1:-$root/jobs/default.toml}
-max_ranks=${2:-$(nproc)}
-iterations=${3:-3}
+job=$(realpath "${1:-$root/jobs/default.toml}")
+iterations=${2:-6}
+max_ranks=${3:-4}
 exe=${MANYWORLDS_EXE:-$root/build/manyworlds}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+write_rows=${WRITE_ROWS:-1000000}
+if [[ -n ${KEEP:-} ]]; then
+  work=$KEEP
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-echo "job $job, $iterations iterations, machine: $(nproc) cores"
-for ((ranks = 1; ranks <= max_ranks; ranks *= 2)); do
-  mpirun -n "$ranks" --oversubscribe "$exe" run "$job" --iterations "$iterations" -o "$work/r$ranks.h5" -q > /dev/null
+run() {  # ranks, job, output, iterations
+  mpirun -n "$1" --oversubscribe "$exe" run "$2" --iterations "$4" -o "$3" --force -q > /dev/null
+}
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run 1 "$job" "$work/r1.h5" "$iterations"
+run 2 "$job" "$work/r2.h5" "$iterations"
+for ((ranks = 4; ranks <= max_ranks; ranks *= 2)); do
+  run "$ranks" "$job" "$work/r$ranks.h5" "$iterations"
 done
-/usr/bin/python3 - "$work" "$max_ranks" <<'PY'
-import sys, h5py, numpy as np
-work, max_ranks = sys.argv[1], int(sys.argv[2])
-print(f"{'ranks':>5} {'s/iter':>8} {'simulate s':>10} {'sample s':>9} {'update s':>9} {'write s':>8} "
-      f"{'decisions/s':>12} {'per rank':>10} {'bytes moved/iter':>16} {'peak MB/rank':>12}")
-ranks = 1
-reference = None
-while ranks <= max_ranks:
-    with h5py.File(f"{work}/r{ranks}.h5", "r") as f:
-        r, m = f["runtime"], f["metrics"]
-        last = slice(1, None) if r["iteration_seconds"].shape[0] > 1 else slice(None)  # skip the warm-up iteration
-        mean = lambda name: float(np.mean(r[name][last]))
-        rate = float(np.sum(m["decisions"][last]) / np.sum(r["simulate_seconds"][last]))
-        print(f"{ranks:>5} {mean('iteration_seconds'):>8.3f} {mean('simulate_seconds'):>10.3f} "
-              f"{mean('sample_seconds'):>9.4f} {mean('update_seconds'):>9.3f} {mean('write_seconds'):>8.3f} "
-              f"{rate:>12.0f} {rate / ranks:>10.0f} {mean('bytes_moved'):>16.0f} "
-              f"{float(np.max(r['max_rank_rss_bytes'])) / 1e6:>12.1f}")
-        if reference is None:
-            reference = f["metrics/reward"][:]
-        elif not np.array_equal(reference, f["metrics/reward"][:]):
-            print(f"warning: {ranks} ranks produced different metrics than 1 rank")
-    ranks *= 2
-PY
+
+dd if=/dev/zero of="$work/dd.bin" bs=4M count=256 oflag=direct 2> "$work/dd.err"
+rm -f "$work/dd.bin"
+awk '/copied/ { print $1 / $(NF - 3) }' "$work/dd.err" > "$work/dd.txt"
+if [[ $write_rows -gt 0 ]]; then
+  # The quickstart job with a batch of WRITE_ROWS rows; one epoch of 65536-row minibatches keeps the
+  # update short (it does not change what is written).
+  sed -e "s#^priors = .*#priors = \"$root/jobs/priors/default.toml\"#" -e "s#^batch_size = .*#batch_size = $write_rows#" \
+    -e "s#^minibatch_size = .*#minibatch_size = 65536#" -e "s#^epochs = .*#epochs = 1#" \
+    "$root/jobs/quickstart.toml" > "$work/write.toml"
+  run 2 "$work/write.toml" "$work/write.h5" 3
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+# shellcheck disable=SC2086
+/usr/bin/python3 "$root/benchmarks/scaling_report.py" "$work" ${REPORT_ARGS:-}

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """pytest of analysis/ (loader and report.py) on real manyworlds output files, listed in MANYWORLDS_OUTPUTS."""
+import math
 import os
 import re
 import shutil
@@ -151,9 +152,10 @@ def test_weighted_batch_mean_of_reward_is_the_files_estimate(output):
         metrics = run.metrics().set_index("iteration")
         batch_size = run.attrs()["batch_size"]
     for iteration, rows in batches.groupby("iteration"):
-        # The writer's formula, (1/B) * sum of weight * reward in row order (cumsum adds left to right): same bits.
+        # The writer's formula, (1/B) * the exact sum of weight * reward rounded once (ExactSum over the
+        # ranks' rows; math.fsum is also correctly rounded): same bits.
         products = rows["weight"].to_numpy() * rows["reward"].to_numpy().astype(np.float64)
-        estimate = np.cumsum(products)[-1] / batch_size
+        estimate = math.fsum(products) / batch_size
         assert estimate == metrics.loc[iteration, "weighted_reward_mean"]
         crisis = (rows["event_type_name"] == "crisis").mean()
         assert crisis == metrics.loc[iteration, "batch_crisis_share"]

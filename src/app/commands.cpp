@@ -97,7 +97,9 @@ int validate_command(const std::string& job_path, const JobOverrides& overrides,
   const ResourceEstimate estimate = estimate_resources(job, ranks);
   std::cout << "estimate for " << ranks << " rank(s): " << static_cast<std::int64_t>(estimate.decisions_per_episode)
             << " decisions per episode, " << static_cast<std::int64_t>(estimate.experiences_per_rank)
-            << " experiences on the busiest rank per iteration, memory per rank about "
+            << " experiences on the busiest rank per iteration (estimated imbalance "
+            << std::fixed << std::setprecision(3) << estimate.imbalance << std::defaultfloat
+            << " of blocks balanced by expected queries), memory per rank about "
             << human_bytes(estimate.memory_per_rank_bytes) << ", output at most "
             << human_bytes(estimate.output_bytes) << " (uncompressed)\n";
   if (job.config.run.worlds < ranks)

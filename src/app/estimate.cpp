@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/checkpoint.hpp"
@@ -14,14 +15,6 @@
 namespace manyworlds {
 
 namespace {
-
-// Expected agent decisions in one episode of `world` (every query is an auction), from its parameters.
-double expected_queries(const Priors& priors, const WorldParams& world, double horizon_days) {
-  double per_user_day = 0;
-  for (std::size_t s = 0; s < priors.segments.size(); ++s)
-    per_user_day += world.segment_share[s] * priors.segments[s].sessions_per_day * priors.segments[s].queries_per_session;
-  return world.users * per_user_day * world.traffic * horizon_days;
-}
 
 constexpr double batch_row_bytes = 2 * obs_dim * 4 + 13 * 4 + 3 * 4 + 12 + 16;
 constexpr double world_state_bytes_per_user = sizeof(User) + 16 * 2;
@@ -49,25 +42,32 @@ std::string human_bytes(double bytes) {
 ResourceEstimate estimate_resources(const Job& job, int ranks) {
   const JobConfig& config = job.config;
   ResourceEstimate estimate;
+  std::vector<double> queries;
+  std::vector<double> users;
+  for (std::int64_t w = 0; w < config.run.worlds; ++w) {
+    const WorldParams world = draw_world(job.priors, config.run.seed, static_cast<std::uint32_t>(w));
+    queries.push_back(expected_queries(job.priors, world, config.world.horizon_days));
+    users.push_back(world.users);
+  }
+  // The run's first partition: contiguous blocks of balanced estimated cost.
+  const std::vector<std::int64_t> bounds = balanced_bounds(queries, std::min<int>(ranks, static_cast<int>(queries.size())));
   double total_queries = 0;
   double largest_rank = 0;
   double largest_rank_users = 0;
-  for (int rank = 0; rank < ranks; ++rank) {
-    const IdRange range = block_of(config.run.worlds, ranks, rank);
+  for (std::size_t part = 0; part + 1 < bounds.size(); ++part) {
     double rank_queries = 0;
     double rank_users = 0;
-    for (std::int64_t w = range.begin; w < range.end; ++w) {
-      const WorldParams world = draw_world(job.priors, config.run.seed, static_cast<std::uint32_t>(w));
-      const double queries = expected_queries(job.priors, world, config.world.horizon_days);
-      rank_queries += queries * config.run.episodes_per_iteration;
-      rank_users += world.users;
-      total_queries += queries;
+    for (std::int64_t w = bounds[part]; w < bounds[part + 1]; ++w) {
+      rank_queries += queries[static_cast<std::size_t>(w)] * config.run.episodes_per_iteration;
+      rank_users += users[static_cast<std::size_t>(w)];
+      total_queries += queries[static_cast<std::size_t>(w)];
     }
     if (rank_queries > largest_rank) {
       largest_rank = rank_queries;
       largest_rank_users = rank_users;
     }
   }
+  estimate.imbalance = imbalance_of(queries, bounds);
   estimate.decisions_per_episode = total_queries / static_cast<double>(config.run.worlds);
   estimate.experiences_per_rank = largest_rank;
   const PolicyModel model(config.policy, job.priors.creatives);

@@ -14,6 +14,7 @@ Job load_job_with_priors(const std::string& path, const JobOverrides& overrides)
   if (overrides.iterations) job.config.run.iterations = *overrides.iterations;
   if (overrides.output) job.config.run.output = *overrides.output;
   try {
+    resolve_batch_size(job.config);
     validate_job(job.config);
   } catch (const InputError& error) {
     throw InputError(std::string("command line: ") + error.what());

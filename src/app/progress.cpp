@@ -66,6 +66,11 @@ void ProgressLog::iteration(int iteration, const IterationMetrics& m, const Runt
        << (last_checkpoint_ ? human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                                             *last_checkpoint_).count()) + " ago"
                             : std::string("none yet"));
+  line << std::setprecision(3) << "  [simulate " << r.simulate_seconds << "s (imbalance " << std::setprecision(2)
+       << r.simulate_imbalance << ", wait " << std::setprecision(3) << r.wait_seconds << "s) classify "
+       << r.classify_seconds << "s sample " << r.sample_seconds << "s update " << r.update_compute_seconds
+       << "+" << r.update_reduce_seconds << "s evaluate " << r.evaluate_seconds << "s write " << r.write_seconds
+       << "s; collectives " << r.collective_seconds << "s, " << human_count(r.bytes_moved) << "B moved]";
   info(line.str());
 }
 

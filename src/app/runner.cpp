@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "manyworlds/app/run_files.hpp"
 #include "manyworlds/app/sampling_diagnostic.hpp"
 #include "manyworlds/app/stop_signal.hpp"
+#include "manyworlds/app/timed_collectives.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/checkpoint.hpp"
@@ -27,6 +29,7 @@
 #include "manyworlds/learn/ppo.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
+#include "manyworlds/sampling/exact_sum.hpp"
 #include "manyworlds/sampling/sampler.hpp"
 #include "manyworlds/world/lockstep.hpp"
 
@@ -35,6 +38,9 @@ namespace manyworlds {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A new partition of the worlds must lower the busiest rank's cost by more than this share.
+constexpr double rebalance_gain = 0.02;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -61,7 +67,8 @@ class Runner {
         config_(job.config),
         options_(options),
         communicator_(communicator),
-        collectives_(communicator),
+        mpi_(communicator),
+        collectives_(mpi_),
         model_(config_.policy, job.priors.creatives),
         typer_(config_.sampling.events, job.priors.tags),
         sampler_(config_.sampling, config_.run.seed),
@@ -69,14 +76,11 @@ class Runner {
         log_stream_(log),
         log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations),
         lockstep_(static_cast<std::size_t>(std::max(1, options.lanes))) {
-    const int ranks = collectives_.size();
-    const int rank = collectives_.rank();
-    world_range_ = block_of(config_.run.worlds, ranks, rank);
     capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
     Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
     const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
     parameters_.assign(initial.data(), initial.data() + initial.size());
-    if (collectives_.is_root()) trainer_.emplace(model_, config_.ppo, initial);
+    trainer_.emplace(model_, config_.ppo, initial);
   }
 
   RunSummary run() {
@@ -87,6 +91,7 @@ class Runner {
               " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
               std::to_string(config_.run.seed));
 
+    agreed(communicator_, [&] { partition_by(estimated_costs()); });
     agreed(communicator_, [&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
@@ -196,10 +201,10 @@ class Runner {
     const OutputLayout layout = output_layout();
     agreed(communicator_, [&] {
       if (first_iteration > 0) {
-        output_.emplace(OutputFile::open(files.partial, collectives_.raw_comm(), layout));
+        output_.emplace(OutputFile::open(files.partial, mpi_.raw_comm(), layout));
         return;
       }
-      output_.emplace(OutputFile::create(files.partial, collectives_.raw_comm(), config_, job_.priors, layout));
+      output_.emplace(OutputFile::create(files.partial, mpi_.raw_comm(), config_, job_.priors, layout));
       std::vector<WorldParams> params;
       for (const World& world : worlds_) params.push_back(world.params());
       output_->write_worlds(job_.priors, world_range_.begin, params);
@@ -215,6 +220,7 @@ class Runner {
       protocol_.measure_validation_references();
     });
     if (first_iteration == 0) {
+      secure_output_space_for(output_->append_bytes_upper_bound(true), "the first validation round");
       agreed(communicator_, [&] { output_->write_validation_references(protocol_.references()); });
       validate_into(0, *output_);  // the untrained policy is a candidate too
     }
@@ -247,6 +253,8 @@ class Runner {
       summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
     }
     const SelectedSnapshot& selected = protocol_.selected();
+    secure_output_space_for(output_->finish_bytes_upper_bound(static_cast<int>(job_.priors.world_types.size())),
+                            "the test results and the final policy");
     agreed(communicator_, [&] {
       output_->write_test(test, static_cast<int>(job_.priors.world_types.size()));
       output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
@@ -256,6 +264,7 @@ class Runner {
     collectives_.barrier();
     agreed(communicator_, [&] {
       if (!collectives_.is_root()) return;
+      trim_output_space(files.partial);
       std::filesystem::rename(files.partial, options_.output);
       std::filesystem::remove(files.checkpoint);
       reserve_.release();
@@ -275,6 +284,16 @@ class Runner {
     collectives_.sum_int64(votes);
     const bool every = options_.checkpoint_every > 0 && (iteration + 1) % options_.checkpoint_every == 0;
     return {votes[0] > 0, votes[1] > 0 || every};
+  }
+
+  // Collective: rank 0 secures room on OUTPUT.partial's disk for the next `bytes` of collective
+  // writes (secure_output_space) and every rank agrees on the outcome, so a full disk ends every rank
+  // with the same error BEFORE the collective HDF5 calls (one that fails inside parallel HDF5 on some
+  // ranks only leaves the others waiting in its barriers).
+  void secure_output_space_for(double bytes, const std::string& what) {
+    agreed(communicator_, [&] {
+      if (collectives_.is_root()) secure_output_space(options_.output + ".partial", bytes, what);
+    });
   }
 
   void close_output() {
@@ -331,7 +350,12 @@ class Runner {
     });
     std::vector<std::int64_t> next{state.next_iteration, protocol_.selected().iteration};
     collectives_.broadcast(next);
+    // Every rank steps Adam in the data-parallel update: all need the restored parameters and moments.
+    std::vector<double> adam = collectives_.is_root() ? trainer_->export_optimizer_state() : std::vector<double>{};
     collectives_.broadcast(parameters_);
+    collectives_.broadcast(adam);
+    trainer_->import_parameters(parameters_);
+    trainer_->import_optimizer_state(adam);
     SelectedSnapshot selected = protocol_.selected();
     selected.iteration = static_cast<int>(next[1]);
     collectives_.broadcast(selected.score);
@@ -361,7 +385,7 @@ class Runner {
       bytes = std::filesystem::file_size(files.checkpoint);
       output_bytes = std::filesystem::file_size(files.partial);
     });
-    agreed(communicator_, [&] { output_.emplace(OutputFile::open(files.partial, collectives_.raw_comm(), layout)); });
+    agreed(communicator_, [&] { output_.emplace(OutputFile::open(files.partial, mpi_.raw_comm(), layout)); });
     last_checkpoint_ = Clock::now();
     log_.checkpoint_written();
     log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + files.checkpoint + " (" +
@@ -372,6 +396,8 @@ class Runner {
   IterationMetrics iterate(int iteration, OutputFile& output) {
     const Clock::time_point start = Clock::now();
     const std::int64_t bytes_before = collectives_.bytes_moved();
+    const double collective_before = collectives_.seconds();
+    const std::int64_t calls_before = collectives_.calls();
     RuntimeMetrics runtime;
 
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
@@ -384,14 +410,18 @@ class Runner {
         throw out_of_memory(experiences_.size());
       }
     });
-    runtime.simulate_seconds = seconds_since(start);
+    const double simulated = seconds_since(start);
+    // The wait for the slowest rank: what imbalance costs, kept out of the phases that follow.
+    Clock::time_point phase = Clock::now();
+    collectives_.barrier();
+    const double waited = seconds_since(phase);
 
     // 2. Event types (collective: the value percentile spans all ranks).
-    Clock::time_point phase = Clock::now();
+    phase = Clock::now();
     const IdentificationCounts identification = typer_.classify(experiences_, collectives_);
     runtime.classify_seconds = seconds_since(phase);
 
-    // 3. The batch: rank 0 decides from per-world summaries; rows stay with their owners.
+    // 3. The batch: decided from per-world summaries; rows stay with their owners.
     phase = Clock::now();
     const double beta = config_.sampling.mode == SamplingMode::proportional
                             ? beta_at(config_.sampling, iteration, config_.run.iterations)
@@ -403,30 +433,26 @@ class Runner {
     const BehaviourColumns behaviour = behaviour_of(batch.rows);
     if (options_.diagnose_draws > 0) diagnose(iteration, slices);
 
-    // 4. Rank 0 trains on the whole batch (O(batch) bytes) and sums the per-world figures in world order.
+    // 4. Every rank trains on its own rows; rank 0 sums the per-world figures in world order.
     phase = Clock::now();
-    const std::vector<BatchRow> all_rows = collectives_.gather(batch.rows);
     const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
+    const Clock::time_point serial = Clock::now();
     IterationMetrics metrics;
-    if (collectives_.is_root()) metrics = train(iteration, all_rows, summaries, identification, batch.summary);
-    collectives_.broadcast(parameters_);
+    if (collectives_.is_root()) metrics = summarize(summaries, identification, batch.summary);
+    runtime.serial_seconds = seconds_since(serial);
+    agreed(communicator_, [&] { update(iteration, batch, metrics, runtime); });
     runtime.update_seconds = seconds_since(phase);
 
-    // 5. Held-out evaluation every `every` iterations and after the last.
+    // 5. Validation every `every` iterations and after the last. First, all ranks agree that the
+    // disk has room for what this iteration writes (steps 5 and 6).
     phase = Clock::now();
     const bool evaluate_now =
         (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;
+    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now), "iteration " + std::to_string(iteration + 1));
     if (evaluate_now) validate_into(iteration + 1, output);
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
 
-    // 6. Transport and timing figures, then the iteration's rows in the file.
-    std::vector<double> slowest{runtime.simulate_seconds, static_cast<double>(experiences_.size()), peak_rss_bytes()};
-    collectives_.max_double(slowest);
-    runtime.simulate_seconds = slowest[0];
-    runtime.max_rank_experiences = slowest[1];
-    runtime.max_rank_rss_bytes = slowest[2];
-    runtime.bytes_moved = static_cast<double>(collectives_.sum(collectives_.bytes_moved() - bytes_before)) / 2.0;
-    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    // 6. The iteration's rows in the file, then the transport and timing figures of every rank.
     phase = Clock::now();
     IterationRecord record;
     record.iteration = iteration;
@@ -443,11 +469,95 @@ class Runner {
     record.metrics = metrics;
     agreed(communicator_, [&] { output.append_iteration(record); });
     runtime.write_seconds = seconds_since(phase);
+    phase = Clock::now();
+    bool moved = false;
+    agreed(communicator_, [&] { moved = rebalance(local_summaries); });
+    runtime.balance_seconds = seconds_since(phase);
+    runtime.partition_changes = moved ? 1.0 : 0.0;
+    runtime.batch_write_seconds = output.last_batch_write_seconds();
+    runtime.batch_bytes = output.batch_bytes_per_iteration();
     runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
+    gather_rank_figures(runtime, simulated, waited, collectives_.bytes_moved() - bytes_before);
+    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    runtime.collective_seconds = collectives_.seconds() - collective_before;
+    runtime.collective_calls = static_cast<double>(collectives_.calls() - calls_before);
     runtime.iteration_seconds = seconds_since(start);
     agreed(communicator_, [&] { output.append_runtime(iteration, runtime); });
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
+  }
+
+  // Collective: every world's estimated cost (twice its expected queries: scheduling and auctions),
+  // each rank drawing the parameters of an equal block of worlds.
+  std::vector<double> estimated_costs() {
+    const IdRange block = block_of(config_.run.worlds, collectives_.size(), collectives_.rank());
+    std::vector<double> local;
+    for (std::int64_t w = block.begin; w < block.end; ++w) {
+      const WorldParams params = draw_world(job_.priors, config_.run.seed, static_cast<std::uint32_t>(w));
+      local.push_back(2.0 * expected_queries(job_.priors, params, config_.world.horizon_days));
+    }
+    return collectives_.allgather(local);
+  }
+
+  // This rank's worlds: a contiguous block of balanced cost (the same bounds on every rank).
+  void partition_by(const std::vector<double>& costs) {
+    bounds_ = balanced_bounds(costs, collectives_.size());
+    world_range_ = {bounds_[static_cast<std::size_t>(collectives_.rank())],
+                    bounds_[static_cast<std::size_t>(collectives_.rank()) + 1]};
+  }
+
+  // Collective, after an iteration: re-partitions the worlds by their measured cost (queries plus
+  // decisions, identical on every rank) when that lowers the busiest rank's cost by more than
+  // rebalance_gain. Worlds that change rank are rebuilt from the seed (a world holds no state
+  // between episodes), so results do not change. Returns whether the partition changed.
+  bool rebalance(const std::vector<WorldIterationSummary>& local_summaries) {
+    std::vector<double> local;
+    for (const WorldIterationSummary& summary : local_summaries)
+      local.push_back(static_cast<double>(summary.stats.queries + summary.stats.decisions));
+    const std::vector<double> costs = collectives_.allgather(local);
+    const std::vector<std::int64_t> current = bounds_;
+    if (imbalance_of(costs, balanced_bounds(costs, collectives_.size())) * (1.0 + rebalance_gain) >=
+        imbalance_of(costs, current))
+      return false;
+    const IdRange previous = world_range_;
+    partition_by(costs);
+    std::vector<World> moved;
+    moved.reserve(static_cast<std::size_t>(world_range_.size()));
+    for (std::int64_t id = world_range_.begin; id < world_range_.end; ++id) {
+      if (previous.contains(id)) {
+        moved.push_back(std::move(worlds_[static_cast<std::size_t>(id - previous.begin)]));
+      } else {
+        std::vector<World> built = make_worlds(job_.priors, config_.run.seed, config_.world.horizon_days, id, 1);
+        moved.push_back(std::move(built.front()));
+      }
+    }
+    worlds_ = std::move(moved);
+    return true;
+  }
+
+  // Per-rank figures combined over ranks (collective): slowest and mean simulation, mean wait,
+  // bytes, experiences and peak memory.
+  void gather_rank_figures(RuntimeMetrics& runtime, double simulated, double waited, std::int64_t bytes) {
+    const double rss = peak_rss_bytes();
+    std::vector<double> largest{simulated, static_cast<double>(experiences_.size()), rss, -rss,
+                                static_cast<double>(bytes)};
+    collectives_.max_double(largest);
+    ExactSum sums(2);
+    sums.add(0, simulated);
+    sums.add(1, waited);
+    std::array<double, 2> totals{};
+    sums.reduce(collectives_, totals);
+    const double ranks = collectives_.size();
+    runtime.simulate_seconds = largest[0];
+    runtime.max_rank_experiences = largest[1];
+    runtime.max_rank_rss_bytes = largest[2];
+    runtime.min_rank_rss_bytes = -largest[3];
+    runtime.root_rss_bytes = rss;
+    runtime.max_rank_bytes_moved = largest[4];
+    runtime.simulate_mean_seconds = totals[0] / ranks;
+    runtime.simulate_imbalance = largest[0] / std::max(totals[0] / ranks, 1e-12);
+    runtime.wait_seconds = totals[1] / ranks;
+    runtime.bytes_moved = static_cast<double>(collectives_.sum(bytes)) / 2.0;
   }
 
   // The behaviour policy's distribution at each of this rank's batch rows (for offline learners).
@@ -529,9 +639,9 @@ class Runner {
     }
   }
 
-  IterationMetrics train(int iteration, const std::vector<BatchRow>& rows,
-                         const std::vector<WorldIterationSummary>& summaries,
-                         const IdentificationCounts& identification, const DrawSummary& draw) {
+  // Rank 0: the iteration's figures from the per-world sums (added in world order) and the draw.
+  IterationMetrics summarize(const std::vector<WorldIterationSummary>& summaries,
+                             const IdentificationCounts& identification, const DrawSummary& draw) const {
     IterationMetrics m;
     EpisodeStats total;
     double log_multiplier_sum = 0;
@@ -566,8 +676,13 @@ class Runner {
     m.mean_log_bid_multiplier = ratio(log_multiplier_sum, population);
     m.beta = draw.beta;
     m.max_possible_weight = draw.max_weight;
+    return m;
+  }
 
-    const BatchStatistics batch = summarize_batch(rows);
+  // Every rank (collective): batch statistics and the PPO update on this rank's own rows; every
+  // rank ends with the same parameters, so none are broadcast.
+  void update(int iteration, const SampledBatch& sampled, IterationMetrics& m, RuntimeMetrics& runtime) {
+    const BatchStatistics batch = summarize_batch(sampled.rows, collectives_);
     m.batch_crisis_share = batch.crisis_share;
     m.batch_crisis_truth_share = batch.crisis_truth_share;
     m.weight_mean = batch.weight_mean;
@@ -577,38 +692,49 @@ class Runner {
     m.effective_sample_size = batch.effective_sample_size;
     m.weighted_reward_mean = batch.weighted_reward_mean;
 
-    std::vector<TrainingSample> samples;
-    samples.reserve(rows.size());
-    for (const BatchRow& row : rows) samples.push_back(training_sample(row.experience, row.weight));
-    if (config_.ppo.normalize_advantages) normalize_advantages(samples);
-    Stream shuffle(config_.run.seed, Purpose::training, 0, static_cast<std::uint32_t>(iteration + 1), 0);
-    const PpoStats stats =
-        trainer_->update(samples, shuffle, learning_rate_at(config_.ppo, iteration, config_.run.iterations));
+    LocalBatch local;
+    local.samples.reserve(sampled.rows.size());
+    local.worlds.reserve(sampled.rows.size());
+    for (const BatchRow& row : sampled.rows) {
+      local.samples.push_back(training_sample(row.experience, row.weight));
+      local.worlds.push_back(row.experience.world);
+    }
+    local.first_row = sampled.first_row;
+    local.total_rows = collectives_.sum(static_cast<std::int64_t>(sampled.rows.size()));
+    if (config_.ppo.normalize_advantages) normalize_advantages(local.samples, collectives_);
+    const double collective_before = collectives_.seconds();
+    const PpoStats stats = trainer_->update(local, config_.run.seed, static_cast<std::uint32_t>(iteration + 1), collectives_,
+                                            learning_rate_at(config_.ppo, iteration, config_.run.iterations));
+    const UpdateTiming& timing = trainer_->last_timing();
+    runtime.update_compute_seconds = timing.compute_seconds;
+    runtime.update_reduce_seconds = timing.combine_seconds;
+    runtime.serial_seconds += std::max(0.0, timing.combine_seconds - (collectives_.seconds() - collective_before));
     m.policy_loss = stats.policy_loss;
     m.value_loss = stats.value_loss;
     m.entropy = stats.entropy;
     m.approx_kl = stats.approx_kl;
     m.clip_fraction = stats.clip_fraction;
     m.learning_rate = stats.learning_rate;
-    m.epochs = stats.epochs;
+    m.epochs = static_cast<double>(stats.epochs);
     m.grad_norm = stats.grad_norm;
     m.explained_variance = stats.explained_variance;
     parameters_ = trainer_->export_parameters();
     m.policy_log_std = parameters_[static_cast<std::size_t>(model_.log_std_index())];
-    return m;
   }
 
   const Job& job_;
   const JobConfig& config_;
   RunOptions options_;
   boost::mpi::communicator communicator_;
-  MpiCollectives collectives_;
+  MpiCollectives mpi_;
+  TimedCollectives collectives_;
   PolicyModel model_;
   EventTyper typer_;
   BatchSampler sampler_;
   EvaluationProtocol protocol_;
   std::ostream& log_stream_;
   ProgressLog log_;
+  std::vector<std::int64_t> bounds_;   // world partition: rank r owns [bounds_[r], bounds_[r + 1])
   IdRange world_range_;
   std::size_t capacity_ = 0;
   std::vector<World> worlds_;

@@ -83,7 +83,7 @@ std::vector<ArmDiagnosis> diagnose_sampling(std::span<const Experience> experien
       }
       gradients.push_back(policy_gradient(model, job.ppo, params, samples));
       crisis_estimates.push_back(Eigen::VectorXd::Constant(1, crisis / static_cast<double>(samples.size())));
-      ess += summarize_batch(batch.rows).effective_sample_size / draws;
+      ess += summarize_batch(batch.rows, serial).effective_sample_size / draws;
     }
     result.push_back({arm.name, estimator_error(gradients, truth), estimator_error(crisis_estimates, crisis_truth), ess});
   }

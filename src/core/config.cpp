@@ -45,6 +45,7 @@ const char* to_string(EventSource source) {
 namespace {
 
 constexpr std::int64_t max_int = 2147483647;
+constexpr std::int64_t max_batch_size = 10000000;
 
 RunSection parse_run(const TomlTable& table) {
   RunSection run;
@@ -61,6 +62,7 @@ RunSection parse_run(const TomlTable& table) {
   run.checkpoint_minutes = table.number("checkpoint_minutes", run.checkpoint_minutes, {0.0, 1e6});
   run.max_experiences_per_rank = table.integer("max_experiences_per_rank",
                                                run.max_experiences_per_rank, 1000, 100000000);
+  run.batch_deflate = static_cast<int>(table.integer("batch_deflate", run.batch_deflate, 0, 9));
   table.finish();
   return run;
 }
@@ -115,7 +117,10 @@ SamplingSection parse_sampling(const TomlTable& table) {
   sampling.mode = mode == "proportional"  ? SamplingMode::proportional
                   : mode == "stratified" ? SamplingMode::stratified
                                          : SamplingMode::without_replacement;
-  sampling.batch_size = table.integer("batch_size", sampling.batch_size, 1, 10000000);
+  if (table.has("batch_size") && table.has("batch_per_world"))
+    table.fail("batch_per_world", "cannot be set together with 'batch_size' (the batch is one or the other)");
+  sampling.batch_size = table.integer("batch_size", sampling.batch_size, 1, max_batch_size);
+  sampling.batch_per_world = table.integer("batch_per_world", sampling.batch_per_world, 1, max_batch_size);
   sampling.crisis_weight = table.number("crisis_weight", sampling.crisis_weight, positive);
   sampling.alpha = table.number("alpha", sampling.alpha, {0.0, 10.0});
   sampling.beta_start = table.number("beta_start", sampling.beta_start, unit_interval);
@@ -215,6 +220,7 @@ JobConfig parse_job(const std::string& text, const std::string& file) {
   if (auto table = root.optional_table("evaluation")) job.evaluation = parse_evaluation(*table);
   root.finish();
   try {
+    resolve_batch_size(job);
     validate_job(job);
   } catch (const InputError& error) {
     throw InputError(file + ": " + error.what());
@@ -244,6 +250,16 @@ void validate_job(const JobConfig& job) {
     throw InputError("'sampling.min_crisis_share' leaves no room for regular experiences; lower it below 1 - 1/batch_size");
 }
 
+void resolve_batch_size(JobConfig& job) {
+  if (job.sampling.batch_per_world == 0) return;
+  const std::int64_t rows = job.sampling.batch_per_world * job.run.worlds;
+  if (job.run.worlds > max_batch_size / job.sampling.batch_per_world || rows > max_batch_size)
+    throw InputError("'sampling.batch_per_world' x 'run.worlds' = " + std::to_string(job.sampling.batch_per_world) +
+                     " x " + std::to_string(job.run.worlds) + " rows is above the batch limit of " +
+                     std::to_string(max_batch_size));
+  job.sampling.batch_size = rows;
+}
+
 std::string default_output_path(const JobConfig& job) {
   return job.run.output.empty() ? job.run.name + ".h5" : job.run.output;
 }
@@ -268,12 +284,14 @@ std::string describe(const JobConfig& job) {
       << " episodes_per_iteration=" << job.run.episodes_per_iteration
       << " output=" << default_output_path(job) << " checkpoint_every=" << job.run.checkpoint_every
       << " checkpoint_minutes=" << job.run.checkpoint_minutes
-      << " max_experiences_per_rank=" << job.run.max_experiences_per_rank << "\n"
+      << " max_experiences_per_rank=" << job.run.max_experiences_per_rank
+      << " batch_deflate=" << job.run.batch_deflate << "\n"
       << "[world]      priors=" << job.world.priors_path << " horizon_days=" << job.world.horizon_days
       << " reward=" << to_string(job.world.reward)
       << "\n"
       << "[sampling]   mode=" << to_string(job.sampling.mode)
-      << " batch_size=" << job.sampling.batch_size << " crisis_weight=" << job.sampling.crisis_weight
+      << " batch_size=" << job.sampling.batch_size << " batch_per_world=" << job.sampling.batch_per_world
+      << " crisis_weight=" << job.sampling.crisis_weight
       << " alpha=" << job.sampling.alpha << " beta=" << job.sampling.beta_start << "->"
       << job.sampling.beta_end << " min_crisis_share=" << job.sampling.min_crisis_share
       << " advantage_priority=" << (job.sampling.advantage_priority ? "true" : "false") << "\n"

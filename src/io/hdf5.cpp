@@ -427,6 +427,25 @@ std::string failure_of(R result) {
 
 // ---- files -------------------------------------------------------------------------------------
 
+// MPI-IO hints of parallel files: two-phase collective buffering on, with 16 MiB buffers, so that the
+// ranks' row blocks reach a striped parallel file system as few large aligned writes (on one local
+// disk it made no difference beyond the noise, docs/output-format.md). ROMIO_HINTS still overrides.
+class WriteHints {
+ public:
+  WriteHints() {
+    check_mpi(MPI_Info_create(&info_), "MPI_Info_create");
+    check_mpi(MPI_Info_set(info_, "romio_cb_write", "enable"), "MPI_Info_set (romio_cb_write)");
+    check_mpi(MPI_Info_set(info_, "cb_buffer_size", "16777216"), "MPI_Info_set (cb_buffer_size)");
+  }
+  ~WriteHints() { MPI_Info_free(&info_); }
+  WriteHints(const WriteHints&) = delete;
+  WriteHints& operator=(const WriteHints&) = delete;
+  MPI_Info get() const { return info_; }
+
+ private:
+  MPI_Info info_ = MPI_INFO_NULL;
+};
+
 // Metadata cache settings that keep metadata in memory until a flush (MetadataWrites::at_flush).
 void hold_metadata_until_flush(hid_t fapl, const Where& where) {
   H5AC_cache_config_t config{};
@@ -447,7 +466,8 @@ void hold_metadata_until_flush(hid_t fapl, const Where& where) {
 
 PlistId mpio_access_plist(MPI_Comm comm, MetadataWrites metadata, const Where& where) {
   PlistId fapl(check(H5Pcreate(H5P_FILE_ACCESS), Blame::runtime, "create file access property list", where));
-  check(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), Blame::runtime, "select the MPI-IO driver", where);
+  const WriteHints hints;  // H5Pset_fapl_mpio keeps a copy
+  check(H5Pset_fapl_mpio(fapl.get(), comm, hints.get()), Blame::runtime, "select the MPI-IO driver", where);
   check(H5Pset_all_coll_metadata_ops(fapl.get(), 1), Blame::runtime, "set collective metadata reads", where);
   check(H5Pset_coll_metadata_write(fapl.get(), 1), Blame::runtime, "set collective metadata writes", where);
   if (metadata == MetadataWrites::at_flush) hold_metadata_until_flush(fapl.get(), where);
@@ -845,6 +865,9 @@ Dataset Group::create_dataset_of(ElementType type, const std::string& path, cons
     const HsizeArray chunk_dims(chunk);
     check(H5Pset_chunk(dcpl.get(), hdf5_rank, chunk_dims.data()), Blame::runtime, "set chunk shape", where);
   }
+  if (options.written_whole) {
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), Blame::runtime, "set fill time never", where);
+  }
   if (options.deflate > 0) {
     if (check(H5Zfilter_avail(H5Z_FILTER_DEFLATE), Blame::runtime, operation, where) == 0) {
       fail(Blame::runtime, operation, where, "this HDF5 library has no deflate (zlib) filter");
@@ -1033,6 +1056,8 @@ TransferReport Dataset::write_of(ElementType type, const Selection& selection, c
   const PlistId dxpl(check(H5Pcreate(H5P_DATASET_XFER), Blame::runtime, operation, where));
   if (file_state.parallel()) {
     check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), Blame::runtime, operation, where);
+    // All chunks of the selection in one MPI-IO call, without HDF5's per-chunk collective choices.
+    check(H5Pset_dxpl_mpio_chunk_opt(dxpl.get(), H5FD_MPIO_CHUNK_ONE_IO), Blame::runtime, operation, where);
   }
   const unsigned char nothing = 0;  // a valid address for ranks that write no elements
   agree_after(file_state,

@@ -4,6 +4,8 @@
 #include "manyworlds/io/job_attributes.hpp"
 #include "manyworlds/io/world_parameters.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -18,17 +20,94 @@ namespace {
 using h5::Dims;
 using h5::unlimited;
 
-constexpr int batch_deflate_level = 4;
+// Rows per chunk of a compressed batch dataset (uncompressed ones hold one iteration per chunk).
+constexpr std::uint64_t compressed_chunk_rows = 65536;
+// Rows per chunk of the metrics and runtime datasets (one double per iteration each).
+constexpr std::uint64_t metric_chunk_rows = 1024;
 
+// Every batch field of the rank's rows as one contiguous column each, filled in one pass over the
+// rows (a pass per field would read every row some thirty times). Kept between iterations, so
+// that its memory is allocated and faulted in once.
+struct BatchColumns {
+  std::vector<std::int32_t> world, episode, step;
+  std::vector<std::uint8_t> world_type, segment, device, query_type, creative, slot, event_type;
+  std::vector<std::uint8_t> crisis_truth, done, clicked, converted;
+  std::vector<std::uint32_t> tags;
+  std::vector<float> obs, next_obs;
+  std::vector<float> log_bid_multiplier, log_prob, value_estimate, reward, expected_reward, expected_cost, advantage;
+  std::vector<float> value_target, conversion_value, cost, bid, time_hours;
+  std::vector<double> probability, weight;
 
-// Gathers one field of every row into a contiguous buffer.
-template <class T, class Get>
-std::vector<T> column(std::span<const BatchRow> rows, Get get) {
-  std::vector<T> values;
-  values.reserve(rows.size());
-  for (const BatchRow& row : rows) values.push_back(static_cast<T>(get(row)));
-  return values;
-}
+  void fill(std::span<const BatchRow> rows) {
+    clear();
+    reserve(rows.size());
+    for (const BatchRow& row : rows) {
+      const Experience& e = row.experience;
+      world.push_back(e.world);
+      episode.push_back(e.episode);
+      step.push_back(e.step);
+      world_type.push_back(e.world_type);
+      segment.push_back(e.segment);
+      device.push_back(e.device);
+      query_type.push_back(e.query_type);
+      creative.push_back(e.creative);
+      slot.push_back(e.slot);
+      event_type.push_back(e.event_type);
+      crisis_truth.push_back((e.flags & flag_crisis_truth) != 0 ? 1 : 0);
+      done.push_back((e.flags & flag_done) != 0 ? 1 : 0);
+      clicked.push_back((e.flags & flag_clicked) != 0 ? 1 : 0);
+      converted.push_back((e.flags & flag_converted) != 0 ? 1 : 0);
+      tags.push_back(e.tags);
+      obs.insert(obs.end(), e.obs.begin(), e.obs.end());
+      next_obs.insert(next_obs.end(), row.next_obs.begin(), row.next_obs.end());
+      log_bid_multiplier.push_back(e.log_bid_multiplier);
+      log_prob.push_back(e.log_prob);
+      value_estimate.push_back(e.value_estimate);
+      reward.push_back(e.conversion_value - e.cost);
+      expected_reward.push_back(e.expected_reward);
+      expected_cost.push_back(e.expected_cost);
+      advantage.push_back(e.advantage);
+      value_target.push_back(e.value_target);
+      conversion_value.push_back(e.conversion_value);
+      cost.push_back(e.cost);
+      bid.push_back(e.bid);
+      time_hours.push_back(e.time_hours);
+      probability.push_back(row.probability);
+      weight.push_back(row.weight);
+    }
+  }
+
+ private:
+  void clear() {
+    for (auto* column : {&world, &episode, &step}) column->clear();
+    for (auto* column : {&world_type, &segment, &device, &query_type, &creative, &slot, &event_type, &crisis_truth,
+                         &done, &clicked, &converted})
+      column->clear();
+    tags.clear();
+    obs.clear();
+    next_obs.clear();
+    for (auto* column : {&log_bid_multiplier, &log_prob, &value_estimate, &reward, &expected_reward, &expected_cost,
+                         &advantage, &value_target, &conversion_value, &cost, &bid, &time_hours})
+      column->clear();
+    probability.clear();
+    weight.clear();
+  }
+
+  void reserve(std::size_t count) {
+    for (auto* column : {&world, &episode, &step}) column->reserve(count);
+    for (auto* column : {&world_type, &segment, &device, &query_type, &creative, &slot, &event_type, &crisis_truth,
+                         &done, &clicked, &converted})
+      column->reserve(count);
+    tags.reserve(count);
+    obs.reserve(count * obs_dim);
+    next_obs.reserve(count * obs_dim);
+    for (auto* column : {&log_bid_multiplier, &log_prob, &value_estimate, &reward, &expected_reward, &expected_cost,
+                         &advantage, &value_target, &conversion_value, &cost, &bid, &time_hours})
+      column->reserve(count);
+    probability.reserve(count);
+    weight.reserve(count);
+  }
+};
 
 struct BatchField {
   const char* name;
@@ -88,6 +167,7 @@ struct OutputFile::Datasets {
   std::map<std::string, h5::Dataset> batches;
   std::optional<ValidationDatasets> validation;
   std::optional<h5::Dataset> policy_history;
+  BatchColumns columns;
 };
 
 OutputFile::OutputFile(h5::File file, std::unique_ptr<Datasets> datasets, bool root, OutputLayout layout)
@@ -134,7 +214,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   const h5::Group metrics = root.create_group("metrics");
   metrics.write_attribute("description", "per-iteration summary computed on rank 0; axis 0 = iteration");
   for (const auto& field : iteration_metric_fields()) {
-    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
     dataset.set_units(field.unit);
     dataset.write_attribute("description", field.description);
     datasets->metrics.emplace(field.name, std::move(dataset));
@@ -145,7 +225,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
                           "from reproducibility comparisons; axis 0 = iteration");
   runtime.write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
   for (const auto& field : runtime_metric_fields()) {
-    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(1024, {}));
+    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
     dataset.set_units(field.unit);
     dataset.write_attribute("description", field.description);
     datasets->runtime.emplace(field.name, std::move(dataset));
@@ -182,7 +262,11 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
     const std::uint64_t width = field.width == per_creative ? static_cast<std::uint64_t>(layout.creatives) : field.width;
     const Dims inner = width == 0 ? Dims{batch} : Dims{batch, width};
     h5::DatasetOptions options = growable(1, inner);
-    options.deflate = batch_deflate_level;
+    options.deflate = job.run.batch_deflate;
+    options.written_whole = true;  // every iteration writes all B rows
+    // Parallel HDF5 compresses each chunk on one rank: chunks of at most compressed_chunk_rows
+    // rows let the ranks compress their own rows side by side.
+    if (options.deflate > 0) options.chunk[1] = std::min(batch, compressed_chunk_rows);
     h5::Dataset dataset = [&] {
       switch (field.type) {
         case h5::ElementType::int32: return batches.create_dataset<std::int32_t>(field.name, with_inner(inner), options);
@@ -281,6 +365,7 @@ void OutputFile::append_iteration(const IterationRecord& record) {
     dataset.write_rows_at<double>({iteration, first_world}, {1, local_worlds}, std::span<const double>(values));
   }
 
+  const auto batch_start = std::chrono::steady_clock::now();
   const std::span<const BatchRow> batch = record.rows;
   const auto first_row = static_cast<std::uint64_t>(record.first_row);
   const auto count = static_cast<std::uint64_t>(batch.size());
@@ -293,53 +378,75 @@ void OutputFile::append_iteration(const IterationRecord& record) {
     const Dims extent = width == 0 ? Dims{1, count} : Dims{1, count, width};
     batch_writes_collective_ = batch_writes_collective_ && dataset.write_rows_at<T>(start, extent, std::span<const T>(values)).collective();
   };
-  const auto flag = [](std::uint8_t bit) {
-    return [bit](const BatchRow& r) { return (r.experience.flags & bit) != 0 ? 1 : 0; };
-  };
-  write("world", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.world; }), 0);
-  write("episode", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.episode; }), 0);
-  write("step", column<std::int32_t>(batch, [](const BatchRow& r) { return r.experience.step; }), 0);
-  write("world_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.world_type; }), 0);
-  write("segment", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.segment; }), 0);
-  write("device", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.device; }), 0);
-  write("query_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.query_type; }), 0);
-  write("creative", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.creative; }), 0);
-  write("slot", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.slot; }), 0);
-  write("event_type", column<std::uint8_t>(batch, [](const BatchRow& r) { return r.experience.event_type; }), 0);
-  write("crisis_truth", column<std::uint8_t>(batch, flag(flag_crisis_truth)), 0);
-  write("done", column<std::uint8_t>(batch, flag(flag_done)), 0);
-  write("clicked", column<std::uint8_t>(batch, flag(flag_clicked)), 0);
-  write("converted", column<std::uint8_t>(batch, flag(flag_converted)), 0);
-  write("tags", column<std::uint32_t>(batch, [](const BatchRow& r) { return r.experience.tags; }), 0);
-  std::vector<float> observations;
-  std::vector<float> next_observations;
-  observations.reserve(batch.size() * obs_dim);
-  next_observations.reserve(batch.size() * obs_dim);
-  for (const BatchRow& row : batch) {
-    observations.insert(observations.end(), row.experience.obs.begin(), row.experience.obs.end());
-    next_observations.insert(next_observations.end(), row.next_obs.begin(), row.next_obs.end());
-  }
-  write("obs", observations, obs_dim);
-  write("next_obs", next_observations, obs_dim);
-  write("log_bid_multiplier", column<float>(batch, [](const BatchRow& r) { return r.experience.log_bid_multiplier; }), 0);
-  write("log_prob", column<float>(batch, [](const BatchRow& r) { return r.experience.log_prob; }), 0);
-  write("value_estimate", column<float>(batch, [](const BatchRow& r) { return r.experience.value_estimate; }), 0);
+  BatchColumns& columns = datasets_->columns;
+  columns.fill(batch);
+  write("world", columns.world, 0);
+  write("episode", columns.episode, 0);
+  write("step", columns.step, 0);
+  write("world_type", columns.world_type, 0);
+  write("segment", columns.segment, 0);
+  write("device", columns.device, 0);
+  write("query_type", columns.query_type, 0);
+  write("creative", columns.creative, 0);
+  write("slot", columns.slot, 0);
+  write("event_type", columns.event_type, 0);
+  write("crisis_truth", columns.crisis_truth, 0);
+  write("done", columns.done, 0);
+  write("clicked", columns.clicked, 0);
+  write("converted", columns.converted, 0);
+  write("tags", columns.tags, 0);
+  write("obs", columns.obs, obs_dim);
+  write("next_obs", columns.next_obs, obs_dim);
+  write("log_bid_multiplier", columns.log_bid_multiplier, 0);
+  write("log_prob", columns.log_prob, 0);
+  write("value_estimate", columns.value_estimate, 0);
   write("behaviour_bid_mean", std::vector<float>(record.behaviour_bid_mean.begin(), record.behaviour_bid_mean.end()), 0);
   write("behaviour_log_std", std::vector<float>(batch.size(), record.behaviour_log_std), 0);
   write("behaviour_creative_log_prob",
         std::vector<float>(record.behaviour_creative_log_prob.begin(), record.behaviour_creative_log_prob.end()),
         static_cast<std::uint64_t>(layout_.creatives));
-  write("reward", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value - r.experience.cost; }), 0);
-  write("expected_reward", column<float>(batch, [](const BatchRow& r) { return r.experience.expected_reward; }), 0);
-  write("expected_cost", column<float>(batch, [](const BatchRow& r) { return r.experience.expected_cost; }), 0);
-  write("advantage", column<float>(batch, [](const BatchRow& r) { return r.experience.advantage; }), 0);
-  write("value_target", column<float>(batch, [](const BatchRow& r) { return r.experience.value_target; }), 0);
-  write("conversion_value", column<float>(batch, [](const BatchRow& r) { return r.experience.conversion_value; }), 0);
-  write("cost", column<float>(batch, [](const BatchRow& r) { return r.experience.cost; }), 0);
-  write("bid", column<float>(batch, [](const BatchRow& r) { return r.experience.bid; }), 0);
-  write("time_hours", column<float>(batch, [](const BatchRow& r) { return r.experience.time_hours; }), 0);
-  write("probability", column<double>(batch, [](const BatchRow& r) { return r.probability; }), 0);
-  write("weight", column<double>(batch, [](const BatchRow& r) { return r.weight; }), 0);
+  write("reward", columns.reward, 0);
+  write("expected_reward", columns.expected_reward, 0);
+  write("expected_cost", columns.expected_cost, 0);
+  write("advantage", columns.advantage, 0);
+  write("value_target", columns.value_target, 0);
+  write("conversion_value", columns.conversion_value, 0);
+  write("cost", columns.cost, 0);
+  write("bid", columns.bid, 0);
+  write("time_hours", columns.time_hours, 0);
+  write("probability", columns.probability, 0);
+  write("weight", columns.weight, 0);
+  last_batch_write_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
+}
+
+double OutputFile::batch_bytes_per_iteration() const {
+  double row_bytes = 0;
+  for (const BatchField& field : batch_fields()) {
+    const std::uint64_t width = field.width == per_creative ? static_cast<std::uint64_t>(layout_.creatives) : field.width;
+    row_bytes += static_cast<double>(h5::element_size(field.type) * std::max<std::uint64_t>(width, 1));
+  }
+  return row_bytes * static_cast<double>(layout_.batch_size);
+}
+
+double OutputFile::append_bytes_upper_bound(bool with_validation_round) const {
+  const auto real = [](auto n) { return static_cast<double>(n); };
+  const double parameters = real(layout_.policy_parameters);
+  double bytes = batch_bytes_per_iteration() +                                     // one iteration per chunk
+                 real(world_stat_fields().size()) * real(layout_.worlds) * 8.0 +   // one chunk of all worlds
+                 parameters * 8.0 +                                                // /policy/history
+                 real(iteration_metric_fields().size() + runtime_metric_fields().size()) *
+                     real(metric_chunk_rows) * 8.0;  // a new chunk every metric_chunk_rows iterations: always counted
+  if (with_validation_round) bytes += (5.0 + real(layout_.validation_worlds) + parameters) * 8.0;
+  return bytes;
+}
+
+double OutputFile::finish_bytes_upper_bound(int world_types) const {
+  const auto real = [](auto n) { return static_cast<double>(n); };
+  const double strategies = real(layout_.evaluation_strategies.size());
+  const double test_worlds = real(layout_.test_worlds);
+  return (strategies * test_worlds * (real(world_stat_fields().size()) + 2.0) + 2.0 * test_worlds +
+          strategies * (12.0 + 3.0 * world_types) + 2.0 * real(layout_.policy_parameters)) *
+         8.0;
 }
 
 void OutputFile::append_runtime(int iteration, const RuntimeMetrics& runtime) {

@@ -26,14 +26,14 @@ Eigen::VectorXd policy_gradient(const PolicyModel& model, const PpoSection& ppo,
 EstimatorError estimator_error(std::span<const Eigen::VectorXd> estimates, const Eigen::VectorXd& truth) {
   if (estimates.empty()) throw std::invalid_argument("estimator_error needs at least one estimate");
   EstimatorError error;
-  Eigen::VectorXd mean = Eigen::VectorXd::Zero(truth.size());
+  Eigen::VectorXd summed_deviation = Eigen::VectorXd::Zero(truth.size());  // sums deviations, not estimates: exact 0 when all are exact
   for (const Eigen::VectorXd& estimate : estimates) {
     error.mean_squared_error += (estimate - truth).squaredNorm();
-    mean += estimate;
+    summed_deviation += estimate - truth;
   }
   const double draws = static_cast<double>(estimates.size());
   error.mean_squared_error /= draws;
-  error.bias_squared = (mean / draws - truth).squaredNorm();
+  error.bias_squared = (summed_deviation / draws).squaredNorm();
   const double scale = truth.squaredNorm();
   error.relative_error = scale > 0 ? error.mean_squared_error / scale : 0.0;
   return error;

@@ -69,26 +69,30 @@ const RowMatrix& Mlp::forward(Eigen::Ref<const Eigen::VectorXd> params, const Ro
 
 void Mlp::backward(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, const RowMatrix& grad_output,
                    Eigen::Ref<Eigen::VectorXd> grad) const {
-  const Eigen::Index rows = grad_output.rows();
-  cache.delta = grad_output;
+  backward_rows(params, cache, grad_output, 0, grad_output.rows(), grad);
+}
+
+void Mlp::backward_rows(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, const RowMatrix& grad_output,
+                        Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::VectorXd> grad) const {
+  cache.delta = grad_output.middleRows(first, count);
   for (int layer = layers() - 1; layer >= 0; --layer) {
     const int in = layer_inputs(layer);
     const int out = layer_outputs(layer);
     const RowMatrix& x = cache.activations[layer];
     Weights grad_w(grad.data() + weight_offset(layer), in, out);
     auto grad_b = grad.segment(bias_offset(layer), out).transpose();
-    for (Eigen::Index i = 0; i < rows; ++i) {
+    for (Eigen::Index i = 0; i < count; ++i) {
       const auto delta_row = cache.delta.row(i);
       grad_b += delta_row;
-      for (int k = 0; k < in; ++k) grad_w.row(k) += x(i, k) * delta_row;
+      for (int k = 0; k < in; ++k) grad_w.row(k) += x(first + i, k) * delta_row;
     }
     if (layer == 0) break;
     // Through W and the tanh that produced this layer's input: d/dz tanh(z) = 1 - tanh(z)^2.
     const ConstWeights w(params.data() + weight_offset(layer), in, out);
-    cache.delta_below.resize(rows, in);
-    for (Eigen::Index i = 0; i < rows; ++i) {
+    cache.delta_below.resize(count, in);
+    for (Eigen::Index i = 0; i < count; ++i) {
       for (int k = 0; k < in; ++k) {
-        const double a = x(i, k);
+        const double a = x(first + i, k);
         cache.delta_below(i, k) = cache.delta.row(i).dot(w.row(k)) * (1.0 - a * a);
       }
     }

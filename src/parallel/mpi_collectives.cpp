@@ -83,6 +83,23 @@ std::vector<std::byte> MpiCollectives::gather_bytes(std::span<const std::byte> l
   return gathered;
 }
 
+std::vector<std::byte> MpiCollectives::allgather_bytes(std::span<const std::byte> local) {
+  const auto local_size = static_cast<std::int64_t>(local.size());
+  const int local_count = mpi_count(local_size, "allgather_bytes (this rank's block)");
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Allgather(&local_size, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, communicator_),
+            "MPI_Allgather (allgather_bytes: block sizes)");
+  const BlockLayout layout = layout_of(sizes, "allgather_bytes (gathered total)");
+  std::vector<std::byte> gathered(static_cast<std::size_t>(layout.total));
+  check_mpi(MPI_Allgatherv(local.data(), local_count, MPI_BYTE, gathered.data(), layout.counts.data(),
+                           layout.displacements.data(), MPI_BYTE, communicator_),
+            "MPI_Allgatherv (allgather_bytes: blocks)");
+  const std::int64_t others = size_ - 1;
+  const std::int64_t received = layout.total - local_size + others * size_word_bytes;
+  bytes_moved_ += others * (size_word_bytes + local_size) + received;
+  return gathered;
+}
+
 void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
   auto byte_count = static_cast<std::int64_t>(bytes.size());
   check_mpi(MPI_Bcast(&byte_count, 1, MPI_INT64_T, root_rank, communicator_),
@@ -95,38 +112,6 @@ void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
 
   const std::int64_t per_receiver = size_word_bytes + byte_count;
   bytes_moved_ += is_root() ? (size_ - 1) * per_receiver : per_receiver;
-}
-
-std::vector<std::byte> MpiCollectives::scatter_bytes(
-    const std::vector<std::vector<std::byte>>& per_rank) {
-  std::vector<std::int64_t> sizes;
-  std::vector<std::byte> concatenated;
-  BlockLayout layout;
-  if (is_root()) {
-    if (per_rank.size() != static_cast<std::size_t>(size_))
-      throw RuntimeFailure("scatter_bytes: the root passed " + std::to_string(per_rank.size()) +
-                           " blocks for " + std::to_string(size_) + " ranks");
-    for (const auto& block : per_rank) sizes.push_back(static_cast<std::int64_t>(block.size()));
-    layout = layout_of(sizes, "scatter_bytes (scattered total)");
-    concatenated.reserve(static_cast<std::size_t>(layout.total));
-    for (const auto& block : per_rank) concatenated.insert(concatenated.end(), block.begin(), block.end());
-  }
-
-  std::int64_t my_size = 0;
-  check_mpi(MPI_Scatter(sizes.data(), 1, MPI_INT64_T, &my_size, 1, MPI_INT64_T, root_rank,
-                        communicator_),
-            "MPI_Scatter (scatter_bytes: block sizes)");
-  std::vector<std::byte> mine(static_cast<std::size_t>(my_size));
-  check_mpi(MPI_Scatterv(concatenated.data(), layout.counts.data(), layout.displacements.data(),
-                         MPI_BYTE, mine.data(), mpi_count(my_size, "scatter_bytes (this rank's block)"),
-                         MPI_BYTE, root_rank, communicator_),
-            "MPI_Scatterv (scatter_bytes: blocks)");
-
-  if (is_root())
-    bytes_moved_ += root_exchange_bytes(sizes);
-  else
-    bytes_moved_ += size_word_bytes + my_size;
-  return mine;
 }
 
 void MpiCollectives::sum_int64(std::span<std::int64_t> values) {
@@ -143,6 +128,14 @@ void MpiCollectives::max_double(std::span<double> values) {
                           MPI_DOUBLE, MPI_MAX, communicator_),
             "MPI_Allreduce (max_double)");
   if (size_ > 1) bytes_moved_ += 2 * value_count * double_bytes;
+}
+
+void MpiCollectives::max_uint8(std::span<std::uint8_t> values) {
+  const auto value_count = static_cast<std::int64_t>(values.size());
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_uint8"), MPI_UINT8_T,
+                          MPI_MAX, communicator_),
+            "MPI_Allreduce (max_uint8)");
+  if (size_ > 1) bytes_moved_ += 2 * value_count;
 }
 
 std::int64_t MpiCollectives::exclusive_scan_int64(std::int64_t value) {

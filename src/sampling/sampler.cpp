@@ -1,18 +1,21 @@
-// The distributed importance sampler: summaries up, decisions down, rows stay with their owners.
+// The distributed importance sampler: per-world summaries all-gathered, decisions made alike on every rank, rows stay with their owners.
 #include "manyworlds/sampling/sampler.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/random.hpp"
+#include "manyworlds/sampling/exact_sum.hpp"
 
 namespace manyworlds {
 
 namespace {
 
-// Per-world facts a rank sends to rank 0 (48 bytes per world).
+// Per-world facts every rank all-gathers (72 bytes per world).
 struct WorldSummary {
   std::int64_t count = 0;
   std::int64_t crisis_count = 0;
@@ -26,14 +29,14 @@ struct WorldSummary {
   std::int32_t local_world = 0;   // index of the world among its rank's worlds
 };
 
-// What rank 0 asks an owner for: a point inside one world's cumulative scores.
+// A point inside one of this rank's worlds' cumulative scores.
 struct DrawRequest {
   std::int32_t local_world = 0;
   std::int32_t stratum = 0;    // 0: all experiences, 1: crisis only, 2: regular only
   double residual = 0;
 };
 
-// Numbers every rank needs to turn a selection into probabilities and weights.
+// Totals every rank derives alike, to turn a selection into probabilities and weights.
 struct DrawHeader {
   double total = 0;
   double crisis_total = 0;
@@ -46,7 +49,6 @@ struct DrawHeader {
   std::int64_t crisis_population = 0;
   std::int64_t crisis_draws = 0;
   std::int64_t batch = 0;
-  std::int64_t failed = 0;
 };
 
 // Without replacement: one candidate of a rank's local top list.
@@ -54,8 +56,6 @@ struct Candidate {
   double key = 0;
   std::int64_t world = 0;
   std::int64_t local_index = 0;
-  std::int32_t rank = 0;
-  std::int32_t padding = 0;
 };
 
 bool is_crisis(const Experience& e) { return e.event_type == static_cast<std::uint8_t>(EventType::crisis); }
@@ -122,7 +122,7 @@ std::vector<WorldSummary> summarize_worlds(std::span<const double> scores, std::
   return summaries;
 }
 
-// Rank 0's totals over all worlds, summed in world order.
+// Totals over all worlds, summed in world order.
 DrawHeader totals_of(const std::vector<WorldSummary>& summaries) {
   DrawHeader header;
   header.min_score = header.crisis_min = header.regular_min = std::numeric_limits<double>::infinity();
@@ -143,22 +143,41 @@ double stratum_sum(const WorldSummary& s, int stratum) {
   return stratum == 0 ? s.sum : stratum == 1 ? s.crisis_sum : s.regular_sum;
 }
 
-// Rank 0: `draws` points uniform over the stratum's cumulative scores, as requests to owners.
+// Every rank draws the same `draws` points uniform over the stratum's cumulative scores (world
+// order) and keeps the requests that land in its own worlds. Only those are looked up: a point
+// outside this rank's span of the cumulative needs no search, so the replicated work is one
+// uniform and two comparisons per point.
 void draw_points(const std::vector<WorldSummary>& summaries, int stratum, std::int64_t draws, Stream& stream,
-                 std::vector<std::vector<DrawRequest>>& per_rank) {
+                 int rank, std::vector<DrawRequest>& mine) {
   std::vector<double> cumulative(summaries.size());
   double running = 0;
   for (std::size_t w = 0; w < summaries.size(); ++w) cumulative[w] = running += stratum_sum(summaries[w], stratum);
+  const auto owned = [&](const WorldSummary& s) { return s.rank == rank; };
+  const auto first = static_cast<std::size_t>(std::find_if(summaries.begin(), summaries.end(), owned) - summaries.begin());
+  const auto last = static_cast<std::size_t>(
+      std::find_if(summaries.begin() + static_cast<std::ptrdiff_t>(first), summaries.end(),
+                   [&](const WorldSummary& s) { return !owned(s); }) - summaries.begin());
+  const double low = first == 0 ? 0.0 : cumulative[first - 1];
+  const double high = last == 0 ? 0.0 : cumulative[last - 1];
+  // A point at the very top (uniform() * running rounded up to running) goes to the last world
+  // with a positive share.
+  std::size_t top = summaries.size() - 1;
+  while (stratum_sum(summaries[top], stratum) <= 0 && top > 0) --top;
   for (std::int64_t j = 0; j < draws; ++j) {
     const double target = stream.uniform() * running;
-    std::size_t w = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), target) -
-                                             cumulative.begin());
-    w = std::min(w, summaries.size() - 1);
-    while (stratum_sum(summaries[w], stratum) <= 0 && w > 0) --w;  // rounding at the very top
+    std::size_t w = top;
+    if (target < running) {
+      if (target < low || target >= high) continue;
+      w = static_cast<std::size_t>(std::upper_bound(cumulative.begin() + static_cast<std::ptrdiff_t>(first),
+                                                    cumulative.begin() + static_cast<std::ptrdiff_t>(last), target) -
+                                   cumulative.begin());
+    } else if (!owned(summaries[w])) {
+      continue;
+    }
     const double before = w == 0 ? 0.0 : cumulative[w - 1];
     const double width = stratum_sum(summaries[w], stratum);
     const double residual = std::clamp(target - before, 0.0, std::nextafter(width, 0.0));
-    per_rank[summaries[w].rank].push_back({summaries[w].local_world, stratum, residual});
+    mine.push_back({summaries[w].local_world, stratum, residual});
   }
 }
 
@@ -221,13 +240,51 @@ std::uint64_t priority_key_seed(std::uint64_t seed, int iteration) {
   return (high << 32) | stream.next_u32();
 }
 
-// Every rank learns rank 0's header and receives its own requests; throws on every rank when
-// rank 0 found nothing to sample.
-std::vector<DrawRequest> publish_decision(Collectives& collectives, std::vector<DrawHeader>& header,
-                                          const std::vector<std::vector<DrawRequest>>& per_rank) {
-  collectives.broadcast(header);
-  if (header[0].failed != 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
-  return collectives.scatter(per_rank);
+// The totals every rank derives alike from the all-gathered summaries; throws on every rank when
+// there is nothing to sample.
+DrawHeader header_of(const std::vector<WorldSummary>& summaries, std::int64_t batch) {
+  DrawHeader header = totals_of(summaries);
+  header.batch = batch;
+  if (header.population == 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
+  return header;
+}
+
+// Priority sampling's order: larger key first; ties by world, then by position in the rank's buffer.
+bool first_in_priority_order(const Candidate& a, const Candidate& b) {
+  if (a.key != b.key) return a.key > b.key;
+  if (a.world != b.world) return a.world < b.world;
+  return a.local_index < b.local_index;
+}
+
+struct Selection {
+  double key = 0;            // the k-th largest key over all ranks
+  std::int64_t larger = 0;   // keys above it
+};
+
+// The k-th largest of the (positive) keys of all ranks, found four bits at a time from the top of
+// its bit pattern (positive doubles order like their bits): sixteen rounds of a 16-bin histogram
+// summed over ranks (2 kB per rank in all), so the bytes moved do not depend on the number of
+// keys. k >= 1 and at most the number of keys over all ranks.
+Selection kth_largest_key(std::span<const Candidate> keys, std::int64_t k, Collectives& collectives) {
+  constexpr int bin_bits = 4;
+  constexpr std::uint64_t bins = std::uint64_t{1} << bin_bits;
+  Selection selection;
+  std::uint64_t prefix = 0;
+  std::vector<std::int64_t> histogram(bins);
+  for (int shift = 64 - bin_bits; shift >= 0; shift -= bin_bits) {
+    const std::uint64_t decided = shift + bin_bits == 64 ? 0 : ~std::uint64_t{0} << (shift + bin_bits);
+    std::fill(histogram.begin(), histogram.end(), 0);
+    for (const Candidate& c : keys) {
+      const auto bits = std::bit_cast<std::uint64_t>(c.key);
+      if ((bits & decided) == prefix) ++histogram[(bits >> shift) & (bins - 1)];
+    }
+    collectives.sum_int64(histogram);
+    std::size_t bin = bins - 1;
+    while (bin > 0 && selection.larger + histogram[bin] < k) selection.larger += histogram[bin--];
+    prefix |= static_cast<std::uint64_t>(bin) << shift;
+  }
+  selection.key = std::bit_cast<double>(prefix);
+  return selection;
 }
 
 const WorldSlice& slice_of(std::span<const WorldSlice> worlds, std::int64_t index) {
@@ -241,22 +298,11 @@ const WorldSlice& slice_of(std::span<const WorldSlice> worlds, std::int64_t inde
 SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std::span<const Experience> experiences,
                                              std::span<const WorldSlice> worlds, int iteration, double beta,
                                              Collectives& collectives) const {
-  const auto local = summarize_worlds(scores, experiences, worlds, collectives.rank());
-  const auto summaries = collectives.gather(local);
-  std::vector<std::vector<DrawRequest>> per_rank(collectives.size());
-  std::vector<DrawHeader> header(1);
-  if (collectives.is_root()) {
-    header[0] = totals_of(summaries);
-    header[0].batch = config_.batch_size;
-    if (header[0].population == 0) {
-      header[0].failed = 1;
-    } else {
-      Stream stream(seed_, Purpose::sampler, 0, static_cast<std::uint32_t>(iteration));
-      draw_points(summaries, 0, config_.batch_size, stream, per_rank);
-    }
-  }
-  const auto requests = publish_decision(collectives, header, per_rank);
-  const DrawHeader& h = header[0];
+  const auto summaries = collectives.allgather(summarize_worlds(scores, experiences, worlds, collectives.rank()));
+  const DrawHeader h = header_of(summaries, config_.batch_size);
+  std::vector<DrawRequest> requests;
+  Stream stream(seed_, Purpose::sampler, 0, static_cast<std::uint32_t>(iteration));
+  draw_points(summaries, 0, config_.batch_size, stream, collectives.rank(), requests);
 
   SampledBatch batch;
   const double n = static_cast<double>(h.population);
@@ -276,31 +322,20 @@ SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std
 
 SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::span<const Experience> experiences, std::span<const WorldSlice> worlds,
                                            int iteration, Collectives& collectives) const {
-  const auto local = summarize_worlds(scores, experiences, worlds, collectives.rank());
-  const auto summaries = collectives.gather(local);
-  std::vector<std::vector<DrawRequest>> per_rank(collectives.size());
-  std::vector<DrawHeader> header(1);
-  if (collectives.is_root()) {
-    DrawHeader& h = header[0] = totals_of(summaries);
-    h.batch = config_.batch_size;
-    const auto batch = static_cast<double>(config_.batch_size);
-    if (h.population == 0) {
-      h.failed = 1;
-    } else {
-      std::int64_t crisis_draws = std::llround(batch * h.crisis_total / h.total);
-      crisis_draws = std::max(crisis_draws, minimum_crisis_draws(config_.min_crisis_share, config_.batch_size));
-      // A non-empty stratum with no draws could never be picked: its weights would not be unbiased.
-      if (config_.batch_size >= 2) crisis_draws = std::clamp<std::int64_t>(crisis_draws, 1, config_.batch_size - 1);
-      if (h.crisis_population == 0) crisis_draws = 0;
-      if (h.crisis_population == h.population) crisis_draws = config_.batch_size;
-      h.crisis_draws = std::min(crisis_draws, config_.batch_size);
-      Stream stream(seed_, Purpose::sampler, 0, static_cast<std::uint32_t>(iteration));
-      draw_points(summaries, 1, h.crisis_draws, stream, per_rank);
-      draw_points(summaries, 2, config_.batch_size - h.crisis_draws, stream, per_rank);
-    }
-  }
-  const auto requests = publish_decision(collectives, header, per_rank);
-  const DrawHeader& h = header[0];
+  const auto summaries = collectives.allgather(summarize_worlds(scores, experiences, worlds, collectives.rank()));
+  DrawHeader h = header_of(summaries, config_.batch_size);
+  const auto batch_rows = static_cast<double>(config_.batch_size);
+  std::int64_t crisis_draws = std::llround(batch_rows * h.crisis_total / h.total);
+  crisis_draws = std::max(crisis_draws, minimum_crisis_draws(config_.min_crisis_share, config_.batch_size));
+  // A non-empty stratum with no draws could never be picked: its weights would not be unbiased.
+  if (config_.batch_size >= 2) crisis_draws = std::clamp<std::int64_t>(crisis_draws, 1, config_.batch_size - 1);
+  if (h.crisis_population == 0) crisis_draws = 0;
+  if (h.crisis_population == h.population) crisis_draws = config_.batch_size;
+  h.crisis_draws = std::min(crisis_draws, config_.batch_size);
+  std::vector<DrawRequest> requests;
+  Stream stream(seed_, Purpose::sampler, 0, static_cast<std::uint32_t>(iteration));
+  draw_points(summaries, 1, h.crisis_draws, stream, collectives.rank(), requests);
+  draw_points(summaries, 2, config_.batch_size - h.crisis_draws, stream, collectives.rank(), requests);
 
   SampledBatch batch;
   const double n = static_cast<double>(h.population);
@@ -331,12 +366,17 @@ SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::
 SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scores, std::span<const Experience> experiences,
                                                     std::span<const WorldSlice> worlds, int iteration,
                                                     Collectives& collectives) const {
-  const auto local = summarize_worlds(scores, experiences, worlds, collectives.rank());
-  const auto summaries = collectives.gather(local);
+  const auto summaries = collectives.allgather(summarize_worlds(scores, experiences, worlds, collectives.rank()));
+  DrawHeader h = totals_of(summaries);
+  h.batch = config_.batch_size;
+  if (h.population <= config_.batch_size)
+    throw RuntimeFailure("sampling.mode = 'without_replacement' needs more experiences (" +
+                         std::to_string(h.population) + ") than sampling.batch_size (" +
+                         std::to_string(h.batch) + "); lower the batch size or simulate more");
 
-  // Priority sampling (Duffield, Lund, Thorup): key = score / u, keep the B largest keys.
-  // u comes from the experience's own address under the iteration's key seed, so keys do not
-  // depend on the partition, and each iteration is a new sample.
+  // Priority sampling (Duffield, Lund, Thorup): key = score / u, keep the B largest keys (ties by
+  // world, then step order). u comes from the experience's own address under the iteration's key
+  // seed, so keys do not depend on the partition, and each iteration is a new sample.
   const std::uint64_t key_seed = priority_key_seed(seed_, iteration);
   std::vector<Candidate> keys;
   keys.reserve(experiences.size());
@@ -345,40 +385,32 @@ SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scor
       const Experience& e = experiences[i];
       Stream stream(key_seed, Purpose::priority_keys, static_cast<std::uint32_t>(e.world),
                     static_cast<std::uint32_t>(e.episode), static_cast<std::uint32_t>(e.step));
-      keys.push_back({scores[i] / stream.uniform(), slice.world, i, collectives.rank(), 0});
+      keys.push_back({scores[i] / stream.uniform(), slice.world, i});
     }
   }
-  const auto larger = [](const Candidate& a, const Candidate& b) {
-    if (a.key != b.key) return a.key > b.key;
-    if (a.world != b.world) return a.world < b.world;
-    return a.local_index < b.local_index;
-  };
+  // Only this rank's B + 1 first keys in that order can be among the B + 1 first of all ranks.
   const std::size_t keep = std::min(keys.size(), static_cast<std::size_t>(config_.batch_size + 1));
-  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(keep), keys.end(), larger);
+  std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(keep) - (keep > 0 ? 1 : 0), keys.end(),
+                   first_in_priority_order);
   keys.resize(keep);
-  auto candidates = collectives.gather(keys);
+  const Selection selection = kth_largest_key(keys, config_.batch_size + 1, collectives);
+  h.threshold = selection.key;
 
-  std::vector<std::vector<std::int64_t>> per_rank(collectives.size());
-  std::vector<DrawHeader> header(1);
-  if (collectives.is_root()) {
-    DrawHeader& h = header[0] = totals_of(summaries);
-    h.batch = config_.batch_size;
-    if (h.population <= config_.batch_size) {
-      h.failed = 1;
-    } else {
-      std::sort(candidates.begin(), candidates.end(), larger);
-      h.threshold = candidates[static_cast<std::size_t>(config_.batch_size)].key;
-      for (std::int64_t j = 0; j < config_.batch_size; ++j)
-        per_rank[candidates[j].rank].push_back(candidates[j].local_index);
+  // Every key above the threshold is in; of the keys equal to it, the first B - larger in
+  // (world, step) order, which is rank order and then this rank's order.
+  std::sort(keys.begin(), keys.end(), first_in_priority_order);
+  const auto equal = static_cast<std::int64_t>(
+      std::count_if(keys.begin(), keys.end(), [&](const Candidate& c) { return c.key == selection.key; }));
+  const std::int64_t equal_before = collectives.exclusive_scan_int64(equal);
+  std::int64_t equal_taken = std::clamp<std::int64_t>(config_.batch_size - selection.larger - equal_before, 0, equal);
+  std::vector<std::int64_t> selected;
+  for (const Candidate& c : keys) {
+    if (c.key > selection.key) selected.push_back(c.local_index);
+    if (c.key == selection.key && equal_taken > 0) {
+      selected.push_back(c.local_index);
+      --equal_taken;
     }
   }
-  collectives.broadcast(header);
-  const DrawHeader& h = header[0];
-  if (h.failed != 0)
-    throw RuntimeFailure("sampling.mode = 'without_replacement' needs more experiences (" +
-                         std::to_string(h.population) + ") than sampling.batch_size (" +
-                         std::to_string(h.batch) + "); lower the batch size or simulate more");
-  const auto selected = collectives.scatter(per_rank);
 
   SampledBatch batch;
   const double n = static_cast<double>(h.population);
@@ -389,21 +421,16 @@ SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scor
   }
   finish_rows(batch, collectives);
 
-  // Expected crisis rows: sum of crisis inclusion probabilities, per world, summed in world order.
-  std::vector<double> local_expected(worlds.size(), 0.0);
-  for (std::size_t w = 0; w < worlds.size(); ++w)
-    for (std::int64_t i = worlds[w].begin; i < worlds[w].end; ++i)
-      if (is_crisis(experiences[i]))
-        local_expected[w] += std::min(1.0, scores[i] / h.threshold);
-  const auto expected = collectives.gather(local_expected);
-  std::vector<double> predicted{0.0};
-  if (collectives.is_root())
-    for (double x : expected) predicted[0] += x;
-  collectives.broadcast(predicted);
+  // Expected crisis rows: the exact sum of the crisis experiences' inclusion probabilities.
+  ExactSum expected(1);
+  for (std::size_t i = 0; i < experiences.size(); ++i)
+    if (is_crisis(experiences[i])) expected.add(0, std::min(1.0, scores[i] / h.threshold));
+  double predicted = 0;
+  expected.reduce(collectives, std::span<double>(&predicted, 1));
 
   batch.summary.population = h.population;
   batch.summary.crisis_population = h.crisis_population;
-  batch.summary.predicted_crisis_share = predicted[0] / b;
+  batch.summary.predicted_crisis_share = predicted / b;
   batch.summary.beta = 1.0;
   batch.summary.threshold = h.threshold;
   batch.summary.max_weight = b / (n * std::min(1.0, h.min_score / h.threshold));
@@ -420,33 +447,38 @@ double kish_effective_sample_size(std::span<const double> weights) {
   return squares > 0 ? sum * sum / squares : 0.0;
 }
 
-BatchStatistics summarize_batch(std::span<const BatchRow> rows) {
+BatchStatistics summarize_batch(std::span<const BatchRow> rows, Collectives& collectives) {
   BatchStatistics stats;
-  if (rows.empty()) return stats;
-  std::vector<double> weights;
-  weights.reserve(rows.size());
-  double crisis = 0;
-  double truth = 0;
-  double weighted_reward = 0;
-  stats.weight_min = std::numeric_limits<double>::infinity();
+  std::int64_t counts[3] = {static_cast<std::int64_t>(rows.size()), 0, 0};  // rows, crisis, truth
+  std::vector<double> extremes{-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  ExactSum sums(3);  // sum w, sum w^2, sum w r
   for (const BatchRow& row : rows) {
-    weights.push_back(row.weight);
-    crisis += is_crisis(row.experience) ? 1 : 0;
-    truth += row.experience.crisis_truth() ? 1 : 0;
-    weighted_reward += row.weight * (row.experience.conversion_value - row.experience.cost);  // realized reward
-    stats.weight_min = std::min(stats.weight_min, row.weight);
-    stats.weight_max = std::max(stats.weight_max, row.weight);
-    stats.weight_mean += row.weight;
+    counts[1] += is_crisis(row.experience) ? 1 : 0;
+    counts[2] += row.experience.crisis_truth() ? 1 : 0;
+    extremes[0] = std::max(extremes[0], row.weight);
+    extremes[1] = std::max(extremes[1], -row.weight);
+    sums.add(0, row.weight);
+    sums.add(1, row.weight * row.weight);
+    sums.add(2, row.weight * (row.experience.conversion_value - row.experience.cost));  // realized reward
   }
-  const double count = static_cast<double>(rows.size());
-  stats.crisis_share = crisis / count;
-  stats.crisis_truth_share = truth / count;
-  stats.weight_mean /= count;
+  collectives.sum_int64(counts);
+  collectives.max_double(extremes);
+  std::array<double, 3> totals{};
+  sums.reduce(collectives, totals);
+  if (counts[0] == 0) return stats;
+  const double count = static_cast<double>(counts[0]);
+  stats.crisis_share = static_cast<double>(counts[1]) / count;
+  stats.crisis_truth_share = static_cast<double>(counts[2]) / count;
+  stats.weight_max = extremes[0];
+  stats.weight_min = -extremes[1];
+  stats.weight_mean = totals[0] / count;
+  ExactSum squares(1);
+  for (const BatchRow& row : rows) squares.add(0, (row.weight - stats.weight_mean) * (row.weight - stats.weight_mean));
   double variance = 0;
-  for (double w : weights) variance += (w - stats.weight_mean) * (w - stats.weight_mean);
+  squares.reduce(collectives, std::span<double>(&variance, 1));
   stats.weight_std = std::sqrt(variance / count);
-  stats.effective_sample_size = kish_effective_sample_size(weights);
-  stats.weighted_reward_mean = weighted_reward / count;
+  stats.effective_sample_size = totals[1] > 0 ? totals[0] * totals[0] / totals[1] : 0.0;
+  stats.weighted_reward_mean = totals[2] / count;
   return stats;
 }
 

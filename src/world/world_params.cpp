@@ -58,6 +58,13 @@ double seasonal_factor(const Priors& priors, const WorldParams& world, int day_o
                    std::cos(two_pi * (day_of_year - priors.seasonal_peak_day) / 365.0);
 }
 
+double expected_queries(const Priors& priors, const WorldParams& world, double horizon_days) {
+  double per_user_day = 0;
+  for (std::size_t s = 0; s < priors.segments.size(); ++s)
+    per_user_day += world.segment_share[s] * priors.segments[s].sessions_per_day * priors.segments[s].queries_per_session;
+  return world.users * per_user_day * world.traffic * horizon_days;
+}
+
 WorldParams draw_world(const Priors& priors, std::uint64_t seed, std::uint32_t world_id) {
   Stream stream(seed, Purpose::world_params, world_id);
   WorldParams world;

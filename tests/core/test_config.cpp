@@ -80,17 +80,26 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_EQ(job.run.max_experiences_per_rank, 2500000);  // sized so that one rank can run it
   EXPECT_DOUBLE_EQ(job.world.horizon_days, 7.0);
   EXPECT_TRUE(std::filesystem::exists(job.world.priors_path));
-  EXPECT_EQ(job.sampling.batch_size, 8192);
+  EXPECT_EQ(job.sampling.batch_size, 65536);
+  EXPECT_DOUBLE_EQ(job.sampling.crisis_weight, 1.0);
+  EXPECT_TRUE(job.sampling.advantage_priority);
+  EXPECT_DOUBLE_EQ(job.sampling.beta_start, 1.0);
   EXPECT_DOUBLE_EQ(job.sampling.min_crisis_share, 0.05);
   EXPECT_EQ(job.sampling.events.keywords,
             (std::vector<std::string>{"crisis", "urgent", "emergency", "high_priority"}));
   EXPECT_DOUBLE_EQ(job.sampling.events.value_percentile, 90.0);
   EXPECT_EQ(job.policy.value_hidden, (std::vector<int>{32, 32}));
-  EXPECT_DOUBLE_EQ(job.policy.init_log_std, -0.7);
+  EXPECT_DOUBLE_EQ(job.policy.init_log_std, -1.5);
+  EXPECT_EQ(job.policy.bid_prior, BidPrior::adaptive_pacing);
   EXPECT_DOUBLE_EQ(job.ppo.learning_rate, 0.0005);
-  EXPECT_EQ(job.ppo.minibatch_size, 1024);
+  EXPECT_DOUBLE_EQ(job.ppo.final_learning_rate, 0.0);
+  EXPECT_EQ(job.ppo.minibatch_size, 8192);
+  EXPECT_DOUBLE_EQ(job.ppo.gamma, 0.0);
   EXPECT_DOUBLE_EQ(job.ppo.gae_lambda, 0.5);
-  EXPECT_EQ(job.evaluation.validation_worlds, 64);
+  EXPECT_TRUE(job.ppo.lagrangian);
+  EXPECT_TRUE(job.ppo.counterfactual);
+  EXPECT_EQ(job.evaluation.validation_worlds, 128);
+  EXPECT_EQ(job.evaluation.test_worlds, 640);
   EXPECT_DOUBLE_EQ(job.evaluation.robust_share, 0.7);
   EXPECT_EQ(default_output_path(job), "default.h5");
 }
@@ -229,6 +238,27 @@ TEST(ConfigErrors, CrossFieldRulesAreCheckedAtParseTime) {
   EXPECT_NO_THROW(parse_job(minimal_job + "[sampling]\nmode = \"stratified\"\nbatch_size = 10\nmin_crisis_share = 0.9\n"
                                           "[ppo]\nminibatch_size = 10\n",
                             "job.toml"));
+}
+
+TEST(ConfigBatch, BatchPerWorldMakesTheBatchGrowWithTheWorlds) {
+  JobConfig job = parse_job(minimal_job + "[sampling]\nbatch_per_world = 300\n", "job.toml");
+  EXPECT_EQ(job.sampling.batch_per_world, 300);
+  EXPECT_EQ(job.sampling.batch_size, 300 * 8);
+  job.run.worlds = 40;  // a --worlds override
+  resolve_batch_size(job);
+  EXPECT_EQ(job.sampling.batch_size, 300 * 40);
+  job.run.worlds = 100000;
+  EXPECT_NE(input_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"), std::string::npos);
+  EXPECT_EQ(job_error(minimal_job + "[sampling]\nbatch_size = 100\nbatch_per_world = 3\n"),
+            "job.toml:10: 'sampling.batch_per_world' cannot be set together with 'batch_size' (the batch is one or "
+            "the other)");
+  // The minibatch rule applies to the resolved batch: 8 worlds x 100 rows.
+  EXPECT_NE(job_error(minimal_job + "[sampling]\nbatch_per_world = 100\n[ppo]\nminibatch_size = 801\n")
+                .find("'ppo.minibatch_size' (801) is larger than 'sampling.batch_size' (800)"),
+            std::string::npos);
+  const JobConfig fixed = parse_job(minimal_job + "[sampling]\nbatch_size = 100\n[ppo]\nminibatch_size = 10\n", "job.toml");
+  EXPECT_EQ(fixed.sampling.batch_per_world, 0);
+  EXPECT_EQ(fixed.sampling.batch_size, 100);
 }
 
 TEST(ConfigValidate, RulesHoldAfterOverrides) {

@@ -1,4 +1,4 @@
-// MPI tests of the parallel layer: MpiCollectives, broadcast_object, any_rank and agree_or_throw.
+// MPI tests of the parallel layer: MpiCollectives (gather, allgather, reductions, byte counts), broadcast_object, any_rank and agree_or_throw.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -129,26 +129,6 @@ TEST_F(MpiCollectivesTest, BroadcastReplacesEveryRanksBytesWithTheRoots) {
   EXPECT_EQ(value, 0.1 + 0.2);
 }
 
-TEST_F(MpiCollectivesTest, ScatterGivesEachRankItsOwnBlockIncludingEmptyOnes) {
-  const auto lengths = lengths_for(ranks, [](int r) { return static_cast<std::size_t>(r == 1 ? 0 : 3 * r + 1); });
-  std::vector<std::vector<std::byte>> per_rank;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target) per_rank.push_back(pattern_block(target, lengths[target]));
-  const auto mine = collectives.scatter_bytes(per_rank);
-  EXPECT_EQ(mine, pattern_block(rank, lengths[rank]));
-
-  std::vector<std::vector<std::byte>> all_empty;
-  if (rank == 0) all_empty.assign(static_cast<std::size_t>(ranks), {});
-  EXPECT_TRUE(collectives.scatter_bytes(all_empty).empty());
-
-  std::vector<std::vector<std::int64_t>> records;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target)
-      records.push_back(std::vector<std::int64_t>(static_cast<std::size_t>(target) + 1, 1000 + target));
-  EXPECT_EQ(collectives.scatter(records),
-            std::vector<std::int64_t>(static_cast<std::size_t>(rank) + 1, 1000 + rank));
-}
-
 TEST_F(MpiCollectivesTest, SumInt64IsExactWhereDoubleSumsRound) {
   const auto values_of = [](int r) {
     const std::int64_t sign = r % 2 == 0 ? 1 : -1;
@@ -180,6 +160,29 @@ TEST_F(MpiCollectivesTest, MaxDoubleIsElementWise) {
   EXPECT_EQ(values, (std::vector<double>{(ranks - 1) * 1.5 - 10.0, -1.0, 1e300, -5.0}));
 }
 
+TEST_F(MpiCollectivesTest, AllgatherGivesEveryRankEveryBlockInRankOrder) {
+  const auto length_of = [](int r) { return static_cast<std::size_t>((r * 5) % 3 == 1 ? 0 : r + 2); };
+  const std::int64_t before = collectives.bytes_moved();
+  const auto gathered = collectives.allgather_bytes(pattern_block(rank, length_of(rank)));
+  EXPECT_EQ(gathered, concatenated_blocks(lengths_for(ranks, length_of)));
+  // Rank r sends its block (plus a size word) to each other rank and receives theirs.
+  std::int64_t received = 0;
+  for (int r = 0; r < ranks; ++r)
+    if (r != rank) received += size_word + static_cast<std::int64_t>(length_of(r));
+  const std::int64_t sent = (ranks - 1) * (size_word + static_cast<std::int64_t>(length_of(rank)));
+  EXPECT_EQ(collectives.bytes_moved() - before, sent + received);
+}
+
+TEST_F(MpiCollectivesTest, MaxUint8IsElementWise) {
+  std::vector<std::uint8_t> values{static_cast<std::uint8_t>(rank), static_cast<std::uint8_t>(255 - rank), 0,
+                                   static_cast<std::uint8_t>(rank == 1 ? 200 : 7)};
+  const std::int64_t before = collectives.bytes_moved();
+  collectives.max_uint8(values);
+  EXPECT_EQ(values, (std::vector<std::uint8_t>{static_cast<std::uint8_t>(ranks - 1), 255, 0,
+                                                static_cast<std::uint8_t>(ranks > 1 ? 200 : 7)}));
+  EXPECT_EQ(collectives.bytes_moved() - before, ranks > 1 ? 8 : 0);
+}
+
 TEST_F(MpiCollectivesTest, ExclusiveScanSumsTheRanksBelow) {
   const auto value_of = [](int r) { return (std::int64_t{1} << 40) + 1000 * (r + 1) + r * r; };
   std::int64_t expected = 0;
@@ -207,18 +210,6 @@ TEST_F(MpiCollectivesTest, BytesMovedFollowsTheDocumentedRule) {
   const std::int64_t broadcast_delta = collectives.bytes_moved() - before;
   EXPECT_EQ(broadcast_delta, rank == 0 ? others * (size_word + 100) : size_word + 100);
 
-  // scatter of 2r bytes to rank r.
-  before = collectives.bytes_moved();
-  std::vector<std::vector<std::byte>> per_rank;
-  if (rank == 0)
-    for (int target = 0; target < ranks; ++target)
-      per_rank.push_back(pattern_block(target, 2 * static_cast<std::size_t>(target)));
-  collectives.scatter_bytes(per_rank);
-  const std::int64_t scatter_delta = collectives.bytes_moved() - before;
-  std::int64_t scatter_wire_volume = 0;
-  for (int r = 1; r < ranks; ++r) scatter_wire_volume += size_word + 2 * r;
-  EXPECT_EQ(scatter_delta, rank == 0 ? scatter_wire_volume : size_word + 2 * rank);
-
   // allreduces: 8k sent plus 8k received per rank when there is anyone to talk to.
   before = collectives.bytes_moved();
   std::vector<std::int64_t> three_integers(3, 1);
@@ -238,11 +229,10 @@ TEST_F(MpiCollectivesTest, BytesMovedFollowsTheDocumentedRule) {
   EXPECT_EQ(collectives.bytes_moved() - before, 0);
 
   // Summed over ranks, each transfer is counted at its sender and at its receiver.
-  std::vector<std::int64_t> deltas{gather_delta, broadcast_delta, scatter_delta};
+  std::vector<std::int64_t> deltas{gather_delta, broadcast_delta};
   collectives.sum_int64(deltas);
   EXPECT_EQ(deltas[0], 2 * gather_wire_volume);
   EXPECT_EQ(deltas[1], 2 * others * (size_word + 100));
-  EXPECT_EQ(deltas[2], 2 * scatter_wire_volume);
 }
 
 TEST_F(MpiCollectivesTest, TypedHelpersWorkThroughTheInterface) {

@@ -1,4 +1,4 @@
-// Under real mpirun: batches, weights and event types byte-identical to a serial draw; bytes moved O(worlds + batch).
+// Under real mpirun: batches, weights and event types byte-identical to a serial draw; bytes moved O(worlds), not O(experiences).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -166,28 +166,28 @@ TEST_F(SamplerRanks, BatchesAreByteIdenticalToASerialDrawForEveryMode) {
 
 TEST_F(SamplerRanks, BytesMovedPerDrawDoNotGrowWithTheNumberOfExperiences) {
   const LocalPopulation small = classified_local(1);
-  const LocalPopulation large = classified_local(10);
+  const LocalPopulation large = classified_local(100);
   const std::int64_t small_count = collectives.sum(static_cast<std::int64_t>(small.experiences.size()));
   const std::int64_t large_count = collectives.sum(static_cast<std::int64_t>(large.experiences.size()));
-  for (SamplingMode mode : {SamplingMode::proportional, SamplingMode::stratified}) {
+  for (SamplingMode mode : {SamplingMode::proportional, SamplingMode::stratified, SamplingMode::without_replacement}) {
     const BatchSampler sampler(sampling_config(mode), 77);
-    const auto total_bytes_of_draw = [&](const LocalPopulation& population) {
+    const auto bytes_of_draw = [&](const LocalPopulation& population) {
       const std::int64_t before = collectives.bytes_moved();
       sampler.draw(population.experiences, population.worlds, 3, 1.0, collectives);
-      return collectives.sum(collectives.bytes_moved() - before);
+      return collectives.bytes_moved() - before;
     };
-    const std::int64_t small_bytes = total_bytes_of_draw(small);
-    const std::int64_t large_bytes = total_bytes_of_draw(large);
+    const std::int64_t small_bytes = bytes_of_draw(small);
+    const std::int64_t large_bytes = bytes_of_draw(large);
+    const std::int64_t large_total = collectives.sum(large_bytes);
     if (rank == 0)
-      std::cout << "[ stats    ] " << to_string(mode) << ", " << ranks << " ranks: bytes moved per draw "
-                << small_bytes << " (" << small_count << " experiences), " << large_bytes << " ("
-                << large_count << " experiences)\n";
-    // Only which rank each of the B requests lands on may change with the population: each
-    // request is at most 16 bytes, counted at its sender and its receiver.
-    EXPECT_LE(large_bytes, small_bytes + 2 * 16 * 32) << to_string(mode);
-    // ... and far below moving the experiences themselves.
+      std::cout << "[ stats    ] " << to_string(mode) << ", " << ranks << " ranks: bytes moved per draw by rank 0 "
+                << small_bytes << " (" << small_count << " experiences), " << large_bytes << " (" << large_count
+                << " experiences); all ranks " << large_total << "\n";
+    // Per-world summaries, the draw's decision and the threshold search only: no payload grows
+    // with the experiences (nor with the batch: requests and candidates never travel).
+    EXPECT_EQ(large_bytes, small_bytes) << to_string(mode);
     if (ranks > 1) {
-      EXPECT_LT(large_bytes * 10, large_count * static_cast<std::int64_t>(sizeof(Experience)));
+      EXPECT_LT(large_total * 10, large_count * static_cast<std::int64_t>(sizeof(Experience))) << to_string(mode);
     }
   }
 }

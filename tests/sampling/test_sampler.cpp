@@ -662,7 +662,7 @@ TEST(SamplerKish, EffectiveSampleSizeOfAStratifiedBatchIsTheTwoStrataFormula) {
     const double w_c = 20.0 * 6 / (40 * n_c);
     const double w_r = 20.0 * 34 / (40 * n_r);
     for (const BatchRow& row : batch.rows) EXPECT_NEAR(row.weight, is_crisis(row.experience) ? w_c : w_r, 1e-12);
-    const BatchStatistics stats = summarize_batch(batch.rows);
+    const BatchStatistics stats = summarize_batch(batch.rows, serial);
     const double ess = (n_c * w_c + n_r * w_r) * (n_c * w_c + n_r * w_r) / (n_c * w_c * w_c + n_r * w_r * w_r);
     report("Kish ESS (analytic)", ess);
     EXPECT_NEAR(stats.effective_sample_size, ess, 1e-12 * ess);

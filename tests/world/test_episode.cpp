@@ -521,5 +521,59 @@ TEST(EpisodeReproducibility, PopulationDependsOnlyOnSeedAndWorld) {
   EXPECT_TRUE(differs);
 }
 
+// A strategy that bids `acted` but reports `mean` as its deterministic bid, at every step or only at
+// step `only` (elsewhere it bids and reports `mean`).
+class SplitBid : public BidPolicy {
+ public:
+  SplitBid(float acted, float mean, int only) : acted_(acted), mean_(mean), only_(only) {}
+  void begin_episode() override { step_ = 0; }
+  Action act(const Observation&, int creatives, const DecisionNoise& noise) override {
+    const bool split = step_++ == only_;
+    Action action;
+    action.log_bid_multiplier = split ? acted_ : mean_;
+    action.mean_log_bid_multiplier = mean_;
+    action.creative = std::min(creatives - 1, static_cast<int>(noise.uniform * creatives));
+    return action;
+  }
+
+ private:
+  float acted_;
+  float mean_;
+  int only_;
+  int step_ = 0;
+};
+
+TEST(EpisodeCounterfactual, TheMeanBidsPriceIsWhatBiddingItWouldHaveEarned) {
+  // Up to the split step both episodes are the same; at it, the world prices the same auction at
+  // the mean bid, which must equal what bidding the mean there actually gives.
+  const Priors& priors = testing_support::default_priors();
+  std::vector<World> worlds = make_worlds(priors, 21, 1.0, 0, 4);
+  std::vector<Experience> split_run;
+  std::vector<Experience> mean_run;
+  int compared = 0;
+  int differing = 0;
+  for (World& world : worlds) {
+    for (int step : {0, 3, 17, 40}) {
+      for (float acted : {-1.5f, 0.8f, 2.5f}) {
+        SplitBid split(acted, 0.1f, step);
+        SplitBid mean(0.1f, 0.1f, step);
+        split_run.clear();
+        mean_run.clear();
+        world.run_episode(2, split, split_run, 1u << 20);
+        world.run_episode(2, mean, mean_run, 1u << 20);
+        ASSERT_GT(split_run.size(), static_cast<std::size_t>(step));
+        const Experience& e = split_run[static_cast<std::size_t>(step)];
+        const Experience& m = mean_run[static_cast<std::size_t>(step)];
+        EXPECT_EQ(e.mean_expected_reward, m.expected_reward) << "world " << world.params().world_id << " step " << step;
+        EXPECT_EQ(e.mean_expected_cost, m.expected_cost) << "world " << world.params().world_id << " step " << step;
+        EXPECT_EQ(m.mean_expected_reward, m.expected_reward);
+        ++compared;
+        differing += e.expected_reward != m.expected_reward ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_GT(differing, compared / 4) << "the acted bids changed the outcome often enough to test something";
+}
+
 }  // namespace
 }  // namespace manyworlds

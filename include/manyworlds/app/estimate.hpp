@@ -16,6 +16,7 @@ inline constexpr double process_base_bytes = 40e6;
 struct ResourceEstimate {
   double decisions_per_episode = 0;     // mean over worlds, from the priors' means
   double experiences_per_rank = 0;      // largest rank, one iteration
+  double imbalance = 1;                 // largest rank's estimated simulation cost / mean (balanced blocks)
   double experiences_per_iteration = 0; // all ranks, one iteration (an upper estimate: budgets end episodes early)
   double memory_per_rank_bytes = 0;     // process base + experience buffer + worlds + policy
   double output_bytes = 0;              // uncompressed upper bound

@@ -17,7 +17,9 @@ class ProgressLog {
 
   void info(const std::string& message) const;
   // The iteration line: iteration/total, episodes/s, auctions/s, crisis shares, ESS, return, ETA,
-  // and how long ago the last checkpoint was written.
+  // then every phase's seconds (update as compute + reduce), the imbalance, the wait for the
+  // slowest rank, the time inside collectives, the bytes moved, and how long ago the last
+  // checkpoint was written.
   void iteration(int iteration, const IterationMetrics& metrics, const RuntimeMetrics& runtime,
                  std::int64_t batch_size);
   // Notes the time of a checkpoint for the iteration lines.

@@ -40,6 +40,24 @@ class SpaceReserve {
   std::string path_;
 };
 
+// Bytes added to every securing of output space below: the file's metadata (written when it is
+// flushed, at addresses HDF5 took since) and anything the upper bounds of OutputFile miss.
+inline constexpr std::uint64_t output_space_margin = std::uint64_t{2} << 20;
+
+// Rank 0, before collective HDF5 calls that let OUTPUT.partial grow by up to `bytes` (an upper
+// bound; output_space_margin is added): allocates that space on disk after the file's end with
+// fallocate(FALLOC_FL_KEEP_SIZE) -- the file's size does not change, and the writes that follow land
+// in blocks the file already owns, so a disk that fills meanwhile cannot fail them. Where the file
+// system cannot preallocate, compares the free space (statvfs) instead. Throws RuntimeFailure (exit
+// code 1) naming the need and the free space if the room is not there. Called inside agreed(), so
+// every rank stops before the HDF5 calls: parallel HDF5 allocates chunks when a dataset grows, and a
+// rank that fails there skips a barrier the other ranks wait in.
+void secure_output_space(const std::string& partial, double bytes, const std::string& what);
+
+// Rank 0, with the output closed: frees what secure_output_space allocated after the file's end and
+// the writes did not use (truncating the file to its own size). Best effort: errors are ignored.
+void trim_output_space(const std::string& path) noexcept;
+
 // Rank 0, after a failure, with the output closed: removes OUTPUT.checkpoint.tmp; keeps
 // OUTPUT.partial when OUTPUT.checkpoint exists to resume from, else removes it. Returns the end of
 // the error message saying what was kept and how to go on.

@@ -35,11 +35,12 @@ struct RunSection {
   int checkpoint_every = 0;                    // iterations between checkpoints; 0 = none by count
   double checkpoint_minutes = 15.0;            // minutes between checkpoints (at iteration ends); 0 = none by time
   std::int64_t max_experiences_per_rank = 1000000;
+  int batch_deflate = 0;                       // /batches compression: 0 none (fastest), 1..9 shuffle + deflate level
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar & name & seed & worlds & iterations & episodes_per_iteration & output & checkpoint_every &
-        checkpoint_minutes & max_experiences_per_rank;
+        checkpoint_minutes & max_experiences_per_rank & batch_deflate;
   }
 };
 
@@ -68,7 +69,8 @@ struct EventTypeSection {
 
 struct SamplingSection {
   SamplingMode mode = SamplingMode::proportional;
-  std::int64_t batch_size = 8192;
+  std::int64_t batch_size = 8192;      // rows per iteration (batch_per_world x run.worlds when that is set)
+  std::int64_t batch_per_world = 0;    // > 0: the batch grows with the worlds, batch_size follows
   double crisis_weight = 5.0;          // event-type weight of crisis experiences (regular: 1)
   double alpha = 0.6;                  // priority exponent
   double beta_start = 0.4;             // importance-weight exponent at iteration 0 (proportional mode)
@@ -81,7 +83,7 @@ struct SamplingSection {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & mode & batch_size & crisis_weight & alpha & beta_start & beta_end &
+    ar & mode & batch_size & batch_per_world & crisis_weight & alpha & beta_start & beta_end &
         beta_anneal_iterations & advantage_priority & priority_epsilon & min_crisis_share & events;
   }
 };
@@ -172,6 +174,9 @@ JobConfig parse_job(const std::string& text, const std::string& file);
 JobConfig load_job(const std::string& path);
 // Validates cross-field rules again after command-line overrides (seed, worlds, iterations).
 void validate_job(const JobConfig& job);
+// Sets sampling.batch_size to batch_per_world x run.worlds when batch_per_world is set (after
+// parsing and again after a --worlds override). InputError if that exceeds the batch size limit.
+void resolve_batch_size(JobConfig& job);
 // The output path: the job's run.output or "<run.name>.h5".
 std::string default_output_path(const JobConfig& job);
 // beta for iteration `iteration` of the proportional sampler's schedule.

@@ -28,6 +28,7 @@ enum class Purpose : std::uint32_t {
   calibration = 10,  // calibrate's Monte Carlo expectations over the base priors
   auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
   bootstrap = 12,    // resampling of worlds for the evaluation's confidence intervals
+  minibatch_order = 13,  // the keyed permutation that orders a batch's rows into minibatches
 };
 
 // Largest seed accepted: 48 bits (the other 16 bits of the key hold the purpose).

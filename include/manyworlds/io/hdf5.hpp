@@ -70,7 +70,6 @@ constexpr ElementType element_type_of() {
 
 // "float32", "int64", ...
 std::string_view name_of(ElementType type);
-
 // Bytes of one element: 1, 4 or 8.
 constexpr std::size_t element_size(ElementType type) {
   switch (type) {
@@ -229,6 +228,10 @@ struct DatasetOptions {
   // collective parallel writes here (HDF5 1.10.8 refuses independent writes to such datasets),
   // also when ranks share chunks or write nothing; see tests/mpi/test_hdf5.cpp.
   int deflate = 0;
+  // The caller writes every element of every extent it creates: no fill values. Parallel HDF5
+  // allocates chunks when the dataset grows and would otherwise write fill values there first,
+  // doubling the bytes written (measured: 5x slower batch writes). Unwritten elements are garbage.
+  bool written_whole = false;
 };
 
 // A group; File::root() is the root group "/". Paths may be relative to this group or absolute.

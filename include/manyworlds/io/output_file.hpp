@@ -85,6 +85,16 @@ class OutputFile {
   // Whether every batch write of the last append_iteration was collective MPI-IO
   // (H5Pget_mpio_no_collective_cause == 0 on every rank).
   bool batch_writes_collective() const { return batch_writes_collective_; }
+  // Wall-clock seconds the batch datasets of the last append_iteration took on this rank.
+  double last_batch_write_seconds() const { return last_batch_write_seconds_; }
+  // Uncompressed bytes of one iteration's batch rows (all ranks).
+  double batch_bytes_per_iteration() const;
+  // Upper bounds of the raw-data bytes the file grows by (chunks allocated, metadata not counted):
+  // one append_iteration plus append_runtime (with append_validation if `with_validation_round`),
+  // and write_test plus write_final_policy. Parallel HDF5 allocates a chunk when a dataset grows,
+  // inside a collective call: the caller makes sure beforehand that the disk has this room.
+  double append_bytes_upper_bound(bool with_validation_round) const;
+  double finish_bytes_upper_bound(int world_types) const;
 
   // Collective: flushes and closes the file; it is complete afterwards.
   void close();
@@ -98,6 +108,7 @@ class OutputFile {
   bool root_ = false;
   OutputLayout layout_;
   bool batch_writes_collective_ = false;
+  double last_batch_write_seconds_ = 0;
   MPI_Comm comm_ = MPI_COMM_NULL;
 
  public:

@@ -56,6 +56,11 @@ class Mlp {
   // last forward pass made with `cache`.
   void backward(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, const RowMatrix& grad_output,
                 Eigen::Ref<Eigen::VectorXd> grad) const;
+  // The same for rows [first, first + count) of the last forward pass only (`grad_output` holds
+  // dLoss/doutput of every row of that pass). Sums run over the range in row order, so this adds
+  // bitwise what a forward and backward pass of those rows alone would.
+  void backward_rows(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, const RowMatrix& grad_output,
+                     Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::VectorXd> grad) const;
 
  private:
   std::vector<int> widths_;              // inputs, hidden..., outputs

@@ -18,8 +18,8 @@ namespace manyworlds {
 // Failures: every MPI return code is checked; a failure throws RuntimeFailure naming the
 // operation. A collective that fails on one rank leaves the others inside it, so a
 // RuntimeFailure from here is not recoverable: the application must abort the job.
-// Limits: MPI counts are `int`, so one rank's block, a broadcast and the root's gathered or
-// scattered total must each stay below 2^31 bytes (else RuntimeFailure on the rank that sees it).
+// Limits: MPI counts are `int`, so one rank's block, a broadcast and a gathered or all-gathered
+// total must each stay below 2^31 bytes (else RuntimeFailure on the rank that sees it).
 // sum_int64 is exact unless the true sum overflows int64 (the caller keeps values in range).
 // max_double follows IEEE max except that a NaN's effect is left to MPI.
 //
@@ -29,9 +29,10 @@ namespace manyworlds {
 // one rank every operation counts 0. A size word is one int64 (8 bytes). With P ranks, rank r,
 // and n_r the byte length of rank r's block:
 //   gather_bytes:    rank r != 0 sends 8 + n_r;  root receives sum over r != 0 of (8 + n_r).
-//   scatter_bytes:   rank r != 0 receives 8 + n_r;  root sends sum over r != 0 of (8 + n_r).
+//   allgather_bytes: rank r sends 8 + n_r to each other rank and receives 8 + n_q from each rank q != r.
 //   broadcast_bytes: rank r != 0 receives 8 + n;  root sends (P - 1) * (8 + n).
 //   sum_int64, max_double over k values (P > 1): every rank sends 8k and receives 8k (16k).
+//   max_uint8 over k values (P > 1): every rank sends k and receives k (2k).
 //   exclusive_scan_int64 (P > 1): 8 sent unless r == P - 1, plus 8 received unless r == 0.
 //   barrier: 0.
 // Every transfer is counted once at its sender and once at its receiver, so the sum of
@@ -45,11 +46,11 @@ class MpiCollectives final : public Collectives {
   int size() const override { return size_; }
 
   std::vector<std::byte> gather_bytes(std::span<const std::byte> local) override;
+  std::vector<std::byte> allgather_bytes(std::span<const std::byte> local) override;
   void broadcast_bytes(std::vector<std::byte>& bytes) override;
-  // Only the root reads `per_rank`, which must hold exactly size() blocks (else RuntimeFailure).
-  std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) override;
   void sum_int64(std::span<std::int64_t> values) override;
   void max_double(std::span<double> values) override;
+  void max_uint8(std::span<std::uint8_t> values) override;
   std::int64_t exclusive_scan_int64(std::int64_t value) override;
   void barrier() override;
 

@@ -24,12 +24,13 @@ class Collectives {
   virtual std::vector<std::byte> gather_bytes(std::span<const std::byte> local) = 0;
   // Root's bytes are copied to every rank (non-roots' input is replaced).
   virtual void broadcast_bytes(std::vector<std::byte>& bytes) = 0;
-  // Root passes one byte block per rank; every rank receives its own block.
-  virtual std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) = 0;
+  // Every rank receives the concatenation of every rank's bytes in rank order.
+  virtual std::vector<std::byte> allgather_bytes(std::span<const std::byte> local) = 0;
   // Element-wise exact integer sum over ranks, result on every rank.
   virtual void sum_int64(std::span<std::int64_t> values) = 0;
   // Element-wise maximum over ranks, result on every rank.
   virtual void max_double(std::span<double> values) = 0;
+  virtual void max_uint8(std::span<std::uint8_t> values) = 0;
   // Sum of `value` over the ranks below this one.
   virtual std::int64_t exclusive_scan_int64(std::int64_t value) = 0;
   virtual void barrier() = 0;
@@ -50,6 +51,11 @@ class Collectives {
     return gather(std::span<const T>(local));
   }
   template <class T>
+  std::vector<T> allgather(const std::vector<T>& local) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return from_bytes<T>(allgather_bytes(std::as_bytes(std::span<const T>(local))));
+  }
+  template <class T>
   void broadcast(std::vector<T>& values) {
     static_assert(std::is_trivially_copyable_v<T>);
     std::vector<std::byte> bytes;
@@ -62,13 +68,6 @@ class Collectives {
     std::vector<T> values{value};
     broadcast(values);
     value = values.at(0);
-  }
-  template <class T>
-  std::vector<T> scatter(const std::vector<std::vector<T>>& per_rank) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<std::vector<std::byte>> blocks;
-    for (const auto& part : per_rank) blocks.push_back(to_bytes(std::span<const T>(part)));
-    return from_bytes<T>(scatter_bytes(blocks));
   }
   std::int64_t sum(std::int64_t value) {
     sum_int64(std::span<std::int64_t>(&value, 1));
@@ -97,12 +96,13 @@ class SerialCollectives final : public Collectives {
   std::vector<std::byte> gather_bytes(std::span<const std::byte> local) override {
     return {local.begin(), local.end()};
   }
-  void broadcast_bytes(std::vector<std::byte>&) override {}
-  std::vector<std::byte> scatter_bytes(const std::vector<std::vector<std::byte>>& per_rank) override {
-    return per_rank.at(0);
+  std::vector<std::byte> allgather_bytes(std::span<const std::byte> local) override {
+    return {local.begin(), local.end()};
   }
+  void broadcast_bytes(std::vector<std::byte>&) override {}
   void sum_int64(std::span<std::int64_t>) override {}
   void max_double(std::span<double>) override {}
+  void max_uint8(std::span<std::uint8_t>) override {}
   std::int64_t exclusive_scan_int64(std::int64_t) override { return 0; }
   void barrier() override {}
   std::int64_t bytes_moved() const override { return 0; }

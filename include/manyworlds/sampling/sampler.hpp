@@ -1,4 +1,4 @@
-// The distributed importance sampler: rank 0 decides the batch from per-world summaries.
+// The distributed importance sampler: every rank decides the batch alike from all-gathered per-world summaries.
 #pragma once
 
 #include <cstdint>
@@ -51,8 +51,12 @@ class BatchSampler {
   double priority(const Experience& e) const;
 
   // Draws iteration `iteration`'s batch (collective). `experiences` are this rank's, each local
-  // world's contiguous and in ascending world order as given by `worlds`; event types and
-  // advantages must be set. Bytes moved: O(worlds + batch) (without replacement: O(ranks x batch)).
+  // world's contiguous and in ascending world order as given by `worlds`, and the ranks' worlds
+  // ascend with the rank; event types and advantages must be set. Every rank all-gathers the
+  // per-world summaries (O(worlds) bytes) and derives the same decision from them: with
+  // replacement, every rank draws the same B points and resolves those in its own worlds (O(B)
+  // uniforms per rank, nothing sent); without replacement, the threshold key is found by sixteen
+  // 16-bin histogram reductions (2 kB per rank, independent of the batch and of the experiences).
   SampledBatch draw(std::span<const Experience> experiences, std::span<const WorldSlice> worlds,
                     int iteration, double beta, Collectives& collectives) const;
 
@@ -69,7 +73,7 @@ class BatchSampler {
   std::uint64_t seed_;
 };
 
-// Batch statistics computed from all rows of a batch (in batch order, so rank-count independent).
+// Batch statistics over the rows of all ranks (collective; exact sums, so rank-count independent).
 struct BatchStatistics {
   double crisis_share = 0;       // of event type crisis
   double crisis_truth_share = 0; // of ground-truth crisis users
@@ -80,7 +84,7 @@ struct BatchStatistics {
   double effective_sample_size = 0;   // Kish: (sum w)^2 / sum w^2
   double weighted_reward_mean = 0;    // (1/B) sum w r: unbiased for the population mean reward
 };
-BatchStatistics summarize_batch(std::span<const BatchRow> rows);
+BatchStatistics summarize_batch(std::span<const BatchRow> rows, Collectives& collectives);
 
 // Kish effective sample size of a set of weights.
 double kish_effective_sample_size(std::span<const double> weights);

@@ -61,6 +61,11 @@ struct WorldParams {
 // Draws world `world_id`'s parameters from the priors (stream purpose world_params).
 WorldParams draw_world(const Priors& priors, std::uint64_t seed, std::uint32_t world_id);
 
+// Expected queries in one episode of `world` (every query is an auction the agent may bid in), from
+// its parameters alone: users x traffic x the segments' sessions per day and queries per session x
+// the horizon. The estimate of a world's simulation cost before it has run.
+double expected_queries(const Priors& priors, const WorldParams& world, double horizon_days);
+
 // Seasonal traffic factor on a day of the year.
 double seasonal_factor(const Priors& priors, const WorldParams& world, int day_of_year);
 
