@@ -27,10 +27,16 @@ std::vector<double> initial_parameters(const PolicyModel& model) {
   return {params.data(), params.data() + params.size()};
 }
 
-// One sampled decision with the default [32, 32] trunk and 4 creatives (noise drawn beforehand).
+// One sampled decision with the default [32, 32] trunk and 4 creatives (noise drawn beforehand),
+// on the instruction set range(0) (0 sse2, 1 avx2, 2 avx512).
 void BM_LearnAct(benchmark::State& state) {
+  const auto isa = static_cast<VectorIsa>(state.range(0));
+  if (!supported(isa)) {
+    state.SkipWithError("this CPU does not support the instruction set");
+    return;
+  }
   const PolicyModel model(PolicySection{}, bench_creatives);
-  InferencePolicy policy(model, initial_parameters(model));
+  InferencePolicy policy(model, initial_parameters(model), InferencePolicy::Mode::sample, isa);
   const std::vector<Experience> experiences = random_experiences(1024);
   std::vector<DecisionNoise> noise(1024);
   Stream stream(5, Purpose::action, 0);
@@ -42,8 +48,37 @@ void BM_LearnAct(benchmark::State& state) {
     i = (i + 1) & 1023;
   }
   state.SetItemsProcessed(state.iterations());
+  state.SetLabel(to_string(isa));
 }
-BENCHMARK(BM_LearnAct);
+BENCHMARK(BM_LearnAct)->DenseRange(0, 2);
+
+// The same decisions in batches of range(1) (the lockstep interface) on the instruction set
+// range(0) (0 sse2, 1 avx2, 2 avx512): bitwise the same actions; items/s = decisions/s.
+void BM_LearnActBatch(benchmark::State& state) {
+  const auto isa = static_cast<VectorIsa>(state.range(0));
+  if (!supported(isa)) {
+    state.SkipWithError("this CPU does not support the instruction set");
+    return;
+  }
+  const PolicyModel model(PolicySection{}, bench_creatives);
+  InferencePolicy policy(model, initial_parameters(model), InferencePolicy::Mode::sample, isa);
+  const std::vector<Experience> experiences = random_experiences(1024);
+  std::vector<Decision> decisions;
+  Stream stream(5, Purpose::action, 0);
+  for (std::size_t i = 0; i < experiences.size(); ++i)
+    decisions.push_back({&experiences[i].obs, {stream.normal(), stream.uniform()}, bench_creatives, 0});
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  std::vector<Action> actions(batch);
+  std::size_t first = 0;
+  for (auto _ : state) {
+    policy.act(std::span<const Decision>(decisions.data() + first, batch), actions);
+    benchmark::DoNotOptimize(actions.data());
+    first = (first + batch) & 511;
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+  state.SetLabel(to_string(isa));
+}
+BENCHMARK(BM_LearnActBatch)->ArgsProduct({{0, 1, 2}, {16, 32}});
 
 // Value-head evaluation of `range(0)` experiences per call.
 void BM_LearnValues(benchmark::State& state) {

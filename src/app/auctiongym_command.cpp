@@ -98,7 +98,7 @@ RoundTotals totals_of(const RoundStats& stats) {
 class AuctionGymFile {
  public:
   AuctionGymFile(const std::string& path, MPI_Comm comm, bool root, const Scenario& scenario,
-                 const Catalogue& catalogue, int ranks, auctiongym::VectorIsa isa)
+                 const Catalogue& catalogue, int ranks, VectorIsa isa)
       : file_(h5::File::create_parallel(path, comm)), root_(root), bidders_(scenario.bidders) {
     const h5::Group root_group = file_.root();
     root_group.write_attribute("format", auctiongym_format_name);
@@ -160,7 +160,7 @@ class AuctionGymFile {
     const h5::Group runtime = root_group.create_group("runtime");
     runtime.write_attribute("description", "wall-clock figures of this launch: they depend on the machine and the ranks");
     runtime.write_attribute("ranks", ranks);
-    runtime.write_attribute("vector_isa", auctiongym::to_string(isa));
+    runtime.write_attribute("vector_isa", to_string(isa));
     add(runtime, "round_seconds", h5::ElementType::float64, {rounds}, "seconds",
         "wall-clock time of the round's simulation and reduction (rank 0)");
     add(runtime, "write_seconds", h5::ElementType::float64, {rounds}, "seconds", "wall-clock time of writing the round");
@@ -269,7 +269,7 @@ void run(const Scenario& scenario, const std::string& output, const boost::mpi::
   progress.info("manyworlds " MANYWORLDS_VERSION " auctiongym: job '" + scenario.name + "' (" + scenario.file + "), " +
                 std::to_string(scenario.rounds) + " rounds of " + std::to_string(scenario.auctions_per_round) +
                 " auctions on " + std::to_string(ranks) + " ranks, seed " + std::to_string(scenario.seed) +
-                ", vector code " + auctiongym::to_string(simulator.isa()));
+                ", vector code " + to_string(simulator.isa()));
   if (ranks > scenario.blocks_per_round)
     progress.info("warning: " + std::to_string(ranks - scenario.blocks_per_round) +
                   " ranks have no work: raise run.blocks_per_round to at least the number of ranks");
@@ -308,7 +308,7 @@ void run(const Scenario& scenario, const std::string& output, const boost::mpi::
     const double auctions = static_cast<double>(all_rounds.auctions);
     std::cout << "output: " << std::filesystem::absolute(output).string() << "\n"
               << "rounds: " << scenario.rounds << ", auctions: " << all_rounds.auctions << ", wall time: " << total_seconds
-              << " s on " << ranks << " ranks (vector code " << auctiongym::to_string(simulator.isa()) << ")\n"
+              << " s on " << ranks << " ranks (vector code " << to_string(simulator.isa()) << ")\n"
               << "per auction: revenue " << totals.revenue / auctions << ", welfare " << totals.welfare / auctions
               << ", surplus " << totals.surplus / auctions << ", clicks " << static_cast<double>(clicks) / auctions
               << std::endl;
@@ -341,13 +341,30 @@ RoundStats simulate_round(const Scenario& scenario, const Simulator& simulator, 
   return total;
 }
 
-int auctiongym_command(const std::string& job, const std::string& output, bool force, std::ostream& log) {
+Scenario with_overrides(Scenario scenario, const ScenarioOverrides& overrides) {
+  if (overrides.seed) {
+    if (*overrides.seed > max_seed)
+      throw InputError("command line: --seed " + std::to_string(*overrides.seed) + " is above the largest seed " +
+                       std::to_string(max_seed) + " (2^48 - 1); use a smaller seed");
+    scenario.seed = *overrides.seed;
+  }
+  if (overrides.rounds) {
+    if (*overrides.rounds < 1 || *overrides.rounds > auctiongym::max_rounds)
+      throw InputError("command line: --rounds " + std::to_string(*overrides.rounds) + " is outside 1 .. " +
+                       std::to_string(auctiongym::max_rounds));
+    scenario.rounds = static_cast<int>(*overrides.rounds);
+  }
+  return scenario;
+}
+
+int auctiongym_command(const std::string& job, const std::string& output, bool force,
+                       const ScenarioOverrides& overrides, std::ostream& log) {
   return mpi_command([&](const boost::mpi::communicator& world) {
     Scenario scenario;
     std::string path;
     agreed(world, [&] {
       if (world.rank() != 0) return;
-      scenario = auctiongym::load_scenario(job);
+      scenario = with_overrides(auctiongym::load_scenario(job), overrides);
       path = output.empty() ? auctiongym::default_output_path(scenario) : output;
       check_output_path(path, force);
     });

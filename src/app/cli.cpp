@@ -9,6 +9,7 @@
 #include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/app/calibrate_command.hpp"
 #include "manyworlds/app/commands.hpp"
+#include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
 
 namespace manyworlds {
@@ -59,6 +60,12 @@ int run_cli(int argc, char** argv) {
   run->add_option("--checkpoint-every", run_arguments.checkpoint_every,
                   "write OUTPUT.checkpoint every N iterations (default: run.checkpoint_every; one is always written on SIGUSR1/SIGTERM)")
       ->check(CLI::NonNegativeNumber);
+  run_arguments.lanes = RunOptions::default_lanes;
+  run->add_option("--lanes", run_arguments.lanes,
+                  "worlds each rank steps together, deciding their decisions as one batched policy evaluation "
+                  "(default: " + std::to_string(RunOptions::default_lanes) +
+                      "; only speed depends on it, results are bitwise the same)")
+      ->check(CLI::Range(1, 1024));
   run->add_option("--diagnose-sampling", run_arguments.diagnose_draws,
                   "after every iteration's draw, draw N batches of every sampling arm and write how far their policy "
                   "gradients and crisis-value estimates fall from the whole population's to OUTPUT.sampling.csv "
@@ -104,6 +111,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   auctiongym->add_option("-o,--output", auctiongym_output, "output file (default: run.output, else <run.name>.h5)");
   auctiongym->add_flag("--force", auctiongym_force, "replace an existing output file once the new one is complete");
+  std::uint64_t auctiongym_seed = 0;
+  std::int64_t auctiongym_rounds = 0;
+  auctiongym->add_option("--seed", auctiongym_seed, "replace run.seed (0 .. 2^48-1)");
+  auctiongym->add_option("--rounds", auctiongym_rounds, "replace run.rounds")->check(positive);
 
   std::string calibrate_events;
   std::string calibrate_output;
@@ -169,7 +180,12 @@ int run_cli(int argc, char** argv) {
     if (calibrate->parsed())
       return calibrate_command(calibrate_events, calibrate_output, calibrate_base, calibrate_force);
     if (events->parsed()) return events_command(events_job, events_output, events_worlds, events_episodes, events_force);
-    if (auctiongym->parsed()) return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, std::cerr);
+    if (auctiongym->parsed()) {
+      ScenarioOverrides scenario_overrides;
+      if (auctiongym->count("--seed") > 0) scenario_overrides.seed = auctiongym_seed;
+      if (auctiongym->count("--rounds") > 0) scenario_overrides.rounds = auctiongym_rounds;
+      return auctiongym_command(auctiongym_job, auctiongym_output, auctiongym_force, scenario_overrides, std::cerr);
+    }
     if (evaluate->parsed()) {
       collect_overrides(evaluate);
       if (!evaluate_output.empty()) overrides.output = evaluate_output;

@@ -65,6 +65,7 @@ int run_command(const RunArguments& arguments) {
     options.resume = arguments.resume;
     options.checkpoint_every =
         arguments.checkpoint_every >= 0 ? arguments.checkpoint_every : job.config.run.checkpoint_every;
+    options.lanes = arguments.lanes;
     options.diagnose_draws = arguments.diagnose_draws;
     options.checkpoint_minutes =
         arguments.checkpoint_minutes >= 0 ? arguments.checkpoint_minutes : job.config.run.checkpoint_minutes;

@@ -31,6 +31,7 @@
 #include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/exact_sum.hpp"
 #include "manyworlds/sampling/sampler.hpp"
+#include "manyworlds/world/lockstep.hpp"
 
 namespace manyworlds {
 
@@ -73,7 +74,8 @@ class Runner {
         sampler_(config_.sampling, config_.run.seed),
         protocol_(job, model_, collectives_),
         log_stream_(log),
-        log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations) {
+        log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations),
+        lockstep_(static_cast<std::size_t>(std::max(1, options.lanes))) {
     capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
     Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
     const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
@@ -606,31 +608,34 @@ class Runner {
     if (!csv) throw RuntimeFailure(path + ": could not write the sampling diagnostic");
   }
 
+  // The rank's worlds in lockstep (RunOptions::lanes at a time) with one batched policy; each
+  // episode's values and advantages are computed when it ends; the experiences land in world order,
+  // as world-by-world episodes would put them.
   void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
     InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
     experiences_.clear();
-    value_scratch_.resize(0);
     const int episodes = config_.run.episodes_per_iteration;
+    std::vector<std::int64_t> rows(worlds_.size(), 0);
+    const auto finish_episode = [&](std::size_t w, const EpisodeStats& stats, std::span<Experience> episode) {
+      summaries[w].stats += stats;
+      rows[w] += static_cast<std::int64_t>(episode.size());
+      if (episode.empty()) return;
+      value_scratch_.resize(episode.size());
+      policy.values(episode.data(), episode.size(), value_scratch_.data());
+      for (std::size_t i = 0; i < episode.size(); ++i) episode[i].value_estimate = value_scratch_[i];
+      const RewardSpec reward{config_.world.reward, config_.ppo.reward_scale, config_.ppo.lagrangian,
+                              config_.ppo.counterfactual, config_.ppo.budget_price, stats.budget};
+      compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, reward);
+    };
+    lockstep_.run(worlds_, static_cast<std::uint32_t>(iteration * episodes), episodes, policy, experiences_, capacity_,
+                  finish_episode);
+    std::int64_t begin = 0;
     for (std::size_t w = 0; w < worlds_.size(); ++w) {
-      const auto begin = static_cast<std::int64_t>(experiences_.size());
-      for (int e = 0; e < episodes; ++e) {
-        const auto episode = static_cast<std::uint32_t>(iteration * episodes + e);
-        const std::size_t first = experiences_.size();
-        const EpisodeStats stats = worlds_[w].run_episode(episode, policy, experiences_, capacity_);
-        summaries[w].stats += stats;
-        const std::size_t count = experiences_.size() - first;
-        if (count == 0) continue;
-        value_scratch_.resize(count);
-        policy.values(experiences_.data() + first, count, value_scratch_.data());
-        for (std::size_t i = 0; i < count; ++i) experiences_[first + i].value_estimate = value_scratch_[i];
-        const RewardSpec reward{config_.world.reward, config_.ppo.reward_scale, config_.ppo.lagrangian,
-                                config_.ppo.counterfactual, config_.ppo.budget_price, stats.budget};
-        compute_gae(std::span<Experience>(experiences_.data() + first, count), config_.ppo.gamma,
-                    config_.ppo.gae_lambda, reward);
-      }
-      for (auto i = static_cast<std::size_t>(begin); i < experiences_.size(); ++i)
+      const std::int64_t end = begin + rows[w];
+      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i)
         summaries[w].log_multiplier_sum += experiences_[i].log_bid_multiplier;
-      slices.push_back({worlds_[w].params().world_id, begin, static_cast<std::int64_t>(experiences_.size())});
+      slices.push_back({worlds_[w].params().world_id, begin, end});
+      begin = end;
     }
   }
 
@@ -735,6 +740,7 @@ class Runner {
   std::vector<World> worlds_;
   std::vector<Experience> experiences_;
   std::vector<float> value_scratch_;
+  Lockstep lockstep_;
   std::vector<double> parameters_;
   std::optional<PpoTrainer> trainer_;
   std::optional<OutputFile> output_;             // OUTPUT.partial while it is open

@@ -1,4 +1,4 @@
-// Float32 forward passes with register-blocked fixed-order layer kernels, and action sampling.
+// Float32 forward passes (one row, or many through batch_forward) with fixed-order layer kernels, and action sampling.
 #include "manyworlds/learn/inference_policy.hpp"
 
 #include <Eigen/Core>
@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "manyworlds/core/errors.hpp"
 #include "manyworlds/learn/action_distribution.hpp"
 
 namespace manyworlds {
@@ -17,47 +18,6 @@ namespace {
 constexpr int block = 8;  // layer widths are padded to a multiple of this many floats
 
 int padded(int width) { return (width + block - 1) / block * block; }
-
-// Outputs [0, Width) of one layer for one row, held in registers: out = b + sum_k x_k * W(k, .).
-// Narrow blocks split the sum over k into Parts interleaved partial sums (k = r, r + Parts, ...,
-// ascending) that are added in a fixed tree at the end, so that 32 floats of independent sums are
-// in flight; the order depends only on the layer's shape. Then tanh (Eigen's float packet tanh: a
-// fixed rational approximation, plain arithmetic, no libm call).
-template <int Width, bool Tanh>
-void dense_block(const float* x, int inputs, const float* w, int stride, const float* b, float* y) {
-  using Block = Eigen::Array<float, Width, 1>;
-  using Row = Eigen::Map<const Block, Eigen::Aligned16>;  // rows, biases and outputs are 16-byte aligned
-  constexpr int parts = 32 / Width;
-  static_assert(parts == 1 || parts == 2 || parts == 4);
-  const auto row = [&](int k) { return Row(w + static_cast<std::ptrdiff_t>(k) * stride); };
-  Block acc[parts];
-  acc[0] = Row(b);
-  for (int r = 1; r < parts; ++r) acc[r].setZero();
-  int k = 0;
-  for (; k + parts <= inputs; k += parts) {
-    for (int r = 0; r < parts; ++r) acc[r] += x[k + r] * row(k + r);
-  }
-  for (int r = 0; k < inputs; ++k, ++r) acc[r] += x[k] * row(k);
-  if constexpr (parts == 4) {
-    acc[0] += acc[1];
-    acc[2] += acc[3];
-  }
-  if constexpr (parts >= 2) acc[0] += acc[parts / 2];
-  if constexpr (Tanh) acc[0] = acc[0].tanh();
-  Eigen::Map<Block, Eigen::Aligned16> out(y);
-  out = acc[0];
-}
-
-template <bool Tanh>
-void dense(const float* x, int inputs, const float* w, int outputs, const float* b, float* y) {
-  int j = 0;
-  for (; j + 32 <= outputs; j += 32) dense_block<32, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-  if (j + 16 <= outputs) {
-    dense_block<16, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-    j += 16;
-  }
-  if (j + 8 <= outputs) dense_block<8, Tanh>(x, inputs, w + j, outputs, b + j, y + j);
-}
 
 }  // namespace
 
@@ -83,14 +43,19 @@ InferencePolicy::Network InferencePolicy::convert(const Mlp& net, std::span<cons
   return layers;
 }
 
-InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode)
+InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode,
+                                 VectorIsa isa)
     : creatives_(model.creatives()),
       bound_(model.action_bound()),
       log_std_(0.0),
       std_(0.0),
       mode_(mode),
+      isa_(isa),
+      lanes_(batch_lanes(isa)),
       prior_(model.bid_prior()),
       prior_offset_(model.prior_offset()) {
+  if (!supported(isa))
+    throw RuntimeFailure(std::string("inference policy: ") + to_string(isa) + " code requested but this CPU does not support it");
   if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
     throw std::invalid_argument("policy parameters have " + std::to_string(parameters.size()) +
                                 " values, the model needs " + std::to_string(model.parameter_count()));
@@ -107,34 +72,71 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
   front_.assign(widest, 0.0f);
   back_.assign(widest, 0.0f);
   unnormalised_.assign(static_cast<std::size_t>(creatives_), 0.0f);
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  batch_input_.assign(static_cast<std::size_t>(obs_dim) * lanes, 0.0f);
+  batch_a_.assign(widest * lanes, 0.0f);
+  batch_b_.assign(widest * lanes, 0.0f);
+  views_.resize(std::max(policy_.size(), value_.size()));
 }
 
 const float* InferencePolicy::run(const Network& net, const float* input) {
-  const float* x = input;
+  set_views(net, net.back().outputs);
+  return row_forward(isa_, std::span<const DenseLayerView>(views_.data(), net.size()), input, front_.data(),
+                     back_.data());
+}
+
+void InferencePolicy::set_views(const Network& net, int outputs) {
   for (std::size_t l = 0; l < net.size(); ++l) {
     const Layer& layer = net[l];
-    float* y = front_.data();
-    if (l + 1 < net.size()) {
-      dense<true>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
-    } else {
-      dense<false>(x, layer.inputs, layer.weights.data(), layer.outputs, layer.bias.data(), y);
-    }
-    front_.swap(back_);
-    x = back_.data();
+    const bool last = l + 1 == net.size();
+    views_[l] = {layer.inputs, layer.outputs, last ? outputs : layer.outputs, layer.weights.data(), layer.bias.data(), !last};
   }
-  return x;
+}
+
+const float* InferencePolicy::run_batch(const Network& net, int outputs) {
+  set_views(net, outputs);
+  return batch_forward(isa_, std::span<const DenseLayerView>(views_.data(), net.size()), batch_input_.data(),
+                       batch_a_.data(), batch_b_.data());
 }
 
 Action InferencePolicy::act(const Observation& obs, int creatives, const DecisionNoise& noise) {
   const float* out = run(policy_, obs.data());
-  const float mean = out[0] + bid_prior_mean(prior_, prior_offset_, obs);
-  const float* logits = out + 1;
+  return choose(out[0] + bid_prior_mean(prior_, prior_offset_, obs), out + 1, 1, creatives, noise);
+}
+
+void InferencePolicy::act(std::span<const Decision> decisions, std::span<Action> actions) {
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  if (2 * decisions.size() < lanes) {  // too few to fill the vectors: one row at a time is cheaper
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+      const Decision& d = decisions[i];
+      actions[i] = act(*d.observation, d.creatives, d.noise);
+    }
+    return;
+  }
+  for (std::size_t first = 0; first < decisions.size(); first += lanes) {
+    const std::size_t rows = std::min(lanes, decisions.size() - first);
+    for (std::size_t r = 0; r < lanes; ++r) {
+      const float* obs = r < rows ? decisions[first + r].observation->data() : nullptr;
+      for (int k = 0; k < obs_dim; ++k) batch_input_[k * lanes + r] = obs != nullptr ? obs[k] : 0.0f;
+    }
+    const float* out = run_batch(policy_, 1 + creatives_);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const Decision& d = decisions[first + r];
+      const float mean = out[r] + bid_prior_mean(prior_, prior_offset_, *d.observation);
+      actions[first + r] = choose(mean, out + lanes + r, lanes_, d.creatives, d.noise);
+    }
+  }
+}
+
+Action InferencePolicy::choose(float mean, const float* logits, std::ptrdiff_t stride, int creatives,
+                               const DecisionNoise& noise) {
   const int n = active_creatives(creatives, creatives_);
-  const float max_logit = *std::max_element(logits, logits + n);
+  float max_logit = logits[0];
+  for (int j = 1; j < n; ++j) max_logit = std::max(max_logit, logits[j * stride]);
   float* weights = unnormalised_.data();
   float sum = 0.0f;
   for (int j = 0; j < n; ++j) {
-    weights[j] = std::exp(logits[j] - max_logit);
+    weights[j] = std::exp(logits[j * stride] - max_logit);
     sum += weights[j];
   }
   const float target = static_cast<float>(noise.uniform) * sum;
@@ -150,7 +152,8 @@ Action InferencePolicy::act(const Observation& obs, int creatives, const Decisio
   if (mode_ == Mode::greedy) return {std::clamp(mean, -bound_, bound_), creative, 0.0f, mean};
   const float x = static_cast<float>(static_cast<double>(mean) + std_ * noise.normal);
   const float multiplier = std::clamp(x, -bound_, bound_);
-  const double creative_log_prob = static_cast<double>(logits[creative] - max_logit) - std::log(static_cast<double>(sum));
+  const double creative_log_prob =
+      static_cast<double>(logits[creative * stride] - max_logit) - std::log(static_cast<double>(sum));
   const double bid = bid_log_prob(multiplier, mean, log_std_, bound_).value;
   return {multiplier, creative, static_cast<float>(bid + creative_log_prob), mean};
 }
@@ -171,7 +174,16 @@ float InferencePolicy::distribution(const Observation& obs, int creatives, float
 }
 
 void InferencePolicy::values(const Experience* experiences, std::size_t count, float* out) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = run(value_, experiences[i].obs.data())[0];
+  const auto lanes = static_cast<std::size_t>(lanes_);
+  for (std::size_t first = 0; first < count; first += lanes) {
+    const std::size_t rows = std::min(lanes, count - first);
+    for (std::size_t r = 0; r < lanes; ++r) {
+      const float* obs = r < rows ? experiences[first + r].obs.data() : nullptr;
+      for (int k = 0; k < obs_dim; ++k) batch_input_[k * lanes + r] = obs != nullptr ? obs[k] : 0.0f;
+    }
+    const float* value = run_batch(value_, 1);
+    for (std::size_t r = 0; r < rows; ++r) out[first + r] = value[r];
+  }
 }
 
 }  // namespace manyworlds

@@ -1,6 +1,8 @@
 // The AuctionGym-compatible scenario: job file parsing, the catalogue, the ziggurat normals and the auctions.
 #include "manyworlds/world/auctiongym.hpp"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,6 +10,10 @@
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
+
+// The vector helpers below are inlined into the per-instruction-set entry points (always_inline or
+// gnu::flatten), so no vector crosses a call: -Wpsabi's note on the AVX calling convention does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace manyworlds::auctiongym {
 
@@ -63,7 +69,7 @@ void parse_catalogue(const TomlTable& table, Scenario& s) {
 
 // ---- arithmetic of the hot loop -------------------------------------------------------------
 
-// W doubles (or 64-bit integers) as one value: one SSE2 or AVX2 register for W = 2 or 4.
+// W doubles (or 64-bit integers) as one value: one SSE2, AVX2 or AVX-512 register for W = 2, 4, 8.
 // GCC's vector extensions apply each operation lane by lane with IEEE rounding.
 template <int W>
 struct Simd;
@@ -77,8 +83,23 @@ struct Simd<4> {
   using Real = double __attribute__((vector_size(32)));
   using Int = std::int64_t __attribute__((vector_size(32)));
 };
+template <>
+struct Simd<8> {
+  using Real = double __attribute__((vector_size(64)));
+  using Int = std::int64_t __attribute__((vector_size(64)));
+};
 
-int lanes_of(VectorIsa isa) { return isa == VectorIsa::avx2 ? 4 : 2; }
+int lanes_of(VectorIsa isa) {
+  switch (isa) {
+    case VectorIsa::avx512: return 8;
+    case VectorIsa::avx2: return 4;
+    case VectorIsa::sse2: break;
+  }
+  return 2;
+}
+
+// Auctions whose first random words are computed together (philox_blocks).
+constexpr int auction_batch = 8;
 
 // The helpers are always inlined, so they are compiled for the instruction set of the kernel
 // that uses them; they take vectors by reference (a 32-byte vector passed by value would have a
@@ -88,42 +109,85 @@ template <class Real>
   std::memcpy(&lanes, p, sizeof lanes);
 }
 
+// Lane-wise comparisons and selects: `a > b` and `m ? x : y` of GCC's vector extensions for 2 and
+// 4 lanes; AVX-512 mask registers for 8 (GCC 12 turns 8-lane vector-extension comparisons into
+// scalar code). Same results: ordered comparisons, false for NaN. The 8-lane ones carry their
+// instruction set and are inlined into the AVX-512 entry points by gnu::flatten.
+template <class V>
+[[gnu::always_inline]] inline auto greater(const V& a, const V& b) {
+  return a > b;
+}
+template <class V>
+[[gnu::always_inline]] inline auto less(const V& a, const V& b) {
+  return a < b;
+}
+template <class V>
+[[gnu::always_inline]] inline auto equal(const V& a, const V& b) {
+  return a == b;
+}
+template <class M, class V>
+[[gnu::always_inline]] inline V select(const M& m, const V& x, const V& y) {
+  return m ? x : y;
+}
+using Real8 = Simd<8>::Real;
+using Int8 = Simd<8>::Int;
+[[gnu::target("avx512f")]] inline __mmask8 greater(const Real8& a, const Real8& b) {
+  return _mm512_cmp_pd_mask(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b), _CMP_GT_OQ);
+}
+[[gnu::target("avx512f")]] inline __mmask8 less(const Real8& a, const Real8& b) {
+  return _mm512_cmp_pd_mask(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b), _CMP_LT_OQ);
+}
+[[gnu::target("avx512f")]] inline __mmask8 equal(const Real8& a, const Real8& b) {
+  return _mm512_cmp_pd_mask(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b), _CMP_EQ_OQ);
+}
+[[gnu::target("avx512f")]] inline __mmask8 less(const Int8& a, const Int8& b) {
+  return _mm512_cmplt_epi64_mask(reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b));
+}
+[[gnu::target("avx512f")]] inline Real8 select(__mmask8 m, const Real8& x, const Real8& y) {
+  return reinterpret_cast<Real8>(_mm512_mask_blend_pd(m, reinterpret_cast<__m512d>(y), reinterpret_cast<__m512d>(x)));
+}
+[[gnu::target("avx512f")]] inline Int8 select(__mmask8 m, const Int8& x, const Int8& y) {
+  return reinterpret_cast<Int8>(_mm512_mask_blend_epi64(m, reinterpret_cast<__m512i>(y), reinterpret_cast<__m512i>(x)));
+}
+
 // t = exp(t) per lane, t clamped to [-708, 708]: Cody-Waite reduction t = n ln2 + r with
 // |r| <= ln2/2, a degree-12 Taylor polynomial for e^r (truncation below 2e-16 relative) and n
 // added to the exponent bits.
-template <class Real, class Int>
-[[gnu::always_inline]] inline void exp_in_place(Real& t) {
+template <class Real, class Int, int N>
+[[gnu::always_inline]] inline void exp_in_place(Real (&ts)[N]) {
   const double log2e = 1.4426950408889634074;
   const double ln2_hi = 6.93147180369123816490e-01;  // 21 trailing zero bits: n * ln2_hi is exact
   const double ln2_lo = 1.90821492927058770002e-10;
   const Real shifter = Real{} + 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
   const Real low = Real{} - 708.0;
   const Real high = Real{} + 708.0;
-  t = t < low ? low : t;
-  t = t > high ? high : t;
-  const Real shifted = t * log2e + shifter;
-  const Real n = shifted - shifter;
-  const Real r = (t - n * ln2_hi) - n * ln2_lo;
-  Real p = Real{} + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  // Each step for all N arguments before the next: N independent chains of dependent arithmetic.
+  Real shifted[N];
+  Real r[N];
+  Real p[N];
+  for (int i = 0; i < N; ++i) {
+    Real& t = ts[i];
+    t = select(less(t, low), low, t);
+    t = select(greater(t, high), high, t);
+    shifted[i] = t * log2e + shifter;
+    const Real n = shifted[i] - shifter;
+    r[i] = (t - n * ln2_hi) - n * ln2_lo;
+    p[i] = Real{} + 1.0 / 479001600.0;
+  }
+  constexpr double coefficients[] = {1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+                                     1.0 / 5040.0,     1.0 / 720.0,     1.0 / 120.0,    1.0 / 24.0,
+                                     1.0 / 6.0,        0.5,             1.0,            1.0};
+  for (const double c : coefficients)
+    for (int i = 0; i < N; ++i) p[i] = p[i] * r[i] + c;
   // The low bits of `shifted` hold n (two's complement); shifted left by 52 they add n to the exponent.
-  Int scale;
-  Int bits;
-  std::memcpy(&scale, &shifted, sizeof scale);
-  std::memcpy(&bits, &p, sizeof bits);
-  bits += scale << 52;
-  std::memcpy(&t, &bits, sizeof t);
+  for (int i = 0; i < N; ++i) {
+    Int scale;
+    Int bits;
+    std::memcpy(&scale, &shifted[i], sizeof scale);
+    std::memcpy(&bits, &p[i], sizeof bits);
+    bits += scale << 52;
+    std::memcpy(&ts[i], &bits, sizeof ts[i]);
+  }
 }
 
 // Uniform integer in [0, n) from `word`, exactly (Lemire's multiply-and-reject: with probability
@@ -263,12 +327,6 @@ RoundStats& RoundStats::operator+=(const RoundStats& other) {
 
 // ---- simulator ------------------------------------------------------------------------------
 
-bool supported(VectorIsa isa) { return isa == VectorIsa::sse2 || __builtin_cpu_supports("avx2") != 0; }
-
-VectorIsa best_vector_isa() { return supported(VectorIsa::avx2) ? VectorIsa::avx2 : VectorIsa::sse2; }
-
-const char* to_string(VectorIsa isa) { return isa == VectorIsa::avx2 ? "avx2" : "sse2"; }
-
 // The hot code, written once for W lanes and compiled once per instruction set (the entry points
 // at the end). Nothing here throws; the public members check their arguments first.
 struct Simulator::Kernels {
@@ -277,39 +335,65 @@ struct Simulator::Kernels {
   // over the items (the first on ties; padding items bid -CTR < 0 and are never chosen).
   template <int W>
   [[gnu::always_inline]] static Bid choose(const Simulator& s, int bidder, const double* context) {
+    Bid bid;
+    choose_many<W, 1>(s, &bidder, &context, &bid);
+    return bid;
+  }
+
+  // The oracle bids of N bidders for their contexts, their item vectors interleaved (N independent
+  // chains of arithmetic); each lane does exactly choose's operations.
+  template <int W, int N>
+  [[gnu::always_inline]] static void choose_many(const Simulator& s, const int* bidders, const double* const* contexts,
+                                                 Bid* out) {
     using Real = typename Simd<W>::Real;
     using Int = typename Simd<W>::Int;
     const auto padded = static_cast<std::size_t>(s.padded_items_);
     const auto dimensions = static_cast<std::size_t>(s.dimensions_);
-    const double* weights = s.weights_.data() + static_cast<std::size_t>(bidder) * dimensions * padded;
-    const double* intercepts = s.intercepts_.data() + static_cast<std::size_t>(bidder) * padded;
-    const double* values = s.values_.data() + static_cast<std::size_t>(bidder) * padded;
+    const double* weights[N];
+    const double* intercepts[N];
+    const double* values[N];
     // Per lane: the best bid among items lane, lane + W, ... (the first on ties), its item and CTR.
-    Real best_bid = Real{} - 2.0;
-    Real best_ctr = Real{};
-    Int best_item = Int{};
+    Real best_bid[N];
+    Real best_ctr[N];
+    Int best_item[N];
+    for (int n = 0; n < N; ++n) {
+      const auto bidder = static_cast<std::size_t>(bidders[n]);
+      weights[n] = s.weights_.data() + bidder * dimensions * padded;
+      intercepts[n] = s.intercepts_.data() + bidder * padded;
+      values[n] = s.values_.data() + bidder * padded;
+      best_bid[n] = Real{} - 2.0;
+      best_ctr[n] = Real{};
+      best_item[n] = Int{};
+    }
     Int item = Int{};
     for (int lane = 0; lane < W; ++lane) item[lane] = lane;
     for (std::size_t first = 0; first < padded; first += W) {
-      Real z;
-      Real row;
-      load(z, weights + first);
-      z *= context[0];
-      for (std::size_t d = 1; d < dimensions; ++d) {
-        load(row, weights + d * padded + first);
-        z += row * context[d];
+      Real e[N];
+      for (int n = 0; n < N; ++n) {
+        const double* context = contexts[n];
+        Real z;
+        Real row;
+        load(z, weights[n] + first);
+        z *= context[0];
+        for (std::size_t d = 1; d < dimensions; ++d) {
+          load(row, weights[n] + d * padded + first);
+          z += row * context[d];
+        }
+        load(row, intercepts[n] + first);
+        z += row;
+        e[n] = -z;
       }
-      load(row, intercepts + first);
-      z += row;
-      Real e = -z;
-      exp_in_place<Real, Int>(e);
-      const Real ctr = 1.0 / (1.0 + e);
-      load(row, values + first);
-      const Real bid = row * ctr;
-      const Int better = bid > best_bid;
-      best_bid = better ? bid : best_bid;
-      best_ctr = better ? ctr : best_ctr;
-      best_item = better ? item : best_item;
+      exp_in_place<Real, Int, N>(e);
+      for (int n = 0; n < N; ++n) {
+        const Real ctr = 1.0 / (1.0 + e[n]);
+        Real row;
+        load(row, values[n] + first);
+        const Real bid = row * ctr;
+        const auto better = greater(bid, best_bid[n]);
+        best_bid[n] = select(better, bid, best_bid[n]);
+        best_ctr[n] = select(better, ctr, best_ctr[n]);
+        best_item[n] = select(better, item, best_item[n]);
+      }
       item += W;
     }
     // Across lanes by a butterfly of vector selects (branches would be coin flips): after the
@@ -317,43 +401,83 @@ struct Simulator::Kernels {
     for (int distance = W / 2; distance >= 1; distance /= 2) {
       Int partner;
       for (int lane = 0; lane < W; ++lane) partner[lane] = lane ^ distance;
-      const Real other_bid = __builtin_shuffle(best_bid, partner);
-      const Real other_ctr = __builtin_shuffle(best_ctr, partner);
-      const Int other_item = __builtin_shuffle(best_item, partner);
-      const Int better = (other_bid > best_bid) | ((other_bid == best_bid) & (other_item < best_item));
-      best_bid = better ? other_bid : best_bid;
-      best_ctr = better ? other_ctr : best_ctr;
-      best_item = better ? other_item : best_item;
+      for (int n = 0; n < N; ++n) {
+        const Real other_bid = __builtin_shuffle(best_bid[n], partner);
+        const Real other_ctr = __builtin_shuffle(best_ctr[n], partner);
+        const Int other_item = __builtin_shuffle(best_item[n], partner);
+        const auto ahead = greater(other_bid, best_bid[n]);
+        const auto better =
+            static_cast<decltype(ahead)>(ahead | (equal(other_bid, best_bid[n]) & less(other_item, best_item[n])));
+        best_bid[n] = select(better, other_bid, best_bid[n]);
+        best_ctr[n] = select(better, other_ctr, best_ctr[n]);
+        best_item[n] = select(better, other_item, best_item[n]);
+      }
     }
-    return {bidder, static_cast<int>(best_item[0]), best_ctr[0], best_bid[0]};
+    for (int n = 0; n < N; ++n) out[n] = {bidders[n], static_cast<int>(best_item[n][0]), best_ctr[n][0], best_bid[n][0]};
   }
 
+  // The auction whose first dimensions + participants + 1 words are `word`; `stream` continues
+  // after them (the rare extra words of a ziggurat slow path or a bounded-draw rejection).
   template <int W>
-  [[gnu::always_inline]] static void auction(const Simulator& s, std::uint32_t round, std::int64_t index,
-                                             AuctionOutcome& out) {
-    const auto position = static_cast<std::uint64_t>(index);
-    Stream stream(s.seed_, Purpose::auctiongym, round, static_cast<std::uint32_t>(position & 0xffffffffu),
-                  static_cast<std::uint32_t>(position >> 32));
-    // All regular words first: the Philox blocks behind them are independent and computed back to back.
-    std::array<std::uint32_t, max_dimensions + max_participants + 1> words;
-    const int word_count = s.dimensions_ + s.participants_ + 1;
-    for (int w = 0; w < word_count; ++w) words[static_cast<std::size_t>(w)] = stream.next_u32();
-    const std::uint32_t* word = words.data();
+  [[gnu::always_inline]] static void auction_from(const Simulator& s, const std::uint32_t* word, Stream& stream,
+                                                  AuctionOutcome& out) {
+    draw(s, word, stream, out);
+    bid<W>(s, out);
+    settle(s, word[s.dimensions_ + s.participants_], out);
+  }
+
+  // The context and the participants (uniformly without replacement: a partial Fisher-Yates
+  // shuffle, in draw order); the participants' bidder numbers go to out.bids[j].bidder.
+  [[gnu::always_inline]] static void draw(const Simulator& s, const std::uint32_t* word, Stream& stream,
+                                          AuctionOutcome& out) {
     for (int d = 0; d < s.dimensions_; ++d)
       out.context[static_cast<std::size_t>(d)] = s.embedding_sd_ * s.normal_(*word++, stream);
-
-    // Participants uniformly without replacement (a partial Fisher-Yates shuffle), in draw order.
     std::array<int, max_bidders> order;
     for (int b = 0; b < s.bidders_; ++b) order[static_cast<std::size_t>(b)] = b;
     out.participants = s.participants_;
     for (int j = 0; j < s.participants_; ++j) {
       const auto pick = static_cast<std::size_t>(j) + bounded(*word++, static_cast<std::uint32_t>(s.bidders_ - j), stream);
       std::swap(order[static_cast<std::size_t>(j)], order[pick]);
-      out.bids[static_cast<std::size_t>(j)] = choose<W>(s, order[static_cast<std::size_t>(j)], out.context.data());
+      out.bids[static_cast<std::size_t>(j)].bidder = order[static_cast<std::size_t>(j)];
     }
+  }
 
-    // One slot, second price: the highest bid wins (the first drawn on ties) and pays the
-    // second-highest. Selects instead of branches: who wins is a coin flip for the branch predictor.
+  // Every participant's oracle bid, two at a time.
+  template <int W>
+  [[gnu::always_inline]] static void bid(const Simulator& s, AuctionOutcome& out) {
+    const double* context = out.context.data();
+    const double* const pair_contexts[2] = {context, context};
+    int j = 0;
+    for (; j + 2 <= out.participants; j += 2) {
+      const int pair[2] = {out.bids[static_cast<std::size_t>(j)].bidder, out.bids[static_cast<std::size_t>(j) + 1].bidder};
+      choose_many<W, 2>(s, pair, pair_contexts, &out.bids[static_cast<std::size_t>(j)]);
+    }
+    if (j < out.participants) {
+      Bid& last = out.bids[static_cast<std::size_t>(j)];
+      last = choose<W>(s, last.bidder, context);
+    }
+  }
+
+  // The oracle bids of A auctions with two participants each, all interleaved.
+  template <int W, int A>
+  [[gnu::always_inline]] static void bid_pairs(const Simulator& s, AuctionOutcome* out) {
+    int bidders[2 * A];
+    const double* contexts[2 * A];
+    for (int a = 0; a < A; ++a)
+      for (int j = 0; j < 2; ++j) {
+        bidders[2 * a + j] = out[a].bids[static_cast<std::size_t>(j)].bidder;
+        contexts[2 * a + j] = out[a].context.data();
+      }
+    Bid bids[2 * A];
+    choose_many<W, 2 * A>(s, bidders, contexts, bids);
+    for (int a = 0; a < A; ++a)
+      for (int j = 0; j < 2; ++j) out[a].bids[static_cast<std::size_t>(j)] = bids[2 * a + j];
+  }
+
+  // One slot, second price: the highest bid wins (the first drawn on ties) and pays the
+  // second-highest; the click from `click_word`. Selects instead of branches: who wins is a coin
+  // flip for the branch predictor.
+  [[gnu::always_inline]] static void settle(const Simulator& s, std::uint32_t click_word, AuctionOutcome& out) {
     int winner = 0;
     double highest = out.bids[0].bid;
     double second = 0.0;  // bids are >= 0
@@ -366,37 +490,97 @@ struct Simulator::Kernels {
     }
     out.winner = winner;
     out.price = second;
-    out.click = static_cast<double>(*word) < out.bids[static_cast<std::size_t>(winner)].ctr * two_to_32;
+    out.click = static_cast<double>(click_word) < out.bids[static_cast<std::size_t>(winner)].ctr * two_to_32;
   }
 
   template <int W>
-  [[gnu::always_inline]] static void simulate(const Simulator& s, std::uint32_t round, IdRange auctions,
-                                              RoundStats& stats) {
-    const auto padded = static_cast<std::size_t>(s.padded_items_);
-    AuctionOutcome outcome;
-    for (std::int64_t index = auctions.begin; index < auctions.end; ++index) {
-      auction<W>(s, round, index, outcome);
-      const double price = outcome.price;
-      for (int j = 0; j < outcome.participants; ++j) {
-        const Bid& bid = outcome.bids[static_cast<std::size_t>(j)];
-        BidderTotals& totals = stats.bidders[static_cast<std::size_t>(bid.bidder)];
-        ++totals.participations;
-        totals.bid_sum += bid.bid;
-        // AuctionGym's underbid regret: lost although the price was below the bidder's value x CTR.
-        if ((j != outcome.winner) & (price < bid.bid)) totals.underbid_regret += price - bid.bid;
-      }
-      const Bid& won = outcome.bids[static_cast<std::size_t>(outcome.winner)];
-      BidderTotals& totals = stats.bidders[static_cast<std::size_t>(won.bidder)];
-      ++totals.wins;
-      totals.spend += price;  // pay per impression: whether or not the ad is clicked
-      totals.expected_gross_utility += won.bid;
-      totals.ctr_sum += won.ctr;
-      // Branch-free (a click is a coin flip): value x 1 = value and x + value x 0 = x exactly.
-      const double value = s.values_[static_cast<std::size_t>(won.bidder) * padded + static_cast<std::size_t>(won.item)];
-      totals.clicks += outcome.click ? 1 : 0;
-      totals.gross_utility += value * (outcome.click ? 1.0 : 0.0);
+  [[gnu::always_inline]] static void auction(const Simulator& s, std::uint32_t round, std::int64_t index,
+                                             AuctionOutcome& out) {
+    const auto position = static_cast<std::uint64_t>(index);
+    Stream stream(s.seed_, Purpose::auctiongym, round, static_cast<std::uint32_t>(position & 0xffffffffu),
+                  static_cast<std::uint32_t>(position >> 32));
+    std::array<std::uint32_t, max_dimensions + max_participants + 1> words;
+    const int word_count = s.dimensions_ + s.participants_ + 1;
+    for (int w = 0; w < word_count; ++w) words[static_cast<std::size_t>(w)] = stream.next_u32();
+    auction_from<W>(s, words.data(), stream, out);
+  }
+
+  // Auctions first .. first + count - 1 (count <= auction_batch, all with the same high index
+  // word): the blocks holding their first words computed together, one block number at a time
+  // across the auctions (philox_blocks), then the auctions one after another.
+  template <int W>
+  [[gnu::always_inline]] static void auctions(const Simulator& s, std::uint32_t round, std::int64_t first, int count,
+                                              AuctionOutcome* out) {
+    constexpr int max_words = max_dimensions + max_participants + 1;
+    constexpr int max_blocks = (max_words + 3) / 4;
+    const int word_count = s.dimensions_ + s.participants_ + 1;
+    const int blocks = (word_count + 3) / 4;
+    const auto position = static_cast<std::uint64_t>(first);
+    const auto low = static_cast<std::uint32_t>(position & 0xffffffffu);
+    const auto high = static_cast<std::uint32_t>(position >> 32);
+    const PhiloxKey key = stream_key(s.seed_, Purpose::auctiongym);
+    std::array<std::uint32_t, 4 * auction_batch> block_words[max_blocks];
+    for (int b = 0; b < blocks; ++b)
+      philox_blocks(s.isa_, key, {round, low, high, static_cast<std::uint32_t>(b)}, 1, count, block_words[b].data());
+    // In phases across the batch, so that the auctions' independent oracle bids (long chains of
+    // dependent arithmetic each) follow one another closely and overlap in the processor.
+    std::array<std::array<std::uint32_t, 4 * max_blocks>, auction_batch> words;
+    for (int i = 0; i < count; ++i) {
+      for (int b = 0; b < blocks; ++b)
+        std::memcpy(&words[static_cast<std::size_t>(i)][4 * static_cast<std::size_t>(b)],
+                    &block_words[b][4 * static_cast<std::size_t>(i)], 4 * sizeof(std::uint32_t));
+      // The stream the auction's rare extra words come from, positioned after its first words.
+      Stream stream(s.seed_, Purpose::auctiongym, round, low + static_cast<std::uint32_t>(i), high);
+      stream.seek_block(static_cast<std::uint32_t>(word_count / 4));
+      for (int skip = 0; skip < word_count % 4; ++skip) stream.next_u32();
+      draw(s, words[static_cast<std::size_t>(i)].data(), stream, out[i]);
     }
-    stats.auctions += auctions.size();
+    int next = 0;
+    if (s.participants_ == 2)
+      for (; next + 2 <= count; next += 2) bid_pairs<W, 2>(s, out + next);
+    for (; next < count; ++next) bid<W>(s, out[next]);
+    for (int i = 0; i < count; ++i) settle(s, words[static_cast<std::size_t>(i)][static_cast<std::size_t>(word_count - 1)], out[i]);
+  }
+
+  template <int W>
+  [[gnu::always_inline]] static void simulate(const Simulator& s, std::uint32_t round, IdRange auctions_range,
+                                              RoundStats& stats) {
+    std::array<AuctionOutcome, auction_batch> outcomes;
+    for (std::int64_t first = auctions_range.begin; first < auctions_range.end; first += auction_batch) {
+      const int count = static_cast<int>(std::min<std::int64_t>(auction_batch, auctions_range.end - first));
+      const auto low = static_cast<std::uint64_t>(first) & 0xffffffffu;
+      if (low + static_cast<std::uint64_t>(count) <= 0x100000000u) {
+        auctions<W>(s, round, first, count, outcomes.data());
+      } else {  // the batch crosses a change of the high index word
+        for (int i = 0; i < count; ++i) auction<W>(s, round, first + i, outcomes[static_cast<std::size_t>(i)]);
+      }
+      for (int i = 0; i < count; ++i) add(s, outcomes[static_cast<std::size_t>(i)], stats);
+    }
+    stats.auctions += auctions_range.size();
+  }
+
+  // One auction's outcome into the per-bidder sums (auctions are added in index order).
+  [[gnu::always_inline]] static void add(const Simulator& s, const AuctionOutcome& outcome, RoundStats& stats) {
+    const auto padded = static_cast<std::size_t>(s.padded_items_);
+    const double price = outcome.price;
+    for (int j = 0; j < outcome.participants; ++j) {
+      const Bid& bid = outcome.bids[static_cast<std::size_t>(j)];
+      BidderTotals& totals = stats.bidders[static_cast<std::size_t>(bid.bidder)];
+      ++totals.participations;
+      totals.bid_sum += bid.bid;
+      // AuctionGym's underbid regret: lost although the price was below the bidder's value x CTR.
+      if ((j != outcome.winner) & (price < bid.bid)) totals.underbid_regret += price - bid.bid;
+    }
+    const Bid& won = outcome.bids[static_cast<std::size_t>(outcome.winner)];
+    BidderTotals& totals = stats.bidders[static_cast<std::size_t>(won.bidder)];
+    ++totals.wins;
+    totals.spend += price;  // pay per impression: whether or not the ad is clicked
+    totals.expected_gross_utility += won.bid;
+    totals.ctr_sum += won.ctr;
+    // Branch-free (a click is a coin flip): value x 1 = value and x + value x 0 = x exactly.
+    const double value = s.values_[static_cast<std::size_t>(won.bidder) * padded + static_cast<std::size_t>(won.item)];
+    totals.clicks += outcome.click ? 1 : 0;
+    totals.gross_utility += value * (outcome.click ? 1.0 : 0.0);
   }
 
   // Entry points: one per instruction set.
@@ -411,12 +595,23 @@ struct Simulator::Kernels {
                                                    AuctionOutcome& out) {
     auction<4>(s, round, index, out);
   }
-  static void simulate_sse2(const Simulator& s, std::uint32_t round, IdRange auctions, RoundStats& stats) {
-    simulate<2>(s, round, auctions, stats);
+  [[gnu::target("avx512f"), gnu::flatten]] static Bid choose_avx512(const Simulator& s, int bidder, const double* context) {
+    return choose<8>(s, bidder, context);
   }
-  [[gnu::target("avx2")]] static void simulate_avx2(const Simulator& s, std::uint32_t round, IdRange auctions,
+  [[gnu::target("avx512f"), gnu::flatten]] static void auction_avx512(const Simulator& s, std::uint32_t round, std::int64_t index,
+                                                        AuctionOutcome& out) {
+    auction<8>(s, round, index, out);
+  }
+  static void simulate_sse2(const Simulator& s, std::uint32_t round, IdRange range, RoundStats& stats) {
+    simulate<2>(s, round, range, stats);
+  }
+  [[gnu::target("avx2")]] static void simulate_avx2(const Simulator& s, std::uint32_t round, IdRange range,
                                                     RoundStats& stats) {
-    simulate<4>(s, round, auctions, stats);
+    simulate<4>(s, round, range, stats);
+  }
+  [[gnu::target("avx512f"), gnu::flatten]] static void simulate_avx512(const Simulator& s, std::uint32_t round, IdRange range,
+                                                        RoundStats& stats) {
+    simulate<8>(s, round, range, stats);
   }
 };
 
@@ -457,14 +652,21 @@ Bid Simulator::oracle(int bidder, std::span<const double> context) const {
     throw RuntimeFailure("auctiongym: oracle bid of bidder " + std::to_string(bidder) + " for a context of " +
                          std::to_string(context.size()) + " entries (" + std::to_string(bidders_) + " bidders, " +
                          std::to_string(dimensions_) + " dimensions)");
-  return isa_ == VectorIsa::avx2 ? Kernels::choose_avx2(*this, bidder, context.data())
-                                 : Kernels::choose_sse2(*this, bidder, context.data());
+  switch (isa_) {
+    case VectorIsa::avx512: return Kernels::choose_avx512(*this, bidder, context.data());
+    case VectorIsa::avx2: return Kernels::choose_avx2(*this, bidder, context.data());
+    case VectorIsa::sse2: break;
+  }
+  return Kernels::choose_sse2(*this, bidder, context.data());
 }
 
 AuctionOutcome Simulator::auction(std::uint32_t round, std::int64_t index) const {
   AuctionOutcome outcome;
-  if (isa_ == VectorIsa::avx2) Kernels::auction_avx2(*this, round, index, outcome);
-  else Kernels::auction_sse2(*this, round, index, outcome);
+  switch (isa_) {
+    case VectorIsa::avx512: Kernels::auction_avx512(*this, round, index, outcome); break;
+    case VectorIsa::avx2: Kernels::auction_avx2(*this, round, index, outcome); break;
+    case VectorIsa::sse2: Kernels::auction_sse2(*this, round, index, outcome); break;
+  }
   return outcome;
 }
 
@@ -472,8 +674,11 @@ void Simulator::simulate(std::uint32_t round, IdRange auctions, RoundStats& stat
   if (stats.bidders.size() != static_cast<std::size_t>(bidders_))
     throw RuntimeFailure("auctiongym: statistics for " + std::to_string(stats.bidders.size()) +
                          " bidders passed to a simulator of " + std::to_string(bidders_));
-  if (isa_ == VectorIsa::avx2) Kernels::simulate_avx2(*this, round, auctions, stats);
-  else Kernels::simulate_sse2(*this, round, auctions, stats);
+  switch (isa_) {
+    case VectorIsa::avx512: Kernels::simulate_avx512(*this, round, auctions, stats); break;
+    case VectorIsa::avx2: Kernels::simulate_avx2(*this, round, auctions, stats); break;
+    case VectorIsa::sse2: Kernels::simulate_sse2(*this, round, auctions, stats); break;
+  }
 }
 
 }  // namespace manyworlds::auctiongym

@@ -80,9 +80,9 @@ TEST(AuctionGymRanks, CommandWritesTheSameStatisticsForEveryRankCount) {
   world.barrier();
 
   std::ostringstream log;
-  ASSERT_EQ(auctiongym_command(job.string(), output.string(), false, log), 0);
+  ASSERT_EQ(auctiongym_command(job.string(), output.string(), false, {}, log), 0);
   // A second run without --force refuses to replace the file (exit code 4 on every rank).
-  EXPECT_EQ(auctiongym_command(job.string(), output.string(), false, log), 4);
+  EXPECT_EQ(auctiongym_command(job.string(), output.string(), false, {}, log), 4);
   if (world.rank() == 0) {
     EXPECT_NE(log.str().find("round 3/3"), std::string::npos) << log.str();
     EXPECT_FALSE(fs::exists(output.string() + ".partial"));
@@ -114,6 +114,57 @@ TEST(AuctionGymRanks, CommandWritesTheSameStatisticsForEveryRankCount) {
       EXPECT_EQ(revenue[round], round_revenue);
     }
     fs::remove(output);
+    fs::remove(job);
+  }
+  world.barrier();
+}
+
+// `manyworlds auctiongym --seed S --rounds R`: the file records the overridden values and holds
+// exactly the statistics of the scenario with them; out-of-range values are refused.
+TEST(AuctionGymRanks, CommandOverridesTheSeedAndTheRounds) {
+  const boost::mpi::communicator world;
+  const char* configured = std::getenv("MANYWORLDS_TEST_TMP");
+  const fs::path directory = configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
+  long pid = static_cast<long>(::getpid());
+  boost::mpi::broadcast(world, pid, 0);
+  const fs::path job = directory / ("auctiongym_overrides_" + std::to_string(world.size()) + "_" + std::to_string(pid) + ".toml");
+  const fs::path output = fs::path(job).replace_extension(".h5");
+  if (world.rank() == 0) {
+    fs::create_directories(directory);
+    std::ofstream(job) << job_text;
+  }
+  world.barrier();
+
+  ScenarioOverrides overrides;
+  overrides.seed = 777;
+  overrides.rounds = 2;
+  std::ostringstream log;
+  ASSERT_EQ(auctiongym_command(job.string(), output.string(), false, overrides, log), 0);
+  if (world.rank() == 0) {
+    Scenario scenario = parse_scenario(job_text, "overrides.toml");
+    scenario.seed = 777;
+    scenario.rounds = 2;
+    const std::vector<RoundStats> expected = serial_rounds(scenario, Simulator(scenario, make_catalogue(scenario)));
+    const h5::File file = h5::File::open_read(output.string());
+    const h5::Group root = file.root();
+    EXPECT_EQ(root.read_attribute<std::int64_t>("seed"), 777);
+    EXPECT_EQ(root.read_attribute<std::int64_t>("rounds"), 2);
+    const std::vector<std::int64_t> wins = root.open_dataset("rounds/wins").read_all<std::int64_t>();
+    ASSERT_EQ(wins.size(), 12u);
+    for (std::size_t round = 0; round < 2; ++round)
+      for (std::size_t b = 0; b < 6; ++b) EXPECT_EQ(wins[round * 6 + b], expected[round].bidders[b].wins);
+    fs::remove(output);
+  }
+  world.barrier();
+  ScenarioOverrides bad;
+  bad.seed = max_seed + 1;
+  EXPECT_EQ(auctiongym_command(job.string(), output.string(), false, bad, log), 3);
+  bad = {};
+  bad.rounds = max_rounds + 1;
+  EXPECT_EQ(auctiongym_command(job.string(), output.string(), false, bad, log), 3);
+  if (world.rank() == 0) {
+    EXPECT_FALSE(fs::exists(output));
+    EXPECT_EQ(with_overrides(parse_scenario(job_text, "x.toml"), {}).seed, 424242u);
     fs::remove(job);
   }
   world.barrier();

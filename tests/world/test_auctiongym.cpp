@@ -214,7 +214,7 @@ Scenario hand_made() {
 
 TEST(AuctionGymOracle, BidIsTheMaximumOfValueTimesSigmoidForHandMadeCases) {
   const Scenario s = hand_made();
-  for (VectorIsa isa : {VectorIsa::sse2, VectorIsa::avx2}) {
+  for (VectorIsa isa : all_vector_isas) {
     if (!supported(isa)) continue;
     const Simulator simulator(s, make_catalogue(s), isa);
     // Context (1, 0): bidder 0's z = (-2, -3, -3): item 0 wins with 1 x sigmoid(-2).
@@ -273,16 +273,70 @@ TEST(AuctionGymOracle, BidMatchesAPlainComputationForManyContexts) {
 }
 
 TEST(AuctionGymOracle, EveryInstructionSetGivesIdenticalBits) {
-  if (!supported(VectorIsa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   const Scenario s = load_scenario(job_path);
   const Catalogue catalogue = make_catalogue(s);
-  const Simulator sse2(s, catalogue, VectorIsa::sse2);
-  const Simulator avx2(s, catalogue, VectorIsa::avx2);
-  RoundStats a(s.bidders);
-  RoundStats b(s.bidders);
-  sse2.simulate(3, {0, 50000}, a);
-  avx2.simulate(3, {0, 50000}, b);
-  EXPECT_TRUE(same_bits(a, b));
+  const Simulator portable(s, catalogue, VectorIsa::sse2);
+  RoundStats expected(s.bidders);
+  portable.simulate(3, {0, 50000}, expected);
+  int paths = 0;
+  for (VectorIsa isa : all_vector_isas) {
+    if (!supported(isa)) continue;
+    ++paths;
+    const Simulator simulator(s, catalogue, isa);
+    RoundStats stats(s.bidders);
+    simulator.simulate(3, {0, 50000}, stats);
+    EXPECT_TRUE(same_bits(stats, expected)) << to_string(isa);
+    const AuctionOutcome a = portable.auction(3, 4242);
+    const AuctionOutcome b = simulator.auction(3, 4242);
+    EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0) << to_string(isa);
+  }
+  EXPECT_GE(paths, 1);
+}
+
+// simulate() computes the first random blocks of several auctions together; its sums are those of
+// the auctions one by one (auction()), also where a batch of indices crosses a multiple of 2^32 and
+// with a market whose first words do not fill whole blocks (so the slow paths continue mid-block).
+TEST(AuctionGymStatistics, BatchedAuctionsAreTheAuctionsOneByOne) {
+  Scenario odd = load_scenario(job_path);
+  odd.dimensions = 6;  // 6 + 2 + 1 = 9 words: two blocks and one word
+  odd.observed_dimensions = 4;
+  for (const Scenario& s : {load_scenario(job_path), odd}) {
+    const Catalogue catalogue = make_catalogue(s);
+    for (VectorIsa isa : all_vector_isas) {
+      if (!supported(isa)) continue;
+      const Simulator simulator(s, catalogue, isa);
+      const std::int64_t wrap = std::int64_t{1} << 32;
+      for (const IdRange range : {IdRange{0, 3001}, IdRange{wrap - 13, wrap + 20}}) {
+        RoundStats batched(s.bidders);
+        simulator.simulate(2, range, batched);
+        RoundStats single(s.bidders);
+        for (std::int64_t index = range.begin; index < range.end; ++index) {
+          const AuctionOutcome outcome = simulator.auction(2, index);
+          RoundStats one(s.bidders);
+          one.auctions = 1;
+          for (int j = 0; j < outcome.participants; ++j) {
+            const Bid& bid = outcome.bids[static_cast<std::size_t>(j)];
+            BidderTotals& t = one.bidders[static_cast<std::size_t>(bid.bidder)];
+            ++t.participations;
+            t.bid_sum += bid.bid;
+          }
+          const Bid& won = outcome.bids[static_cast<std::size_t>(outcome.winner)];
+          BidderTotals& t = one.bidders[static_cast<std::size_t>(won.bidder)];
+          ++t.wins;
+          t.clicks += outcome.click ? 1 : 0;
+          t.spend += outcome.price;
+          single += one;
+        }
+        EXPECT_EQ(batched.auctions, single.auctions);
+        for (std::size_t b = 0; b < batched.bidders.size(); ++b) {
+          EXPECT_EQ(batched.bidders[b].participations, single.bidders[b].participations) << to_string(isa);
+          EXPECT_EQ(batched.bidders[b].wins, single.bidders[b].wins) << to_string(isa);
+          EXPECT_EQ(batched.bidders[b].clicks, single.bidders[b].clicks) << to_string(isa);
+          EXPECT_EQ(batched.bidders[b].spend, single.bidders[b].spend) << to_string(isa);  // same sums, same order
+        }
+      }
+    }
+  }
 }
 
 // ---- auctions -------------------------------------------------------------------------------

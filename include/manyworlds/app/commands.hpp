@@ -14,6 +14,7 @@ struct RunArguments {
   bool quiet = false;
   bool resume = false;
   int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
+  int lanes = 1;               // RunOptions::lanes
   int diagnose_draws = 0;      // batches per sampling arm of the sampling diagnostic (0: none)
   double checkpoint_minutes = -1;  // -1: the job file's run.checkpoint_minutes
 };

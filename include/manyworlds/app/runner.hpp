@@ -4,11 +4,10 @@
 #include <iosfwd>
 #include <string>
 
-#include "manyworlds/learn/scores.hpp"
-
 #include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/job.hpp"
+#include "manyworlds/learn/scores.hpp"
 
 namespace manyworlds {
 
@@ -18,6 +17,10 @@ struct RunOptions {
   bool resume = false;         // continue from OUTPUT.checkpoint (starting anew, and saying so, if there is none)
   int checkpoint_every = 0;    // iterations between checkpoints (0: none by count)
   double checkpoint_minutes = 0;  // minutes between checkpoints (0: none by time); one is always written on SIGUSR1/SIGTERM
+  // Worlds a rank steps in lockstep, the policy deciding their decisions as one batch; 1 steps
+  // the worlds one after the other. Results are bitwise the same for every value; only speed differs.
+  int lanes = default_lanes;
+  static constexpr int default_lanes = 1;  // the faster on the machines measured (docs/performance.md)
   int diagnose_draws = 0;      // > 0: the sampling diagnostic after every draw, into OUTPUT.sampling.csv (one rank)
 };
 

@@ -4,9 +4,13 @@
 
 #include <Random123/philox.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
+
+#include "manyworlds/core/philox_blocks.hpp"
 
 namespace manyworlds {
 
@@ -35,35 +39,53 @@ inline constexpr std::uint32_t validation_world_base = 0x80000000u;
 inline constexpr std::uint32_t test_world_base = 0xC0000000u;
 inline constexpr std::int64_t max_evaluation_worlds = test_world_base - validation_world_base;
 
-class Stream {
+// The Philox key of a stream: the seed's 48 bits and the purpose.
+inline PhiloxKey stream_key(std::uint64_t seed, Purpose purpose) {
+  return {static_cast<std::uint32_t>(seed & 0xffffffffu),
+          static_cast<std::uint32_t>((seed >> 32) & 0xffffu) | (static_cast<std::uint32_t>(purpose) << 16)};
+}
+
+// The words of stream (seed, purpose, world, episode, step) are the Philox4x32-10 blocks of the
+// counters (world, episode, step, 0), (.., 1), ... keyed by (seed, purpose), four words a block.
+// `Blocks` is how many blocks a refill computes at once (philox_blocks' SIMD code for Blocks > 1):
+// the words, and so every draw, are the same for every `Blocks`; a stream that draws many words
+// is faster with more, one that draws few wastes the extra blocks.
+template <int Blocks>
+class BasicStream {
  public:
   using Philox = r123::Philox4x32;
+  static_assert(Blocks >= 1 && Blocks <= max_philox_blocks);
 
-  Stream(std::uint64_t seed, Purpose purpose, std::uint32_t world, std::uint32_t episode = 0,
-         std::uint32_t step = 0) {
-    key_ = {{static_cast<std::uint32_t>(seed & 0xffffffffu),
-             static_cast<std::uint32_t>((seed >> 32) & 0xffffu) |
-                 (static_cast<std::uint32_t>(purpose) << 16)}};
-    counter_ = {{world, episode, step, 0}};
-  }
+  BasicStream(std::uint64_t seed, Purpose purpose, std::uint32_t world, std::uint32_t episode = 0,
+              std::uint32_t step = 0)
+      : key_(stream_key(seed, purpose)), counter_{world, episode, step, 0} {}
 
   // Moves the stream to another step of the same (purpose, world, episode); draw restarts at 0.
   void seek_step(std::uint32_t step) {
-    counter_.v[2] = step;
-    counter_.v[3] = 0;
-    used_ = 4;
+    counter_[2] = step;
+    counter_[3] = 0;
+    used_ = words;
+  }
+
+  // Moves the stream to block `block` (word 4 x block) of its current step.
+  void seek_block(std::uint32_t block) {
+    counter_[3] = block;
+    used_ = words;
   }
 
   std::uint32_t next_u32() {
-    if (used_ == 4) refill();
-    return block_.v[used_++];
+    if (used_ == words) refill();
+    return block_[used_++];
   }
 
   // Uniform on the open interval (0, 1): 52 random bits, centred in their cell, so the largest
   // value is 1 - 2^-53 (with 53 bits, (2^53 - 0.5) * 2^-53 would round up to exactly 1).
   double uniform() {
-    const std::uint64_t hi = next_u32();
-    const std::uint64_t lo = next_u32();
+    const std::uint32_t hi = next_u32();
+    return uniform_from(hi, next_u32());
+  }
+  // The uniform of the two words `hi` and `lo` (taken in this order).
+  static double uniform_from(std::uint64_t hi, std::uint64_t lo) {
     const std::uint64_t bits = (hi << 20) ^ (lo >> 12);
     return (static_cast<double>(bits) + 0.5) * 0x1.0p-52;
   }
@@ -86,7 +108,8 @@ class Stream {
   double normal() {
     const ZigguratTables& zig = ziggurat_tables();
     for (;;) {
-      const std::uint64_t bits = (static_cast<std::uint64_t>(next_u32()) << 32) | next_u32();
+      const std::uint64_t hi = next_u32();
+      const std::uint64_t bits = (hi << 32) | next_u32();
       const double u = 2.0 * ((static_cast<double>(bits >> 12) + 0.5) * 0x1.0p-52) - 1.0;
       const unsigned layer = static_cast<unsigned>(bits & 0x7f);
       if (std::fabs(u) < zig.ratio[layer]) return u * zig.x[layer];
@@ -96,6 +119,16 @@ class Stream {
       const double f1 = std::exp(-0.5 * (zig.x[layer + 1] * zig.x[layer + 1] - x * x));
       if (f1 + uniform() * (f0 - f1) < 1.0) return x;
     }
+  }
+  // normal()'s result when its first two words `hi`, `lo` fall in the ziggurat's rectangles (about
+  // 98.8% of draws); nothing when normal() would need more words.
+  static std::optional<double> normal_from(std::uint64_t hi, std::uint64_t lo) {
+    const ZigguratTables& zig = ziggurat_tables();
+    const std::uint64_t bits = (hi << 32) | lo;
+    const double u = 2.0 * ((static_cast<double>(bits >> 12) + 0.5) * 0x1.0p-52) - 1.0;
+    const unsigned layer = static_cast<unsigned>(bits & 0x7f);
+    if (std::fabs(u) < zig.ratio[layer]) return u * zig.x[layer];
+    return std::nullopt;
   }
 
   double normal(double mean, double sd) { return mean + sd * normal(); }
@@ -217,16 +250,27 @@ class Stream {
     return negative ? x - ziggurat_edge : ziggurat_edge - x;
   }
 
+  static constexpr int words = 4 * Blocks;
+
   void refill() {
-    block_ = Philox()(counter_, key_);
-    ++counter_.v[3];
+    if constexpr (Blocks == 1) {
+      const Philox::ctr_type block = Philox()(Philox::ctr_type{{counter_[0], counter_[1], counter_[2], counter_[3]}},
+                                              Philox::key_type{{key_[0], key_[1]}});
+      for (int i = 0; i < 4; ++i) block_[i] = block.v[i];
+    } else {
+      philox_blocks(key_, counter_, 3, Blocks, block_.data());
+    }
+    counter_[3] += Blocks;
     used_ = 0;
   }
 
-  Philox::key_type key_{};
-  Philox::ctr_type counter_{};
-  Philox::ctr_type block_{};
-  int used_ = 4;
+  PhiloxKey key_;
+  PhiloxCounter counter_;
+  std::array<std::uint32_t, words> block_{};
+  int used_ = words;
 };
+
+// The stream for draws of a few words at a time: one block per refill.
+using Stream = BasicStream<1>;
 
 }  // namespace manyworlds

@@ -13,6 +13,7 @@
 
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/core/random.hpp"
+#include "manyworlds/core/vector_isa.hpp"
 
 namespace manyworlds::auctiongym {
 
@@ -162,20 +163,16 @@ struct RoundStats {
   RoundStats& operator+=(const RoundStats& other);
 };
 
-// The instruction sets the simulator's vector code is compiled for (2 and 4 doubles per
-// register). Both give bit-identical results (each lane is rounded like the scalar operation; no
-// FMA contraction, no reassociation); AVX2 is only faster. The build stays portable: the AVX2
-// code runs only where the CPU has AVX2. (An AVX-512 variant was slower: GCC 12 turns its
-// vector comparisons into scalar code.)
-enum class VectorIsa : std::uint8_t { sse2, avx2 };
-VectorIsa best_vector_isa();         // avx2 if this CPU has it, else sse2
-bool supported(VectorIsa isa);
-const char* to_string(VectorIsa isa);
+// The simulator's vector code is compiled for SSE2, AVX2 and AVX-512 (2, 4 and 8 doubles per
+// register; VectorIsa). Every path gives bit-identical results (each lane is rounded like the scalar
+// operation; no FMA contraction, no reassociation); the wider ones are only faster. The build stays
+// portable: a path runs only where the CPU has its instruction set.
 
 // The scenario's auctions. Auction `index` of round `round` draws everything it needs from
 // Stream(seed, Purpose::auctiongym, round, index & 0xffffffff, index >> 32), so outcomes do not
 // depend on how auctions are split into blocks or ranks. It takes dimensions + participants + 1
-// words up front (two Philox blocks in the SP-oracle setup): one per context entry (a
+// words up front (two Philox blocks in the SP-oracle setup; simulate() computes those blocks for
+// several auctions at once): one per context entry (a
 // ZigguratNormal x embedding_sd), one per participant (drawn uniformly without replacement by a
 // bounded draw) and one for the click (click iff word < CTR x 2^32). The rare extra words of a
 // ziggurat slow path or a bounded-draw rejection come from the same stream after those.
