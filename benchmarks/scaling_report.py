@@ -3,6 +3,7 @@
 import argparse
 import math
 import os
+import re
 
 import h5py
 import numpy as np
@@ -22,6 +23,23 @@ def runtime(path):
     mean = {name: float(np.mean(r[name][rows])) for name in r}
     mean["ranks"] = int(r.attrs["ranks"])
     return f, mean
+
+
+def repetitions(work, stem):
+    """Every repetition of a timed run (stem.h5, stem_rep2.h5, ...): the first file, the medians of the
+    per-run means, and how many runs."""
+    names = sorted(n for n in os.listdir(work) if re.fullmatch(rf"{stem}(_rep\d+)?\.h5", n))
+    runs = [runtime(os.path.join(work, name)) for name in names]
+    if not runs:
+        return None, None, 0
+    medians = {key: float(np.median([m[key] for _, m in runs])) for key in runs[0][1]}
+    return runs[0][0], medians, len(runs)
+
+
+def rank_runs(work):
+    """The single-repetition files rN.h5 for N ranks (bytes and memory), in rank order."""
+    names = [n for n in os.listdir(work) if re.fullmatch(r"r\d+\.h5", n)]
+    return sorted(names, key=lambda n: int(n[1:-3]))
 
 
 def balanced_bounds(costs, parts):
@@ -58,23 +76,29 @@ def imbalance(costs, bounds):
     return max(loads) / (sum(loads) / len(loads)) if sum(loads) > 0 else 1.0
 
 
-def block_bounds(count, parts):
-    base, extra = divmod(count, parts)
-    bounds = [0]
-    for p in range(parts):
-        bounds.append(bounds[-1] + base + (1 if p < extra else 0))
-    return bounds
-
-
 def world_costs(f):
     """Measured cost of each world in the last iteration: queries plus decisions (what the run balances)."""
     return list(f["worlds/stats/queries"][-1] + f["worlds/stats/decisions"][-1])
 
 
 def validation_costs(f):
-    """Estimated cost of each validation world (users x traffic): every validation round plays all of them."""
+    """Estimated cost of each validation world (users x traffic; the run balances their expected queries over
+    contiguous blocks): every validation round plays all of them."""
     params = f["validation_worlds/parameters"]
     return list(params["users"][:] * params["traffic"][:])
+
+
+def machine_ceiling(work, t1, t2):
+    """Two independent 1-rank copies at once: the throughput this machine gives two processes of the job."""
+    _, a, count = repetitions(work, "copy_a")
+    _, b, _ = repetitions(work, "copy_b")
+    if count == 0:
+        return
+    times = [a["iteration_seconds"], b["iteration_seconds"]]
+    ceiling = t1 * sum(1 / t for t in times) / 2
+    print(f"machine ceiling: two independent 1-rank copies at once take {times[0]:.4f} s and {times[1]:.4f} s per "
+          f"iteration (medians of {count}): {100 * ceiling:.1f}% of twice one copy's throughput; the 2-rank run "
+          f"reaches {100 * t1 / (2 * t2) / ceiling:.1f}% of that")
 
 
 def communication(calls, rank_bytes, ranks, latency, bandwidth):
@@ -83,18 +107,20 @@ def communication(calls, rank_bytes, ranks, latency, bandwidth):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("work", help="folder with r1.h5, r2.h5 and optionally rN.h5, write.h5, dd.txt")
+    parser.add_argument("work", help="folder with r1.h5, r2.h5 (and their _repK repetitions), optionally copy_a.h5, "
+                        "copy_b.h5, rN.h5, write.h5, dd.txt")
     parser.add_argument("--latency", type=float, default=DEFAULT_LATENCY)
     parser.add_argument("--bandwidth", type=float, default=DEFAULT_BANDWIDTH)
     parser.add_argument("--draw-seconds", type=float, default=DEFAULT_DRAW_SECONDS)
     args = parser.parse_args()
     work = args.work
 
-    f1, one = runtime(os.path.join(work, "r1.h5"))
-    f2, two = runtime(os.path.join(work, "r2.h5"))
+    f1, one, repeats = repetitions(work, "r1")
+    _, two, _ = repetitions(work, "r2")
     t1, t2 = one["iteration_seconds"], two["iteration_seconds"]
     print(f"job {f1.attrs['job_file']}: {int(f1.attrs['worlds'])} worlds, batch {int(f1.attrs['batch_size'])}, "
-          f"{f1['metrics/decisions'][-1]:.0f} decisions per iteration; means over iterations 2..{f1['metrics/decisions'].shape[0]}")
+          f"{f1['metrics/decisions'][-1]:.0f} decisions per iteration; means over iterations 2..{f1['metrics/decisions'].shape[0]}, "
+          f"medians over {repeats} runs")
     print()
     print(f"{'phase':<16} {'1 rank s':>9} {'share':>7} {'2 ranks s':>10} {'share':>7}")
     accounted1 = accounted2 = 0.0
@@ -114,6 +140,7 @@ def main():
           "(rank 0's summary, replicated rounding of exact sums and Adam steps)")
     print()
     print(f"measured strong scaling 1 -> 2 ranks: speedup {t1 / t2:.3f}, efficiency {100 * t1 / (2 * t2):.1f}%")
+    machine_ceiling(work, t1, t2)
 
     # Model (docs/scaling.md): T(P) = S + IO + E imb_h(P)/P + Par imb_w(P)/P + C(P).
     serial, io, evaluate = one["serial_seconds"], one["write_seconds"], one["evaluate_seconds"]
@@ -121,7 +148,7 @@ def main():
     wcosts, hcosts = world_costs(f1), validation_costs(f1)
     calls = two["collective_calls"]
     rank_bytes = max(runtime(os.path.join(work, name))[1]["max_rank_bytes_moved"]
-                     for name in os.listdir(work) if name.startswith("r") and name.endswith(".h5") and name != "r1.h5")
+                     for name in rank_runs(work) if name != "r1.h5")
     print(f"serial fraction: {100 * serial / t1:.2f}% compute (S) + {100 * io / t1:.2f}% writing (IO, one file "
           f"system) = {100 * (serial + io) / t1:.2f}% of the 1-rank iteration")
     print(f"model inputs: S {serial:.4f} s, IO {io:.4f} s, evaluation E {evaluate:.4f} s, parallel Par {parallel:.4f} s, "
@@ -136,7 +163,7 @@ def main():
             continue
         imb_w = imbalance(wcosts, balanced_bounds(wcosts, ranks))
         parts_h = min(ranks, len(hcosts))
-        imb_h = imbalance(hcosts, block_bounds(len(hcosts), parts_h)) * ranks / parts_h
+        imb_h = imbalance(hcosts, balanced_bounds(hcosts, parts_h)) * ranks / parts_h
         comm = communication(calls, rank_bytes, ranks, args.latency, args.bandwidth)
         time = serial + io + evaluate * imb_h / ranks + parallel * imb_w / ranks + comm
         no_io = time - io
@@ -164,8 +191,7 @@ def main():
     print("bytes moved per iteration and peak memory (oversubscribed runs count for bytes and memory only):")
     print(f"{'ranks':>6} {'bytes moved':>12} {'largest rank':>12} {'rank 0 MB':>10} {'max MB':>8} {'min MB':>8} "
           f"{'rank 0 / others':>15}")
-    names = sorted((n for n in os.listdir(work) if n.startswith("r") and n.endswith(".h5")), key=lambda n: int(n[1:-3]))
-    for name in names:
+    for name in rank_runs(work):
         _, m = runtime(os.path.join(work, name))
         ratio = m["root_rss_bytes"] / m["min_rank_rss_bytes"] if m["ranks"] > 1 else 1.0
         print(f"{m['ranks']:>6} {m['bytes_moved']:>12.0f} {m['max_rank_bytes_moved']:>12.0f} "

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "manyworlds/app/world_costs.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/references.hpp"
 
@@ -60,13 +61,18 @@ EvaluationProtocol::EvaluationProtocol(const Job& job, const PolicyModel& model,
       collectives_(collectives),
       capacity_(static_cast<std::size_t>(job.config.run.max_experiences_per_rank)) {
   const EvaluationSection& evaluation = job.config.evaluation;
-  validation_range_ = block_of(evaluation.validation_worlds, collectives.size(), collectives.rank());
-  test_range_ = block_of(evaluation.test_worlds, collectives.size(), collectives.rank());
-  tuning_range_ = block_of(std::min(evaluation.tuning_worlds, job.config.run.worlds), collectives.size(),
-                           collectives.rank());
+  const std::uint64_t seed = job.config.run.seed;
+  validation_range_ = balanced_range(evaluation.validation_worlds, seed, validation_world_base);
+  test_range_ = balanced_range(evaluation.test_worlds, test_seed(job.config), test_world_base);
+  tuning_range_ = balanced_range(std::min(evaluation.tuning_worlds, job.config.run.worlds), seed, 0);
   validation_ = worlds_of(job, job.config.run.seed, validation_range_, validation_world_base);
   test_ = worlds_of(job, test_seed(job.config), test_range_, test_world_base);
   tuning_ = worlds_of(job, job.config.run.seed, tuning_range_, 0);
+}
+
+IdRange EvaluationProtocol::balanced_range(std::int64_t count, std::uint64_t seed, std::uint32_t id_base) {
+  const std::vector<double> costs = estimated_world_costs(job_, seed, count, id_base, collectives_);
+  return balanced_block(costs, collectives_.size(), collectives_.rank());
 }
 
 std::vector<BaselineSpec> EvaluationProtocol::tune_baselines() {

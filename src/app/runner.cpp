@@ -20,6 +20,7 @@
 #include "manyworlds/app/stop_signal.hpp"
 #include "manyworlds/app/timed_collectives.hpp"
 #include "manyworlds/core/errors.hpp"
+#include "manyworlds/app/world_costs.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_file.hpp"
@@ -91,7 +92,7 @@ class Runner {
               " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
               std::to_string(config_.run.seed));
 
-    agreed(communicator_, [&] { partition_by(estimated_costs()); });
+    agreed(communicator_, [&] { partition_by(estimated_world_costs(job_, config_.run.seed, config_.run.worlds, 0, collectives_)); });
     agreed(communicator_, [&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
@@ -403,21 +404,20 @@ class Runner {
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
     std::vector<WorldIterationSummary> local_summaries(worlds_.size());
     std::vector<WorldSlice> slices;
+    double simulated = 0;  // this rank's own simulation time, before the agreement waits for the others
     agreed(communicator_, [&] {
       try {
         simulate(iteration, local_summaries, slices);
       } catch (const std::bad_alloc&) {
         throw out_of_memory(experiences_.size());
       }
+      simulated = seconds_since(start);
     });
-    const double simulated = seconds_since(start);
-    // The wait for the slowest rank: what imbalance costs, kept out of the phases that follow.
-    Clock::time_point phase = Clock::now();
-    collectives_.barrier();
-    const double waited = seconds_since(phase);
+    // The wait for the slowest rank inside the agreement: what imbalance costs, kept out of the phases that follow.
+    const double waited = seconds_since(start) - simulated;
 
     // 2. Event types (collective: the value percentile spans all ranks).
-    phase = Clock::now();
+    Clock::time_point phase = Clock::now();
     const IdentificationCounts identification = typer_.classify(experiences_, collectives_);
     runtime.classify_seconds = seconds_since(phase);
 
@@ -485,18 +485,6 @@ class Runner {
     agreed(communicator_, [&] { output.append_runtime(iteration, runtime); });
     log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
     return metrics;
-  }
-
-  // Collective: every world's estimated cost (twice its expected queries: scheduling and auctions),
-  // each rank drawing the parameters of an equal block of worlds.
-  std::vector<double> estimated_costs() {
-    const IdRange block = block_of(config_.run.worlds, collectives_.size(), collectives_.rank());
-    std::vector<double> local;
-    for (std::int64_t w = block.begin; w < block.end; ++w) {
-      const WorldParams params = draw_world(job_.priors, config_.run.seed, static_cast<std::uint32_t>(w));
-      local.push_back(2.0 * expected_queries(job_.priors, params, config_.world.horizon_days));
-    }
-    return collectives_.allgather(local);
   }
 
   // This rank's worlds: a contiguous block of balanced cost (the same bounds on every rank).

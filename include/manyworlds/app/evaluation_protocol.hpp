@@ -21,7 +21,8 @@ struct SelectedSnapshot {
   std::vector<double> parameters;
 };
 
-// Every rank holds its block of the validation, test and tuning worlds; rank 0 gathers the
+// Every rank holds a contiguous block of balanced estimated cost of the validation, test and tuning
+// worlds (so no rank waits for the others' evaluation); rank 0 gathers the
 // per-world figures (O(worlds x strategies) bytes) and sums them in world order, so every choice
 // and figure is the same for any number of ranks.
 class EvaluationProtocol {
@@ -51,6 +52,8 @@ class EvaluationProtocol {
   IdRange test_range() const { return test_range_; }
 
  private:
+  // Collective: this rank's block of `count` worlds (ids id_base + i) of balanced estimated cost.
+  IdRange balanced_range(std::int64_t count, std::uint64_t seed, std::uint32_t id_base);
   std::vector<BaselineSpec> tune_baselines();
   std::vector<EpisodeStats> policy_outcomes(std::vector<World>& worlds, const std::vector<double>& parameters);
   Bootstrap bootstrap(std::size_t worlds) const;
