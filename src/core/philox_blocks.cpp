@@ -130,10 +130,10 @@ void blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int count
   std::uint32_t spill[4 * Isa::lanes];
   for (int first = 0; first < count; first += Isa::lanes) {
     if (first + Isa::lanes <= count) {
-      lane_blocks<Isa>(key, base, word, first, out + 4 * first);
+      lane_blocks<Isa>(key, base, word, first, out + 4 * static_cast<std::ptrdiff_t>(first));
     } else {
       lane_blocks<Isa>(key, base, word, first, spill);
-      std::memcpy(out + 4 * first, spill, sizeof(std::uint32_t) * 4 * static_cast<std::size_t>(count - first));
+      std::memcpy(out + 4 * static_cast<std::ptrdiff_t>(first), spill, sizeof(std::uint32_t) * 4 * static_cast<std::size_t>(count - first));
     }
   }
 }

@@ -143,7 +143,7 @@ toml::value parse_toml_text(const std::string& text, const std::string& file) {
   try {
     return toml::parse(stream, file);
   } catch (const toml::syntax_error& error) {
-    const toml::source_location where = error.location();
+    const toml::source_location& where = error.location();
     // toml11 messages span several lines; keep the first line of the reason only.
     std::string reason = error.what();
     const auto reason_start = reason.find("] ");
@@ -262,7 +262,7 @@ std::string TomlTable::string(const std::string& key, const std::string& fallbac
 
 std::string TomlTable::choice(const std::string& key, const std::string& fallback,
                               const std::vector<std::string>& allowed) const {
-  const std::string value = string(key, fallback);
+  std::string value = string(key, fallback);
   if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
     std::string list;
     for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + ("'" + option + "'");

@@ -1,6 +1,7 @@
 // Float32 dense layers and Eigen's tanh for one row or many (rows as lanes), written once with GCC vector types, compiled per instruction set.
 #include "manyworlds/learn/batch_forward.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -166,7 +167,7 @@ template <int L, int Width, int Parts>
   const int stride = layer.outputs;
   Real acc[vectors][Parts];
   for (int v = 0; v < vectors; ++v) {
-    load(acc[v][0], layer.bias + j0 + v * L);
+    load(acc[v][0], layer.bias + j0 + static_cast<std::ptrdiff_t>(v) * L);
     for (int r = 1; r < Parts; ++r) acc[v][r] = Real{};
   }
   int k = 0;
@@ -176,7 +177,7 @@ template <int L, int Width, int Parts>
       const float* row = w + static_cast<std::ptrdiff_t>(k + r) * stride;
       for (int v = 0; v < vectors; ++v) {
         Real wk;
-        load(wk, row + v * L);
+        load(wk, row + static_cast<std::ptrdiff_t>(v) * L);
         acc[v][r] += xk * wk;
       }
     }
@@ -185,7 +186,7 @@ template <int L, int Width, int Parts>
     const float* row = w + static_cast<std::ptrdiff_t>(k) * stride;
     for (int v = 0; v < vectors; ++v) {
       Real wk;
-      load(wk, row + v * L);
+      load(wk, row + static_cast<std::ptrdiff_t>(v) * L);
       acc[v][r] += x[k] * wk;
     }
   }
@@ -196,7 +197,7 @@ template <int L, int Width, int Parts>
     }
     if constexpr (Parts >= 2) acc[v][0] += acc[v][Parts / 2];
     if (layer.tanh) tanh_in_place<Real, Int>(acc[v][0]);
-    store(y + j0 + v * L, acc[v][0]);
+    store(y + j0 + static_cast<std::ptrdiff_t>(v) * L, acc[v][0]);
   }
 }
 
@@ -204,8 +205,8 @@ template <int L, int Width, int Parts>
 // block (4), each in registers of at most L floats; all outputs (padding included) are computed.
 template <int L>
 [[gnu::always_inline]] inline void row_dense(const DenseLayerView& layer, const float* x, float* y) {
-  constexpr int L16 = L < 16 ? L : 16;
-  constexpr int L8 = L < 8 ? L : 8;
+  constexpr int L16 = std::min(L, 16);
+  constexpr int L8 = std::min(L, 8);
   int j = 0;
   for (; j + 32 <= layer.outputs; j += 32) row_block<L, 32, 1>(layer, x, y, j);
   if (j + 16 <= layer.outputs) {

@@ -22,7 +22,7 @@ struct FailureSummary {
   std::string message;
 };
 
-FailureSummary summarize(std::exception_ptr error) {
+FailureSummary summarize(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& failure) {

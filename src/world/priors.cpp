@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
@@ -37,7 +38,7 @@ double Distribution::min() const {
     case Kind::constant:
     case Kind::uniform:
     case Kind::uniform_int: return a;
-    case Kind::normal: return -INFINITY;
+    case Kind::normal: return -std::numeric_limits<double>::infinity();
     default: return 0.0;
   }
 }

@@ -270,7 +270,7 @@ class World {
   AuctionStream auction_stream_;
   Stream action_stream_;
   // The first block of the action stream of steps [noise_first_, noise_end_), computed together.
-  std::array<std::uint32_t, 4 * noise_steps> noise_words_{};
+  std::array<std::uint32_t, std::size_t{4} * noise_steps> noise_words_{};
   std::uint32_t noise_first_ = 0;
   std::uint32_t noise_end_ = 0;
 };
