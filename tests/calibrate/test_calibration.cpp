@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "manyworlds/calibrate/calibration.hpp"
+#include "manyworlds/calibrate/event_log.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
 #include "manyworlds/learn/baselines.hpp"
-#include "manyworlds/world/calibration.hpp"
-#include "manyworlds/world/event_log.hpp"
 
 namespace manyworlds {
 namespace {

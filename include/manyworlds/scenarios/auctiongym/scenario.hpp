@@ -190,7 +190,7 @@ class Simulator {
   void simulate(std::uint32_t round, IdRange auctions, RoundStats& stats) const;
 
  private:
-  struct Kernels;  // the vectorised code, once per VectorIsa (src/world/auctiongym.cpp)
+  struct Kernels;  // the vectorised code, once per VectorIsa (src/scenarios/auctiongym/scenario.cpp)
 
   std::uint64_t seed_;
   int bidders_;
