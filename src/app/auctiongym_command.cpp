@@ -12,6 +12,7 @@
 
 #include "manyworlds/app/command_support.hpp"
 #include "manyworlds/app/progress.hpp"
+#include "manyworlds/app/serialization.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/io/auctiongym_file.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"
