@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "manyworlds/world/auctiongym.hpp"
+#include "manyworlds/scenarios/auctiongym/scenario.hpp"
 
 namespace manyworlds::auctiongym {
 namespace {

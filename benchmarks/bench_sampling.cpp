@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/random.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/sampler.hpp"
 

@@ -11,10 +11,10 @@
 
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/random.hpp"
+#include "manyworlds/core/vector_isa.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/policy_model.hpp"
-#include "manyworlds/core/vector_isa.hpp"
-#include "manyworlds/world/auctiongym.hpp"
+#include "manyworlds/scenarios/auctiongym/scenario.hpp"
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/lockstep.hpp"
 #include "manyworlds/world/priors.hpp"

@@ -6,10 +6,10 @@
 #include <iostream>
 
 #include "manyworlds/app/job.hpp"
+#include "manyworlds/calibrate/calibration.hpp"
+#include "manyworlds/calibrate/event_log.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/learn/baselines.hpp"
-#include "manyworlds/world/calibration.hpp"
-#include "manyworlds/world/event_log.hpp"
 
 namespace manyworlds {
 

@@ -15,8 +15,10 @@
 #include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/auctiongym_command.hpp"
+#include "manyworlds/io/auctiongym_file.hpp"
 #include "manyworlds/io/hdf5.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
+#include "manyworlds/scenarios/auctiongym/round.hpp"
 
 namespace manyworlds::auctiongym {
 namespace {

@@ -14,6 +14,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/mpi/communicator.hpp>
 
+#include "manyworlds/app/serialization.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/broadcast_object.hpp"

@@ -9,11 +9,11 @@
 
 #include <boost/mpi/communicator.hpp>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/sampler.hpp"
 

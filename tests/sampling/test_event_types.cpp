@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/experience.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/event_types.hpp"
 
 namespace manyworlds {

@@ -8,8 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/random.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/exact_sum.hpp"
 
 namespace manyworlds {

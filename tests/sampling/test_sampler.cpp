@@ -13,11 +13,11 @@
 #include <tuple>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/random.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/sampler.hpp"
 
 namespace manyworlds {

@@ -10,7 +10,6 @@
 
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/toml_reader.hpp"
-#include "manyworlds/learn/baselines.hpp"
 #include "manyworlds/world/priors.hpp"
 #include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
@@ -21,6 +20,7 @@ namespace {
 
 using testing_support::default_priors;
 using testing_support::default_priors_path;
+using testing_support::ReferenceBid;
 
 
 int type_index(const Priors& priors, const std::string& name) {
@@ -293,7 +293,7 @@ TEST(WorldParams, SeasonalPeakWorldsSeeMoreQueriesPerUser) {
   double queries[2] = {0, 0};
   double users[2] = {0, 0};
   int worlds[2] = {0, 0};
-  ConstantBid policy;
+  ReferenceBid policy;
   std::vector<Experience> out;
   for (std::uint32_t w = 0; worlds[0] < 40 || worlds[1] < 40; ++w) {
     WorldParams params = draw_world(priors, 555, w);

@@ -1,4 +1,4 @@
-// Shared by the world tests: the default priors and an exploring constant bidder.
+// Shared by the world and calibration tests: the default priors, the reference bidder and an exploring constant bidder.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,13 @@ inline const Priors& default_priors() {
   static const Priors priors = load_priors(default_priors_path);
   return priors;
 }
+
+// The reference bid (log multiplier 0) and the first creative at every decision: a fixed bidder for
+// tests of the model alone (learn/'s ConstantBid with its defaults, which tests below learn/ cannot include).
+class ReferenceBid : public BidPolicy {
+ public:
+  Action act(const Observation&, int, const DecisionNoise&) override { return {0.0f, 0, 0.0f}; }
+};
 
 // A constant log bid multiplier `level` plus `spread` x the decision's normal noise; the creative
 // uniform from the decision's uniform noise. Stateless: a decision depends only on its noise.

@@ -6,23 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "manyworlds/sampling/collectives.hpp"
-#include "manyworlds/world/auctiongym.hpp"
+#include "manyworlds/scenarios/auctiongym/scenario.hpp"
 
 namespace manyworlds {
-
-// The output's format name and version (file attributes "format" and "format_version"; the
-// layout is documented in docs/auctiongym.md).
-inline constexpr const char* auctiongym_format_name = "manyworlds-auctiongym";
-inline constexpr std::int64_t auctiongym_format_version = 1;
-
-// Collective: simulates round `round` on the ranks of `collectives`. Rank r simulates the
-// summation blocks block_of(blocks_per_round, ranks, r), each summed in auction order; rank 0
-// gathers the blocks' sums and adds them in block order. So rank 0's result is identical, bit for
-// bit, for any number of ranks; the other ranks return empty statistics. Bytes moved per round:
-// O(blocks_per_round x bidders), independent of the number of auctions.
-auctiongym::RoundStats simulate_round(const auctiongym::Scenario& scenario, const auctiongym::Simulator& simulator,
-                                      std::uint32_t round, Collectives& collectives);
 
 // Command-line values that replace the scenario file's [run] settings (as `run --seed` does).
 struct ScenarioOverrides {

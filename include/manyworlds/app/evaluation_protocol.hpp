@@ -7,10 +7,10 @@
 
 #include "manyworlds/app/job.hpp"
 #include "manyworlds/app/progress.hpp"
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/evaluation_output.hpp"
 #include "manyworlds/learn/policy_model.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 
 namespace manyworlds {
 

@@ -5,8 +5,7 @@
 #include <optional>
 #include <string>
 
-#include <boost/serialization/string.hpp>
-
+#include "manyworlds/app/serialization.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/world/priors.hpp"
 

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "manyworlds/sampling/collectives.hpp"
+#include "manyworlds/core/collectives.hpp"
 
 namespace manyworlds {
 

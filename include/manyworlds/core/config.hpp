@@ -1,12 +1,9 @@
-// The job configuration: types, parsing from TOML, validation and serialisation for broadcast.
+// The job configuration: types, parsing from TOML and validation.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
 
 namespace manyworlds {
 
@@ -36,12 +33,6 @@ struct RunSection {
   double checkpoint_minutes = 15.0;            // minutes between checkpoints (at iteration ends); 0 = none by time
   std::int64_t max_experiences_per_rank = 1000000;
   int batch_deflate = 0;                       // /batches compression: 0 none (fastest), 1..9 shuffle + deflate level
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & name & seed & worlds & iterations & episodes_per_iteration & output & checkpoint_every &
-        checkpoint_minutes & max_experiences_per_rank & batch_deflate;
-  }
 };
 
 struct WorldSection {
@@ -49,22 +40,12 @@ struct WorldSection {
   std::string priors_path;     // resolved against the job file's folder
   double horizon_days = 7.0;   // one episode = one campaign of this many days
   RewardMode reward = RewardMode::expected;
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & priors & priors_path & horizon_days & reward;
-  }
 };
 
 struct EventTypeSection {
   std::vector<EventSource> precedence{EventSource::ground_truth};
   std::vector<std::string> keywords{"crisis", "urgent", "emergency", "high_priority"};
   double value_percentile = 90.0;  // experiences above this percentile of conversion value are crisis events
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & precedence & keywords & value_percentile;
-  }
 };
 
 struct SamplingSection {
@@ -80,12 +61,6 @@ struct SamplingSection {
   double priority_epsilon = 0.01;
   double min_crisis_share = 0.05;      // stratified mode: guaranteed crisis share of each batch
   EventTypeSection events;
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & mode & batch_size & batch_per_world & crisis_weight & alpha & beta_start & beta_end &
-        beta_anneal_iterations & advantage_priority & priority_epsilon & min_crisis_share & events;
-  }
 };
 
 struct PolicySection {
@@ -95,11 +70,6 @@ struct PolicySection {
   double max_abs_log_multiplier = 3.0;    // bids are clamped to reference * exp(+-this)
   BidPrior bid_prior = BidPrior::none;    // what the bid mean adds to the network's output (PolicyModel::mean_offset)
   double prior_offset = -0.5;             // log multiplier the value and adaptive-pacing priors add
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & hidden & value_hidden & init_log_std & max_abs_log_multiplier & bid_prior & prior_offset;
-  }
 };
 
 struct PpoSection {
@@ -122,13 +92,6 @@ struct PpoSection {
   bool lagrangian = false;      // charge expected costs at 1 + the pacing dual (see RewardSpec)
   bool counterfactual = false;  // advantages from the same auction priced at the mean bid (see RewardSpec)
   bool normalize_advantages = true;  // standardise each batch's advantages (importance-weighted statistics)
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & learning_rate & final_learning_rate & target_kl & epochs & minibatch_size & clip & value_coef & entropy_coef & gamma &
-        gae_lambda & max_grad_norm & adam_beta1 & adam_beta2 & adam_epsilon & reward_scale & budget_price & lagrangian & counterfactual &
-        normalize_advantages;
-  }
 };
 
 // Three disjoint sets of worlds from the same priors judge the policy: training worlds (the first
@@ -144,12 +107,6 @@ struct EvaluationSection {
   double score_floor = 0.05;            // normalised score's denominator >= this x |hindsight return|
   double robust_roas = 1.0;             // a strategy succeeds in a world when its ROAS >= this
   double robust_share = 0.7;            // ... and is robust when it succeeds in at least this share
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & validation_worlds & test_worlds & tuning_worlds & test_seed & every & bootstrap_samples & score_floor &
-        robust_roas & robust_share;
-  }
 };
 
 struct JobConfig {
@@ -161,11 +118,6 @@ struct JobConfig {
   PolicySection policy;
   PpoSection ppo;
   EvaluationSection evaluation;
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & file & text & run & world & sampling & policy & ppo & evaluation;
-  }
 };
 
 // Parses and validates job text; every problem is an InputError naming file, line and key.

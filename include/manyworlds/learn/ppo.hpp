@@ -7,11 +7,11 @@
 #include <span>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/learn/adam.hpp"
 #include "manyworlds/learn/policy_model.hpp"
 #include "manyworlds/learn/ppo_loss.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/exact_sum.hpp"
 
 namespace manyworlds {

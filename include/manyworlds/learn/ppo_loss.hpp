@@ -6,10 +6,10 @@
 #include <span>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/learn/policy_model.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 #include "manyworlds/sampling/exact_sum.hpp"
 
 namespace manyworlds {

@@ -9,7 +9,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <mpi.h>
 
-#include "manyworlds/sampling/collectives.hpp"
+#include "manyworlds/core/collectives.hpp"
 
 namespace manyworlds {
 

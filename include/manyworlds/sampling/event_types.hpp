@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 
 namespace manyworlds {
 

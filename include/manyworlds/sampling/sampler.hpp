@@ -5,9 +5,9 @@
 #include <span>
 #include <vector>
 
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/core/experience.hpp"
-#include "manyworlds/sampling/collectives.hpp"
 
 namespace manyworlds {
 

@@ -9,11 +9,6 @@ namespace manyworlds {
 struct PacingSignal {
   double step = 10;    // change of mu per unit of budget share spent ahead of (or behind) the target
   double max_mu = 50;  // mu stays in [0, max_mu]
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & step & max_mu;
-  }
 };
 
 // Dual subgradient descent on the budget constraint (as in the budget-pacing literature, e.g.

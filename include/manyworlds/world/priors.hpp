@@ -6,10 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/serialization/array.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
-
 #include "manyworlds/core/random.hpp"
 #include "manyworlds/world/pacing.hpp"
 
@@ -38,11 +34,6 @@ struct Distribution {
   double mean() const;
   double min() const;  // smallest value the distribution can produce
   double max() const;  // largest value the distribution can produce
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & kind & a & b;
-  }
 };
 
 struct SegmentPrior {
@@ -58,12 +49,6 @@ struct SegmentPrior {
   double value_median = 0;              // conversion value, log-normal (currency units)
   double value_sigma = 0;
   std::vector<double> tag_probability;  // per entry of Priors::tags: chance a user carries it
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & name & crisis & share & sessions_per_day & queries_per_session & query_mix &
-        ctr_multiplier & cvr & feature_dependence & value_median & value_sigma & tag_probability;
-  }
 };
 
 struct DevicePrior {
@@ -71,11 +56,6 @@ struct DevicePrior {
   double share = 0;          // mean share of users
   double ctr_multiplier = 1;
   double feature_gap = 0;    // conversion loss for feature-dependent users (iOS: a weaker feature)
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & name & share & ctr_multiplier & feature_gap;
-  }
 };
 
 struct QueryPrior {
@@ -83,11 +63,6 @@ struct QueryPrior {
   double cvr_multiplier = 1;
   double competition = 1;         // multiplies competitors' chance to enter the auction
   std::vector<int> tags;          // indices into Priors::tags that every query of this type carries
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & base_ctr & cvr_multiplier & competition & tags;
-  }
 };
 
 struct StrategyPrior {
@@ -98,12 +73,6 @@ struct StrategyPrior {
   double budget_multiplier = 1;
   bool paced = false;             // throttles when spending ahead of an even schedule
   double bid_trend_per_day = 0;   // log-bid change per day (negative: pulling back)
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & name & probability & bid_multiplier & query_multipliers & budget_multiplier & paced &
-        bid_trend_per_day;
-  }
 };
 
 // How a world type shifts the parameters drawn for a world (all multipliers default to 1).
@@ -124,13 +93,6 @@ struct WorldTypePrior {
   int add_strategy = -1;            // index of a strategy: one more competitor using it
   int switch_strategy = -1;         // index of a strategy some competitors switch to
   double switch_share = 0;          // ... this share of them
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & name & probability & traffic & bid_level & reserve & ctr & cvr & value & crisis_share &
-        crisis_intent & competitor_budget & seasonal_amplitude_add & competitors_add &
-        add_strategy & switch_strategy & switch_share;
-  }
 };
 
 struct Priors {
@@ -192,20 +154,6 @@ struct Priors {
 
   int crisis_segment() const;             // index of the segment flagged crisis
   int strategy_index(const std::string& name) const;
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & file & text & tags & urgency_tags & users & activity_shape & segment_concentration &
-        device_concentration & segments & devices & ios_device & queries & hour_profile &
-        hour_noise & day_of_week_profile & start_day_of_year & seasonal_amplitude &
-        seasonal_peak_day & hour_ctr_amplitude & evening_peak_hour & slots & position_ctr &
-        reserve_price & bid_level & agent_quality & ctr_level & competitor_count &
-        competitor_base_bid & competitor_quality & competitor_bid_noise &
-        competitor_daily_budget & competitor_participation & strategies & creatives &
-        creative_effectiveness & creative_crisis_affinity & creative_fatigue_rate &
-        delay_median_hours & delay_sigma & attribution_window_days & cvr_level & value_level &
-        agent_daily_budget & value_estimate_noise & pacing_signal & world_types;
-  }
 };
 
 // Parses and validates priors text; problems are InputErrors naming file, line and key.

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "manyworlds/calibrate/calibration.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
-#include "manyworlds/world/calibration.hpp"
 
 namespace manyworlds {
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "manyworlds/calibrate/event_log.hpp"
 #include "manyworlds/world/bid_policy.hpp"
-#include "manyworlds/world/event_log.hpp"
 #include "manyworlds/world/priors.hpp"
 
 namespace manyworlds {

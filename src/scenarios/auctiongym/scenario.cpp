@@ -1,5 +1,5 @@
 // The AuctionGym-compatible scenario: job file parsing, the catalogue, the ziggurat normals and the auctions.
-#include "manyworlds/world/auctiongym.hpp"
+#include "manyworlds/scenarios/auctiongym/scenario.hpp"
 
 #include <immintrin.h>
 

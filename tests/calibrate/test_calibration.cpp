@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "manyworlds/calibrate/calibration.hpp"
+#include "manyworlds/calibrate/event_log.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
-#include "manyworlds/learn/baselines.hpp"
-#include "manyworlds/world/calibration.hpp"
-#include "manyworlds/world/event_log.hpp"
+#include "../world/world_test_support.hpp"
 
 namespace manyworlds {
 namespace {
@@ -22,7 +22,7 @@ const std::string default_priors_path = std::string(MANYWORLDS_SOURCE_DIR) + "/j
 
 std::vector<EventRow> simulated_rows(const Priors& priors, std::int64_t worlds, double days) {
   std::vector<EventRow> rows;
-  ConstantBid bidder;
+  testing_support::ReferenceBid bidder;
   simulate_events(priors, {7, 0, worlds, 1, days}, bidder, [&rows](const EventRow& row) { rows.push_back(row); });
   return rows;
 }
@@ -273,7 +273,7 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   constexpr std::int64_t worlds = 600;
   const double root_worlds = std::sqrt(static_cast<double>(worlds));
   EventStatistics statistics(defaults, "simulated.csv");
-  ConstantBid bidder;
+  testing_support::ReferenceBid bidder;
   std::int64_t line = 1;
   simulate_events(truth, {4242, 0, worlds, 2, 2.0}, bidder,
                   [&](const EventRow& row) { statistics.add(row, ++line); });

@@ -1,5 +1,5 @@
 // Event logs: the CSV writer and checked reader, and simulated logs from the world model.
-#include "manyworlds/world/event_log.hpp"
+#include "manyworlds/calibrate/event_log.hpp"
 
 #include <algorithm>
 #include <charconv>

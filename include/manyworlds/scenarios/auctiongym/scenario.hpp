@@ -8,9 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
-
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/core/random.hpp"
 #include "manyworlds/core/vector_isa.hpp"
@@ -53,13 +50,6 @@ struct Scenario {
   std::vector<double> embeddings;            // [bidder][item][dimension]
   std::vector<double> intercepts;            // [bidder][item]
   std::vector<double> values;                // [bidder][item]
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar & file & text & name & seed & rounds & auctions_per_round & blocks_per_round & output & bidders &
-        items_per_bidder & dimensions & observed_dimensions & participants & embedding_sd & intercept_min &
-        intercept_max & value_log_mean & value_log_sd & embeddings & intercepts & values;
-  }
 };
 
 // Parses and checks a job file's text; InputError naming the file, line, key and fix. Unknown
@@ -190,7 +180,7 @@ class Simulator {
   void simulate(std::uint32_t round, IdRange auctions, RoundStats& stats) const;
 
  private:
-  struct Kernels;  // the vectorised code, once per VectorIsa (src/world/auctiongym.cpp)
+  struct Kernels;  // the vectorised code, once per VectorIsa (src/scenarios/auctiongym/scenario.cpp)
 
   std::uint64_t seed_;
   int bidders_;

@@ -7,9 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "manyworlds/app/auctiongym_command.hpp"
+#include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/errors.hpp"
-#include "manyworlds/world/auctiongym.hpp"
+#include "manyworlds/scenarios/auctiongym/round.hpp"
+#include "manyworlds/scenarios/auctiongym/scenario.hpp"
 
 namespace manyworlds::auctiongym {
 namespace {

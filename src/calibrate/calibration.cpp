@@ -1,5 +1,5 @@
 // Calibration: event rows into sufficient statistics, the model fits and their jackknife standard errors.
-#include "manyworlds/world/calibration.hpp"
+#include "manyworlds/calibrate/calibration.hpp"
 
 #include <algorithm>
 #include <cmath>
