@@ -16,7 +16,6 @@ namespace manyworlds {
 
 namespace {
 
-constexpr double batch_row_bytes = 2 * obs_dim * 4 + 13 * 4 + 3 * 4 + 12 + 16;
 constexpr double world_state_bytes_per_user = sizeof(User) + 16 * 2;
 
 }  // namespace
@@ -81,9 +80,8 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
   const double worlds = static_cast<double>(config.run.worlds);
   const double evaluations = iterations / config.evaluation.every + 1;
   estimate.output_bytes =
-      iterations * (static_cast<double>(config.sampling.batch_size) * batch_row_bytes +
-                    worlds * static_cast<double>(world_stat_fields().size()) * 8.0 +
-                    static_cast<double>(iteration_metric_fields().size() + runtime_metric_fields().size()) * 8.0) +
+      iterations * (static_cast<double>(config.sampling.batch_size) * batch_row_bytes(model.creatives()) +
+                    world_stat_bytes_per_iteration(config.run.worlds) + metric_bytes_per_iteration()) +
       evaluations * (static_cast<double>(config.evaluation.validation_worlds) + 8.0 +
                      static_cast<double>(model.parameter_count())) * 8.0 +
       static_cast<double>(config.evaluation.test_worlds) * static_cast<double>(test_strategy_names().size()) *

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "manyworlds/app/agreement.hpp"
-#include "manyworlds/app/evaluation_protocol.hpp"
 #include "manyworlds/app/estimate.hpp"
+#include "manyworlds/app/evaluation_protocol.hpp"
+#include "manyworlds/app/iteration_parts.hpp"
 #include "manyworlds/app/progress.hpp"
 #include "manyworlds/app/run_files.hpp"
 #include "manyworlds/app/sampling_diagnostic.hpp"
@@ -25,14 +27,8 @@
 #include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_file.hpp"
 #include "manyworlds/learn/evaluation.hpp"
-#include "manyworlds/learn/gae.hpp"
-#include "manyworlds/learn/inference_policy.hpp"
-#include "manyworlds/learn/ppo.hpp"
 #include "manyworlds/parallel/mpi_collectives.hpp"
-#include "manyworlds/sampling/event_types.hpp"
 #include "manyworlds/sampling/exact_sum.hpp"
-#include "manyworlds/sampling/sampler.hpp"
-#include "manyworlds/world/lockstep.hpp"
 
 namespace manyworlds {
 
@@ -54,12 +50,6 @@ double peak_rss_bytes() {
   return static_cast<double>(usage.ru_maxrss) * 1024.0;
 }
 
-// Per-world sums a rank sends to rank 0 each iteration (so rank 0 can add them in world order).
-struct WorldIterationSummary {
-  EpisodeStats stats;
-  double log_multiplier_sum = 0;
-};
-
 class Runner {
  public:
   Runner(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
@@ -71,18 +61,14 @@ class Runner {
         mpi_(communicator),
         collectives_(mpi_),
         model_(config_.policy, job.priors.creatives),
-        typer_(config_.sampling.events, job.priors.tags),
-        sampler_(config_.sampling, config_.run.seed),
         protocol_(job, model_, collectives_),
         log_stream_(log),
         log_(log, collectives_.is_root() && !options.quiet, 0, config_.run.iterations),
-        lockstep_(static_cast<std::size_t>(std::max(1, options.lanes))) {
-    capacity_ = static_cast<std::size_t>(config_.run.max_experiences_per_rank);
-    Stream init_stream(config_.run.seed, Purpose::training, 0, 0, 0);
-    const Eigen::VectorXd initial = model_.initial_parameters(init_stream);
-    parameters_.assign(initial.data(), initial.data() + initial.size());
-    trainer_.emplace(model_, config_.ppo, initial);
-  }
+        simulate_(config_, model_, static_cast<std::size_t>(std::max(1, options.lanes))),
+        classify_(config_, job.priors),
+        sample_(config_, model_, job.priors),
+        train_(config_, model_),
+        evaluate_(config_, protocol_) {}
 
   RunSummary run() {
     const Clock::time_point start = Clock::now();
@@ -114,48 +100,14 @@ class Runner {
   }
 
  private:
-  // The learner's state in a checkpoint: one line per field here, one checked read per field in
-  // import_learner_state. Bump learner_state_version when a field changes meaning.
-  static constexpr std::int64_t learner_state_version = 2;
-  StateRecord learner_state() const {
-    const std::vector<double> adam = trainer_->export_optimizer_state();  // [t, m..., v...]
-    const auto half = static_cast<std::ptrdiff_t>((adam.size() - 1) / 2);
-    StateRecord record;
-    record.put("policy_parameters", parameters_);
-    record.put_integer("adam_step", static_cast<std::int64_t>(adam[0]));
-    record.put("adam_first_moment", std::vector<double>(adam.begin() + 1, adam.begin() + 1 + half));
-    record.put("adam_second_moment", std::vector<double>(adam.begin() + 1 + half, adam.end()));
-    const SelectedSnapshot& selected = protocol_.selected();
-    record.put_integer("selected_iteration", selected.iteration);
-    record.put("selected_score", std::vector<double>{selected.score});
-    record.put("selected_parameters", selected.iteration >= 0 ? selected.parameters : parameters_);
-    return record;
-  }
-  void import_learner_state(const StateRecord& record) {
-    const std::size_t count = parameters_.size();
-    const std::vector<double> parameters = record.reals("policy_parameters", {.size = count});
-    std::vector<double> adam{static_cast<double>(record.integer("adam_step", 0, std::int64_t{1} << 52))};
-    const std::vector<double> first = record.reals("adam_first_moment", {.size = count});
-    const std::vector<double> second = record.reals("adam_second_moment", {.size = count, .min = 0.0});
-    adam.insert(adam.end(), first.begin(), first.end());
-    adam.insert(adam.end(), second.begin(), second.end());
-    trainer_->import_parameters(parameters);
-    trainer_->import_optimizer_state(adam);
-    parameters_ = parameters;
-    SelectedSnapshot selected;
-    selected.iteration = static_cast<int>(record.integer("selected_iteration", -1, config_.run.iterations));
-    selected.score = record.reals("selected_score", {.size = 1})[0];
-    selected.parameters = record.reals("selected_parameters", {.size = count});
-    protocol_.restore_selected(std::move(selected));
-  }
-
   // Every rank reserves room for the experiences its worlds are expected to produce (not the
   // whole run.max_experiences_per_rank: the buffer grows beyond the expectation if it must).
   void reserve_experiences() {
     const double expected = expected_experiences(job_, world_range_);
-    const auto wanted = static_cast<std::size_t>(std::min(expected * 1.05, static_cast<double>(capacity_)));
+    const auto capacity = static_cast<double>(config_.run.max_experiences_per_rank);
+    const auto wanted = static_cast<std::size_t>(std::min(expected * 1.05, capacity));
     try {
-      experiences_.reserve(wanted);
+      simulate_.reserve(wanted);
     } catch (const std::bad_alloc&) {
       throw out_of_memory(wanted);
     }
@@ -248,7 +200,7 @@ class Runner {
       }
     }
     TestResults test;
-    agreed(communicator_, [&] { test = protocol_.test(parameters_, log_); });
+    agreed(communicator_, [&] { test = protocol_.test(train_.parameters(), log_); });
     if (collectives_.is_root()) {
       summary.test_score = test.summary.overall[static_cast<int>(TestStrategy::policy)];
       summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
@@ -258,8 +210,8 @@ class Runner {
                             "the test results and the final policy");
     agreed(communicator_, [&] {
       output_->write_test(test, static_cast<int>(job_.priors.world_types.size()));
-      output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : parameters_, parameters_,
-                                  selected.iteration);
+      output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : train_.parameters(),
+                                  train_.parameters(), selected.iteration);
       close_output();
     });
     collectives_.barrier();
@@ -344,7 +296,7 @@ class Runner {
         throw InputError(files.checkpoint + ": learner state version " + std::to_string(state.learner_version) +
                          ", this program reads version " + std::to_string(learner_state_version) +
                          "; resume it with the program that wrote it");
-      import_learner_state(state.learner);
+      protocol_.restore_selected(restore_learner_state(state.learner, train_, config_.run.iterations));
       verify_output(files.partial, files.checkpoint, state.output);
       rewind_output(files.partial, state.output);
       digests_ = state.output;
@@ -352,11 +304,11 @@ class Runner {
     std::vector<std::int64_t> next{state.next_iteration, protocol_.selected().iteration};
     collectives_.broadcast(next);
     // Every rank steps Adam in the data-parallel update: all need the restored parameters and moments.
-    std::vector<double> adam = collectives_.is_root() ? trainer_->export_optimizer_state() : std::vector<double>{};
-    collectives_.broadcast(parameters_);
+    std::vector<double> parameters = train_.parameters();
+    std::vector<double> adam = collectives_.is_root() ? train_.trainer().export_optimizer_state() : std::vector<double>{};
+    collectives_.broadcast(parameters);
     collectives_.broadcast(adam);
-    trainer_->import_parameters(parameters_);
-    trainer_->import_optimizer_state(adam);
+    train_.restore(parameters, adam);
     SelectedSnapshot selected = protocol_.selected();
     selected.iteration = static_cast<int>(next[1]);
     collectives_.broadcast(selected.score);
@@ -380,7 +332,7 @@ class Runner {
       state.fingerprint = job_fingerprint(job_);
       state.next_iteration = iteration + 1;
       state.learner_version = learner_state_version;
-      state.learner = learner_state();
+      state.learner = learner_state(train_, protocol_.selected());
       state.output = digests_;
       write_checkpoint(files.checkpoint, state);
       bytes = std::filesystem::file_size(files.checkpoint);
@@ -394,82 +346,101 @@ class Runner {
               std::to_string(output_bytes) + " bytes)");
   }
 
+  // Where an iteration started: its clock and the collectives' counters.
+  struct IterationStart {
+    Clock::time_point time;
+    std::int64_t bytes = 0;
+    double collective_seconds = 0;
+    std::int64_t calls = 0;
+  };
+
   IterationMetrics iterate(int iteration, OutputFile& output) {
-    const Clock::time_point start = Clock::now();
-    const std::int64_t bytes_before = collectives_.bytes_moved();
-    const double collective_before = collectives_.seconds();
-    const std::int64_t calls_before = collectives_.calls();
+    const IterationStart start{Clock::now(), collectives_.bytes_moved(), collectives_.seconds(), collectives_.calls()};
     RuntimeMetrics runtime;
 
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
-    std::vector<WorldIterationSummary> local_summaries(worlds_.size());
-    std::vector<WorldSlice> slices;
+    SimulatePart::Result simulation;
     double simulated = 0;  // this rank's own simulation time, before the agreement waits for the others
     agreed(communicator_, [&] {
       try {
-        simulate(iteration, local_summaries, slices);
+        simulation = simulate_.run(iteration, worlds_, train_.parameters());
       } catch (const std::bad_alloc&) {
-        throw out_of_memory(experiences_.size());
+        throw out_of_memory(simulate_.experiences().size());
       }
-      simulated = seconds_since(start);
+      simulated = seconds_since(start.time);
     });
     // The wait for the slowest rank inside the agreement: what imbalance costs, kept out of the phases that follow.
-    const double waited = seconds_since(start) - simulated;
+    const double waited = seconds_since(start.time) - simulated;
 
     // 2. Event types (collective: the value percentile spans all ranks).
     Clock::time_point phase = Clock::now();
-    const IdentificationCounts identification = typer_.classify(experiences_, collectives_);
+    const IdentificationCounts identification = classify_.run(simulate_.experiences(), collectives_);
     runtime.classify_seconds = seconds_since(phase);
 
     // 3. The batch: decided from per-world summaries; rows stay with their owners.
     phase = Clock::now();
-    const double beta = config_.sampling.mode == SamplingMode::proportional
-                            ? beta_at(config_.sampling, iteration, config_.run.iterations)
-                            : 1.0;
     SampledBatch batch;
-    agreed(communicator_, [&] { batch = sampler_.draw(experiences_, slices, iteration, beta, collectives_); });
+    agreed(communicator_, [&] { batch = sample_.run(iteration, simulate_.experiences(), simulation.slices, collectives_); });
     runtime.sample_seconds = seconds_since(phase);
-    const std::vector<double> behaviour_parameters = parameters_;
-    const BehaviourColumns behaviour = behaviour_of(batch.rows);
-    if (options_.diagnose_draws > 0) diagnose(iteration, slices);
+    const std::vector<double> behaviour_parameters = train_.parameters();
+    const BehaviourColumns behaviour = sample_.behaviour_of(batch.rows, behaviour_parameters);
+    if (options_.diagnose_draws > 0) diagnose(iteration, simulation.slices);
 
     // 4. Every rank trains on its own rows; rank 0 sums the per-world figures in world order.
-    phase = Clock::now();
-    const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
-    const Clock::time_point serial = Clock::now();
-    IterationMetrics metrics;
-    if (collectives_.is_root()) metrics = summarize(summaries, identification, batch.summary);
-    runtime.serial_seconds = seconds_since(serial);
-    agreed(communicator_, [&] { update(iteration, batch, metrics, runtime); });
-    runtime.update_seconds = seconds_since(phase);
+    const IterationMetrics metrics = train(iteration, simulation.summaries, identification, batch, runtime);
 
-    // 5. Validation every `every` iterations and after the last. First, all ranks agree that the
-    // disk has room for what this iteration writes (steps 5 and 6).
-    phase = Clock::now();
-    const bool evaluate_now =
-        (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;
-    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now), "iteration " + std::to_string(iteration + 1));
-    if (evaluate_now) validate_into(iteration + 1, output);
-    runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
+    // 5. Validation every `every` iterations and after the last.
+    evaluate(iteration, output, runtime);
 
     // 6. The iteration's rows in the file, then the transport and timing figures of every rank.
     phase = Clock::now();
-    IterationRecord record;
-    record.iteration = iteration;
-    record.first_world = world_range_.begin;
-    std::vector<EpisodeStats> world_stats;
-    for (const WorldIterationSummary& summary : local_summaries) world_stats.push_back(summary.stats);
-    record.world_stats = world_stats;
-    record.first_row = batch.first_row;
-    record.rows = batch.rows;
-    record.behaviour_bid_mean = behaviour.bid_mean;
-    record.behaviour_log_std = behaviour.log_std;
-    record.behaviour_creative_log_prob = behaviour.creative_log_prob;
-    record.policy_parameters = behaviour_parameters;
-    record.metrics = metrics;
-    agreed(communicator_, [&] { output.append_iteration(record); });
+    agreed(communicator_, [&] {
+      record_.run(output, {iteration, world_range_.begin, simulation.summaries, &batch, &behaviour, behaviour_parameters,
+                           metrics});
+    });
     runtime.write_seconds = seconds_since(phase);
-    phase = Clock::now();
+    finish_runtime(iteration, output, start, simulation.summaries, {simulated, waited, metrics.decisions}, runtime);
+    log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
+    return metrics;
+  }
+
+  // Step 4 of an iteration (collective): rank 0's figures from the gathered per-world sums, then
+  // every rank's update on its own rows.
+  IterationMetrics train(int iteration, const std::vector<WorldIterationSummary>& local_summaries,
+                         const IdentificationCounts& identification, const SampledBatch& batch, RuntimeMetrics& runtime) {
+    const Clock::time_point phase = Clock::now();
+    const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
+    const Clock::time_point serial = Clock::now();
+    IterationMetrics metrics;
+    if (collectives_.is_root()) metrics = iteration_metrics(config_, summaries, identification, batch.summary);
+    runtime.serial_seconds = seconds_since(serial);
+    agreed(communicator_, [&] { train_.run(iteration, batch, collectives_, metrics, runtime); });
+    runtime.update_seconds = seconds_since(phase);
+    return metrics;
+  }
+
+  // Step 5 of an iteration (collective): first, all ranks agree that the disk has room for what
+  // this iteration writes (validation and record); then the validation round if one is due.
+  void evaluate(int iteration, OutputFile& output, RuntimeMetrics& runtime) {
+    const Clock::time_point phase = Clock::now();
+    const bool evaluate_now = evaluate_.due(iteration);
+    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now), "iteration " + std::to_string(iteration + 1));
+    if (evaluate_now) validate_into(iteration + 1, output);
+    runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
+  }
+
+  // This rank's own figures of an iteration, before they are combined over the ranks.
+  struct RankFigures {
+    double simulated = 0;  // seconds simulating
+    double waited = 0;     // seconds waiting for the slowest rank after simulating
+    double decisions = 0;  // over all ranks (rank 0's metrics)
+  };
+
+  // The end of an iteration (collective): re-partitioning, the figures of every rank, /runtime.
+  void finish_runtime(int iteration, OutputFile& output, const IterationStart& start,
+                      const std::vector<WorldIterationSummary>& local_summaries, const RankFigures& figures,
+                      RuntimeMetrics& runtime) {
+    const Clock::time_point phase = Clock::now();
     bool moved = false;
     agreed(communicator_, [&] { moved = rebalance(local_summaries); });
     runtime.balance_seconds = seconds_since(phase);
@@ -477,14 +448,12 @@ class Runner {
     runtime.batch_write_seconds = output.last_batch_write_seconds();
     runtime.batch_bytes = output.batch_bytes_per_iteration();
     runtime.batch_writes_collective = output.batch_writes_collective() ? 1.0 : 0.0;
-    gather_rank_figures(runtime, simulated, waited, collectives_.bytes_moved() - bytes_before);
-    runtime.decisions_per_second = metrics.decisions / std::max(runtime.simulate_seconds, 1e-9);
-    runtime.collective_seconds = collectives_.seconds() - collective_before;
-    runtime.collective_calls = static_cast<double>(collectives_.calls() - calls_before);
-    runtime.iteration_seconds = seconds_since(start);
+    gather_rank_figures(runtime, figures.simulated, figures.waited, collectives_.bytes_moved() - start.bytes);
+    runtime.decisions_per_second = figures.decisions / std::max(runtime.simulate_seconds, 1e-9);
+    runtime.collective_seconds = collectives_.seconds() - start.collective_seconds;
+    runtime.collective_calls = static_cast<double>(collectives_.calls() - start.calls);
+    runtime.iteration_seconds = seconds_since(start.time);
     agreed(communicator_, [&] { output.append_runtime(iteration, runtime); });
-    log_.iteration(iteration, metrics, runtime, config_.sampling.batch_size);
-    return metrics;
   }
 
   // This rank's worlds: a contiguous block of balanced cost (the same bounds on every rank).
@@ -527,7 +496,7 @@ class Runner {
   // bytes, experiences and peak memory.
   void gather_rank_figures(RuntimeMetrics& runtime, double simulated, double waited, std::int64_t bytes) {
     const double rss = peak_rss_bytes();
-    std::vector<double> largest{simulated, static_cast<double>(experiences_.size()), rss, -rss,
+    std::vector<double> largest{simulated, static_cast<double>(simulate_.experiences().size()), rss, -rss,
                                 static_cast<double>(bytes)};
     collectives_.max_double(largest);
     ExactSum sums(2);
@@ -548,30 +517,10 @@ class Runner {
     runtime.bytes_moved = static_cast<double>(collectives_.sum(bytes)) / 2.0;
   }
 
-  // The behaviour policy's distribution at each of this rank's batch rows (for offline learners).
-  struct BehaviourColumns {
-    std::vector<float> bid_mean;
-    float log_std = 0;
-    std::vector<float> creative_log_prob;  // [row][creative]
-  };
-  BehaviourColumns behaviour_of(const std::vector<BatchRow>& rows) const {
-    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
-    BehaviourColumns columns;
-    columns.log_std = policy.log_std();
-    const auto creatives = static_cast<std::size_t>(model_.creatives());
-    columns.creative_log_prob.resize(rows.size() * creatives);
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const int world_creatives = job_.priors.creatives;
-      columns.bid_mean.push_back(
-          policy.distribution(rows[i].experience.obs, world_creatives, columns.creative_log_prob.data() + i * creatives));
-    }
-    return columns;
-  }
-
   // Collective: a validation round of the current policy after `iterations` iterations, appended to the output.
   void validate_into(int iterations, OutputFile& output) {
     ValidationRound round;
-    agreed(communicator_, [&] { round = protocol_.validate(iterations, parameters_, log_); });
+    agreed(communicator_, [&] { round = evaluate_.run(iterations, train_.parameters(), log_); });
     agreed(communicator_, [&] { output.append_validation(round); });
   }
 
@@ -582,8 +531,8 @@ class Runner {
     const bool fresh = !std::filesystem::exists(path) || std::filesystem::file_size(path) == 0;
     std::ofstream csv(path, std::ios::app);
     if (fresh) csv << "iteration,arm,draws,gradient_mse,gradient_bias_squared,gradient_relative_mse,crisis_value_mse,mean_ess\n";
-    for (const ArmDiagnosis& arm : diagnose_sampling(experiences_, slices, iteration, config_, model_, parameters_,
-                                                     options_.diagnose_draws)) {
+    for (const ArmDiagnosis& arm : diagnose_sampling(simulate_.experiences(), slices, iteration, config_, model_,
+                                                     train_.parameters(), options_.diagnose_draws)) {
       csv << iteration << ',' << arm.arm << ',' << options_.diagnose_draws << ',' << arm.gradient.mean_squared_error << ','
           << arm.gradient.bias_squared << ',' << arm.gradient.relative_error << ',' << arm.crisis_value.mean_squared_error
           << ',' << arm.effective_sample_size << '\n';
@@ -596,120 +545,6 @@ class Runner {
     if (!csv) throw RuntimeFailure(path + ": could not write the sampling diagnostic");
   }
 
-  // The rank's worlds in lockstep (RunOptions::lanes at a time) with one batched policy; each
-  // episode's values and advantages are computed when it ends; the experiences land in world order,
-  // as world-by-world episodes would put them.
-  void simulate(int iteration, std::vector<WorldIterationSummary>& summaries, std::vector<WorldSlice>& slices) {
-    InferencePolicy policy(model_, parameters_, InferencePolicy::Mode::sample);
-    experiences_.clear();
-    const int episodes = config_.run.episodes_per_iteration;
-    std::vector<std::int64_t> rows(worlds_.size(), 0);
-    const auto finish_episode = [&](std::size_t w, const EpisodeStats& stats, std::span<Experience> episode) {
-      summaries[w].stats += stats;
-      rows[w] += static_cast<std::int64_t>(episode.size());
-      if (episode.empty()) return;
-      value_scratch_.resize(episode.size());
-      policy.values(episode.data(), episode.size(), value_scratch_.data());
-      for (std::size_t i = 0; i < episode.size(); ++i) episode[i].value_estimate = value_scratch_[i];
-      const RewardSpec reward{config_.world.reward, config_.ppo.reward_scale, config_.ppo.lagrangian,
-                              config_.ppo.counterfactual, config_.ppo.budget_price, stats.budget};
-      compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, reward);
-    };
-    lockstep_.run(worlds_, static_cast<std::uint32_t>(iteration * episodes), episodes, policy, experiences_, capacity_,
-                  finish_episode);
-    std::int64_t begin = 0;
-    for (std::size_t w = 0; w < worlds_.size(); ++w) {
-      const std::int64_t end = begin + rows[w];
-      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i)
-        summaries[w].log_multiplier_sum += experiences_[i].log_bid_multiplier;
-      slices.push_back({worlds_[w].params().world_id, begin, end});
-      begin = end;
-    }
-  }
-
-  // Rank 0: the iteration's figures from the per-world sums (added in world order) and the draw.
-  IterationMetrics summarize(const std::vector<WorldIterationSummary>& summaries,
-                             const IdentificationCounts& identification, const DrawSummary& draw) const {
-    IterationMetrics m;
-    EpisodeStats total;
-    double log_multiplier_sum = 0;
-    for (const WorldIterationSummary& summary : summaries) {
-      total += summary.stats;
-      log_multiplier_sum += summary.log_multiplier_sum;
-    }
-    const auto count = [](std::int64_t n) { return static_cast<double>(n); };
-    const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-    m.episodes = count(config_.run.worlds) * config_.run.episodes_per_iteration;
-    m.queries = count(total.queries);
-    m.decisions = count(total.decisions);
-    m.impressions = count(total.impressions);
-    m.clicks = count(total.clicks);
-    m.conversions = count(total.conversions);
-    m.crisis_conversions = count(total.crisis_conversions);
-    m.spend = total.spend;
-    m.conversion_value = total.conversion_value;
-    m.crisis_value = total.crisis_value;
-    m.reward = total.reward;
-    m.mean_episode_return = ratio(total.reward, m.episodes);
-    m.roas = ratio(total.conversion_value, total.spend);
-    m.ctr = ratio(m.clicks, m.impressions);
-    m.cvr = ratio(m.conversions, m.clicks);
-    const double population = count(draw.population);
-    m.natural_crisis_share = ratio(count(identification.true_positive + identification.false_positive), population);
-    m.natural_crisis_truth_share = ratio(count(identification.true_positive + identification.false_negative), population);
-    m.predicted_crisis_share = draw.predicted_crisis_share;
-    m.identification_precision = identification.precision();
-    m.identification_recall = identification.recall();
-    m.population_reward_mean = ratio(total.reward, population);
-    m.mean_log_bid_multiplier = ratio(log_multiplier_sum, population);
-    m.beta = draw.beta;
-    m.max_possible_weight = draw.max_weight;
-    return m;
-  }
-
-  // Every rank (collective): batch statistics and the PPO update on this rank's own rows; every
-  // rank ends with the same parameters, so none are broadcast.
-  void update(int iteration, const SampledBatch& sampled, IterationMetrics& m, RuntimeMetrics& runtime) {
-    const BatchStatistics batch = summarize_batch(sampled.rows, collectives_);
-    m.batch_crisis_share = batch.crisis_share;
-    m.batch_crisis_truth_share = batch.crisis_truth_share;
-    m.weight_mean = batch.weight_mean;
-    m.weight_std = batch.weight_std;
-    m.weight_min = batch.weight_min;
-    m.weight_max = batch.weight_max;
-    m.effective_sample_size = batch.effective_sample_size;
-    m.weighted_reward_mean = batch.weighted_reward_mean;
-
-    LocalBatch local;
-    local.samples.reserve(sampled.rows.size());
-    local.worlds.reserve(sampled.rows.size());
-    for (const BatchRow& row : sampled.rows) {
-      local.samples.push_back(training_sample(row.experience, row.weight));
-      local.worlds.push_back(row.experience.world);
-    }
-    local.first_row = sampled.first_row;
-    local.total_rows = collectives_.sum(static_cast<std::int64_t>(sampled.rows.size()));
-    if (config_.ppo.normalize_advantages) normalize_advantages(local.samples, collectives_);
-    const double collective_before = collectives_.seconds();
-    const PpoStats stats = trainer_->update(local, config_.run.seed, static_cast<std::uint32_t>(iteration + 1), collectives_,
-                                            learning_rate_at(config_.ppo, iteration, config_.run.iterations));
-    const UpdateTiming& timing = trainer_->last_timing();
-    runtime.update_compute_seconds = timing.compute_seconds;
-    runtime.update_reduce_seconds = timing.combine_seconds;
-    runtime.serial_seconds += std::max(0.0, timing.combine_seconds - (collectives_.seconds() - collective_before));
-    m.policy_loss = stats.policy_loss;
-    m.value_loss = stats.value_loss;
-    m.entropy = stats.entropy;
-    m.approx_kl = stats.approx_kl;
-    m.clip_fraction = stats.clip_fraction;
-    m.learning_rate = stats.learning_rate;
-    m.epochs = static_cast<double>(stats.epochs);
-    m.grad_norm = stats.grad_norm;
-    m.explained_variance = stats.explained_variance;
-    parameters_ = trainer_->export_parameters();
-    m.policy_log_std = parameters_[static_cast<std::size_t>(model_.log_std_index())];
-  }
-
   const Job& job_;
   const JobConfig& config_;
   RunOptions options_;
@@ -717,20 +552,18 @@ class Runner {
   MpiCollectives mpi_;
   TimedCollectives collectives_;
   PolicyModel model_;
-  EventTyper typer_;
-  BatchSampler sampler_;
   EvaluationProtocol protocol_;
   std::ostream& log_stream_;
   ProgressLog log_;
+  SimulatePart simulate_;
+  ClassifyPart classify_;
+  SamplePart sample_;
+  TrainPart train_;
+  EvaluatePart evaluate_;
+  RecordPart record_;
   std::vector<std::int64_t> bounds_;   // world partition: rank r owns [bounds_[r], bounds_[r + 1])
   IdRange world_range_;
-  std::size_t capacity_ = 0;
   std::vector<World> worlds_;
-  std::vector<Experience> experiences_;
-  std::vector<float> value_scratch_;
-  Lockstep lockstep_;
-  std::vector<double> parameters_;
-  std::optional<PpoTrainer> trainer_;
   std::optional<OutputFile> output_;             // OUTPUT.partial while it is open
   std::vector<DatasetDigest> digests_;           // rank 0: the output as the last checkpoint vouched for it
   SpaceReserve reserve_;                         // rank 0: disk space held back (RunFiles::reserve)

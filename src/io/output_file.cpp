@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <type_traits>
+#include <variant>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
@@ -25,136 +27,114 @@ constexpr std::uint64_t compressed_chunk_rows = 65536;
 // Rows per chunk of the metrics and runtime datasets (one double per iteration each).
 constexpr std::uint64_t metric_chunk_rows = 1024;
 
-// Every batch field of the rank's rows as one contiguous column each, filled in one pass over the
-// rows (a pass per field would read every row some thirty times). Kept between iterations, so
-// that its memory is allocated and faulted in once.
-struct BatchColumns {
-  std::vector<std::int32_t> world, episode, step;
-  std::vector<std::uint8_t> world_type, segment, device, query_type, creative, slot, event_type;
-  std::vector<std::uint8_t> crisis_truth, done, clicked, converted;
-  std::vector<std::uint32_t> tags;
-  std::vector<float> obs, next_obs;
-  std::vector<float> log_bid_multiplier, log_prob, value_estimate, reward, expected_reward, expected_cost, advantage;
-  std::vector<float> value_target, conversion_value, cost, bid, time_hours;
-  std::vector<double> probability, weight;
-
-  void fill(std::span<const BatchRow> rows) {
-    clear();
-    reserve(rows.size());
-    for (const BatchRow& row : rows) {
-      const Experience& e = row.experience;
-      world.push_back(e.world);
-      episode.push_back(e.episode);
-      step.push_back(e.step);
-      world_type.push_back(e.world_type);
-      segment.push_back(e.segment);
-      device.push_back(e.device);
-      query_type.push_back(e.query_type);
-      creative.push_back(e.creative);
-      slot.push_back(e.slot);
-      event_type.push_back(e.event_type);
-      crisis_truth.push_back((e.flags & flag_crisis_truth) != 0 ? 1 : 0);
-      done.push_back((e.flags & flag_done) != 0 ? 1 : 0);
-      clicked.push_back((e.flags & flag_clicked) != 0 ? 1 : 0);
-      converted.push_back((e.flags & flag_converted) != 0 ? 1 : 0);
-      tags.push_back(e.tags);
-      obs.insert(obs.end(), e.obs.begin(), e.obs.end());
-      next_obs.insert(next_obs.end(), row.next_obs.begin(), row.next_obs.end());
-      log_bid_multiplier.push_back(e.log_bid_multiplier);
-      log_prob.push_back(e.log_prob);
-      value_estimate.push_back(e.value_estimate);
-      reward.push_back(e.conversion_value - e.cost);
-      expected_reward.push_back(e.expected_reward);
-      expected_cost.push_back(e.expected_cost);
-      advantage.push_back(e.advantage);
-      value_target.push_back(e.value_target);
-      conversion_value.push_back(e.conversion_value);
-      cost.push_back(e.cost);
-      bid.push_back(e.bid);
-      time_hours.push_back(e.time_hours);
-      probability.push_back(row.probability);
-      weight.push_back(row.weight);
-    }
+// Options of a dataset that grows along axis 0 by `rows_per_chunk` rows per chunk; the other
+// axes (`inner`) are fixed and whole in every chunk.
+h5::DatasetOptions growable(std::uint64_t rows_per_chunk, const Dims& inner) {
+  h5::DatasetOptions options;
+  options.max_dims = {unlimited};
+  options.chunk = {rows_per_chunk};
+  for (std::uint64_t extent : inner) {
+    options.max_dims.push_back(extent);
+    options.chunk.push_back(extent);
   }
+  return options;
+}
 
- private:
-  void clear() {
-    for (auto* column : {&world, &episode, &step}) column->clear();
-    for (auto* column : {&world_type, &segment, &device, &query_type, &creative, &slot, &event_type, &crisis_truth,
-                         &done, &clicked, &converted})
-      column->clear();
-    tags.clear();
-    obs.clear();
-    next_obs.clear();
-    for (auto* column : {&log_bid_multiplier, &log_prob, &value_estimate, &reward, &expected_reward, &expected_cost,
-                         &advantage, &value_target, &conversion_value, &cost, &bid, &time_hours})
-      column->clear();
-    probability.clear();
-    weight.clear();
+// The extent of an empty growable dataset: 0 rows of `inner`.
+Dims with_inner(const Dims& inner) {
+  Dims dims{0};
+  dims.insert(dims.end(), inner.begin(), inner.end());
+  return dims;
+}
+
+// The root group's attributes: the job, its priors and the resolved run settings.
+void write_run_attributes(const h5::Group& root, const JobConfig& job, const Priors& priors, const OutputLayout& layout) {
+  write_job_attributes(root, output_format_name, output_format_version, job, priors);
+  root.write_attribute("worlds", layout.worlds);
+  root.write_attribute("validation_worlds", layout.validation_worlds);
+  root.write_attribute("test_worlds", layout.test_worlds);
+  root.write_attribute("iterations_planned", static_cast<std::int64_t>(job.run.iterations));
+  root.write_attribute("episodes_per_iteration", static_cast<std::int64_t>(job.run.episodes_per_iteration));
+  root.write_attribute("horizon_days", job.world.horizon_days);
+  root.write_attribute("batch_size", layout.batch_size);
+  root.write_attribute("sampling_mode", to_string(job.sampling.mode));
+  root.write_attribute("crisis_weight", job.sampling.crisis_weight);
+  root.write_attribute("alpha", job.sampling.alpha);
+}
+
+// One empty float64 dataset per field of a schema table (metrics, runtime, world statistics), in
+// the table's order, with its units and description.
+template <class FieldTable>
+std::map<std::string, h5::Dataset> create_described_datasets(const h5::Group& group, const FieldTable& fields,
+                                                             const Dims& dims, const h5::DatasetOptions& options) {
+  static_assert(metric_element_type == h5::element_type_of<double>());
+  std::map<std::string, h5::Dataset> datasets;
+  for (const auto& field : fields) {
+    h5::Dataset dataset = group.create_dataset<double>(field.name, dims, options);
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets.emplace(field.name, std::move(dataset));
   }
+  return datasets;
+}
 
-  void reserve(std::size_t count) {
-    for (auto* column : {&world, &episode, &step}) column->reserve(count);
-    for (auto* column : {&world_type, &segment, &device, &query_type, &creative, &slot, &event_type, &crisis_truth,
-                         &done, &clicked, &converted})
-      column->reserve(count);
-    tags.reserve(count);
-    obs.reserve(count * obs_dim);
-    next_obs.reserve(count * obs_dim);
-    for (auto* column : {&log_bid_multiplier, &log_prob, &value_estimate, &reward, &expected_reward, &expected_cost,
-                         &advantage, &value_target, &conversion_value, &cost, &bid, &time_hours})
-      column->reserve(count);
-    probability.reserve(count);
-    weight.reserve(count);
+// The /batches group: what an offline learner needs as attributes, one empty dataset per batch field.
+std::vector<h5::Dataset> create_batch_datasets(const h5::Group& root, const JobConfig& job, const OutputLayout& layout) {
+  const auto batch = static_cast<std::uint64_t>(layout.batch_size);
+  const h5::Group batches = root.create_group("batches");
+  batches.write_attribute("description",
+                          "importance-sampled training batches; axes (iteration, row[, feature]); rows ordered "
+                          "by (world, episode, step); weighted means use (1/B) sum weight * x");
+  // What an offline learner needs to recompute advantages and ratios from the rows alone.
+  batches.write_attribute("reward_mode", to_string(job.world.reward));
+  batches.write_attribute("gamma", job.ppo.gamma);
+  batches.write_attribute("gae_lambda", job.ppo.gae_lambda);
+  batches.write_attribute("reward_scale", job.ppo.reward_scale);
+  batches.write_attribute("lagrangian", static_cast<std::int64_t>(job.ppo.lagrangian ? 1 : 0));
+  batches.write_attribute("budget_price", job.ppo.budget_price);
+  batches.write_attribute("ppo_clip", job.ppo.clip);
+  batches.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
+  batches.write_attribute("bid_prior", to_string(job.policy.bid_prior));
+  batches.write_attribute("prior_offset", job.policy.prior_offset);
+  std::vector<h5::Dataset> datasets;
+  for (const BatchField& field : batch_fields()) {
+    const std::uint64_t width = field.inner_width(layout.creatives);
+    const Dims inner = width == 0 ? Dims{batch} : Dims{batch, width};
+    h5::DatasetOptions options = growable(1, inner);
+    options.deflate = job.run.batch_deflate;
+    options.written_whole = true;  // every iteration writes all B rows
+    // Parallel HDF5 compresses each chunk on one rank: chunks of at most compressed_chunk_rows
+    // rows let the ranks compress their own rows side by side.
+    if (options.deflate > 0) options.chunk[1] = std::min(batch, compressed_chunk_rows);
+    h5::Dataset dataset = std::visit(
+        [&](auto member) {
+          using Column = std::remove_reference_t<decltype(std::declval<BatchColumns&>().*member)>;
+          return batches.create_dataset<typename Column::value_type>(field.name, with_inner(inner), options);
+        },
+        field.column);
+    dataset.set_units(field.unit);
+    dataset.write_attribute("description", field.description);
+    datasets.push_back(std::move(dataset));
   }
-};
+  return datasets;
+}
 
-struct BatchField {
-  const char* name;
-  const char* unit;
-  const char* description;
-  h5::ElementType type;
-  std::uint64_t width;  // 0: one value per row; per_creative: one per creative of the policy
-};
-constexpr std::uint64_t per_creative = ~std::uint64_t{0};
-const std::vector<BatchField>& batch_fields() {
-static const std::vector<BatchField> fields{
-    {"world", "1", "world id", h5::ElementType::int32, 0},
-    {"episode", "1", "episode index of the world", h5::ElementType::int32, 0},
-    {"step", "1", "decision index in the episode", h5::ElementType::int32, 0},
-    {"world_type", "1", "world type index (see /world_type_names)", h5::ElementType::uint8, 0},
-    {"segment", "1", "user segment index, ground truth (see /segment_names)", h5::ElementType::uint8, 0},
-    {"device", "1", "device index (see /device_names)", h5::ElementType::uint8, 0},
-    {"query_type", "1", "query type index (see /query_type_names)", h5::ElementType::uint8, 0},
-    {"creative", "1", "creative chosen (action, discrete)", h5::ElementType::uint8, 0},
-    {"slot", "1", "ad slot won, 1-based; 0 = not shown", h5::ElementType::uint8, 0},
-    {"event_type", "1", "0 regular, 1 crisis (as typed before sampling)", h5::ElementType::uint8, 0},
-    {"crisis_truth", "1", "1 if the user is in the crisis segment", h5::ElementType::uint8, 0},
-    {"done", "1", "1 on the last decision of the episode", h5::ElementType::uint8, 0},
-    {"clicked", "1", "1 if the ad was clicked", h5::ElementType::uint8, 0},
-    {"converted", "1", "1 if the click converted within the attribution window", h5::ElementType::uint8, 0},
-    {"tags", "1", "bit set of metadata tags (bit t = /tag_names[t])", h5::ElementType::uint32, 0},
-    {"obs", "1", "observation (layout in docs/world-model.md)", h5::ElementType::float32, obs_dim},
-    {"next_obs", "1", "observation of the next step (zeros when done)", h5::ElementType::float32, obs_dim},
-    {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", h5::ElementType::float32, 0},
-    {"log_prob", "nats", "log-probability of the action under the behaviour policy", h5::ElementType::float32, 0},
-    {"value_estimate", "1", "behaviour value estimate (scaled reward units)", h5::ElementType::float32, 0},
-    {"behaviour_bid_mean", "1", "behaviour policy's Gaussian mean of the log bid multiplier (before clamping)", h5::ElementType::float32, 0},
-    {"behaviour_log_std", "1", "behaviour policy's log standard deviation of the log bid multiplier", h5::ElementType::float32, 0},
-    {"behaviour_creative_log_prob", "nats", "behaviour policy's log-probability of each creative", h5::ElementType::float32, per_creative},
-    {"reward", "currency", "realized reward: attributed conversion value minus cost", h5::ElementType::float32, 0},
-    {"expected_reward", "currency", "expected conversion value minus expected cost given the auction's slot and price", h5::ElementType::float32, 0},
-    {"expected_cost", "currency", "expected cost given the auction's slot and price (click-through x price)", h5::ElementType::float32, 0},
-    {"advantage", "1", "GAE advantage (scaled reward units)", h5::ElementType::float32, 0},
-    {"value_target", "1", "value target = advantage + value_estimate", h5::ElementType::float32, 0},
-    {"conversion_value", "currency", "attributed conversion value", h5::ElementType::float32, 0},
-    {"cost", "currency", "price paid for a click", h5::ElementType::float32, 0},
-    {"bid", "currency", "bid placed", h5::ElementType::float32, 0},
-    {"time_hours", "hours", "time of the decision since the episode started", h5::ElementType::float32, 0},
-    {"probability", "1", "per-draw selection probability (without replacement: inclusion probability)", h5::ElementType::float64, 0},
-    {"weight", "1", "importance weight", h5::ElementType::float64, 0},
-  };
-  return fields;
+// The /policy group with what `manyworlds evaluate --policy` needs to rebuild the policy; returns
+// its growable /policy/history.
+h5::Dataset create_policy_group(const h5::Group& root, const JobConfig& job, const Priors& priors,
+                                const OutputLayout& layout) {
+  const h5::Group policy = root.create_group("policy");
+  policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
+  policy.write_attribute("value_hidden", std::vector<std::int64_t>(layout.value_hidden.begin(), layout.value_hidden.end()));
+  policy.write_attribute("creatives", static_cast<std::int64_t>(priors.creatives));
+  policy.write_attribute("observation_size", static_cast<std::int64_t>(obs_dim));
+  policy.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
+  policy.write_attribute("description", "parameter layout in docs/learning.md");
+  const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
+  h5::Dataset history = policy.create_dataset<double>("history", with_inner({parameters}), growable(1, {parameters}));
+  history.set_units("1");
+  history.write_attribute("description", "the behaviour policy of each iteration (the parameters it simulated with); axes (iteration, parameter)");
+  return history;
 }
 
 }  // namespace
@@ -164,7 +144,7 @@ struct OutputFile::Datasets {
   std::map<std::string, h5::Dataset> metrics;
   std::map<std::string, h5::Dataset> runtime;
   std::map<std::string, h5::Dataset> world_stats;
-  std::map<std::string, h5::Dataset> batches;
+  std::vector<h5::Dataset> batches;  // in the order of batch_fields()
   std::optional<ValidationDatasets> validation;
   std::optional<h5::Dataset> policy_history;
   BatchColumns columns;
@@ -182,120 +162,27 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
   h5::File file = h5::File::create_parallel(path, comm, h5::MetadataWrites::at_flush);
   const h5::Group root = file.root();
-  write_job_attributes(root, output_format_name, output_format_version, job, priors);
-  root.write_attribute("worlds", layout.worlds);
-  root.write_attribute("validation_worlds", layout.validation_worlds);
-  root.write_attribute("test_worlds", layout.test_worlds);
-  root.write_attribute("iterations_planned", static_cast<std::int64_t>(job.run.iterations));
-  root.write_attribute("episodes_per_iteration", static_cast<std::int64_t>(job.run.episodes_per_iteration));
-  root.write_attribute("horizon_days", job.world.horizon_days);
-  root.write_attribute("batch_size", layout.batch_size);
-  root.write_attribute("sampling_mode", to_string(job.sampling.mode));
-  root.write_attribute("crisis_weight", job.sampling.crisis_weight);
-  root.write_attribute("alpha", job.sampling.alpha);
+  write_run_attributes(root, job, priors, layout);
 
   auto datasets = std::make_unique<Datasets>();
-  const auto growable = [](std::uint64_t rows_per_chunk, Dims inner) {
-    h5::DatasetOptions options;
-    options.max_dims = {unlimited};
-    options.chunk = {rows_per_chunk};
-    for (std::uint64_t extent : inner) {
-      options.max_dims.push_back(extent);
-      options.chunk.push_back(extent);
-    }
-    return options;
-  };
-  const auto with_inner = [](Dims inner) {
-    Dims dims{0};
-    dims.insert(dims.end(), inner.begin(), inner.end());
-    return dims;
-  };
-
   const h5::Group metrics = root.create_group("metrics");
   metrics.write_attribute("description", "per-iteration summary computed on rank 0; axis 0 = iteration");
-  for (const auto& field : iteration_metric_fields()) {
-    h5::Dataset dataset = metrics.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
-    dataset.set_units(field.unit);
-    dataset.write_attribute("description", field.description);
-    datasets->metrics.emplace(field.name, std::move(dataset));
-  }
+  datasets->metrics = create_described_datasets(metrics, iteration_metric_fields(), {0}, growable(metric_chunk_rows, {}));
   const h5::Group runtime = root.create_group("runtime");
   runtime.write_attribute("description",
                           "wall-clock and transport figures: machine- and rank-count-dependent, excluded "
                           "from reproducibility comparisons; axis 0 = iteration");
   runtime.write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
-  for (const auto& field : runtime_metric_fields()) {
-    h5::Dataset dataset = runtime.create_dataset<double>(field.name, {0}, growable(metric_chunk_rows, {}));
-    dataset.set_units(field.unit);
-    dataset.write_attribute("description", field.description);
-    datasets->runtime.emplace(field.name, std::move(dataset));
-  }
-
+  datasets->runtime = create_described_datasets(runtime, runtime_metric_fields(), {0}, growable(metric_chunk_rows, {}));
   const auto worlds = static_cast<std::uint64_t>(layout.worlds);
   const h5::Group world_stats = root.create_group("worlds/stats");
   world_stats.write_attribute("description", "per-world statistics of each iteration; axes (iteration, world)");
-  for (const auto& field : world_stat_fields()) {
-    h5::Dataset dataset = world_stats.create_dataset<double>(field.name, with_inner({worlds}),
-                                                              growable(1, {worlds}));
-    dataset.set_units(field.unit);
-    dataset.write_attribute("description", field.description);
-    datasets->world_stats.emplace(field.name, std::move(dataset));
-  }
-
-  const auto batch = static_cast<std::uint64_t>(layout.batch_size);
-  const h5::Group batches = root.create_group("batches");
-  batches.write_attribute("description",
-                          "importance-sampled training batches; axes (iteration, row[, feature]); rows ordered "
-                          "by (world, episode, step); weighted means use (1/B) sum weight * x");
-  // What an offline learner needs to recompute advantages and ratios from the rows alone.
-  batches.write_attribute("reward_mode", to_string(job.world.reward));
-  batches.write_attribute("gamma", job.ppo.gamma);
-  batches.write_attribute("gae_lambda", job.ppo.gae_lambda);
-  batches.write_attribute("reward_scale", job.ppo.reward_scale);
-  batches.write_attribute("lagrangian", static_cast<std::int64_t>(job.ppo.lagrangian ? 1 : 0));
-  batches.write_attribute("budget_price", job.ppo.budget_price);
-  batches.write_attribute("ppo_clip", job.ppo.clip);
-  batches.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
-  batches.write_attribute("bid_prior", to_string(job.policy.bid_prior));
-  batches.write_attribute("prior_offset", job.policy.prior_offset);
-  for (const BatchField& field : batch_fields()) {
-    const std::uint64_t width = field.width == per_creative ? static_cast<std::uint64_t>(layout.creatives) : field.width;
-    const Dims inner = width == 0 ? Dims{batch} : Dims{batch, width};
-    h5::DatasetOptions options = growable(1, inner);
-    options.deflate = job.run.batch_deflate;
-    options.written_whole = true;  // every iteration writes all B rows
-    // Parallel HDF5 compresses each chunk on one rank: chunks of at most compressed_chunk_rows
-    // rows let the ranks compress their own rows side by side.
-    if (options.deflate > 0) options.chunk[1] = std::min(batch, compressed_chunk_rows);
-    h5::Dataset dataset = [&] {
-      switch (field.type) {
-        case h5::ElementType::int32: return batches.create_dataset<std::int32_t>(field.name, with_inner(inner), options);
-        case h5::ElementType::uint8: return batches.create_dataset<std::uint8_t>(field.name, with_inner(inner), options);
-        case h5::ElementType::uint32: return batches.create_dataset<std::uint32_t>(field.name, with_inner(inner), options);
-        case h5::ElementType::float32: return batches.create_dataset<float>(field.name, with_inner(inner), options);
-        default: return batches.create_dataset<double>(field.name, with_inner(inner), options);
-      }
-    }();
-    dataset.set_units(field.unit);
-    dataset.write_attribute("description", field.description);
-    datasets->batches.emplace(field.name, std::move(dataset));
-  }
-
+  datasets->world_stats =
+      create_described_datasets(world_stats, world_stat_fields(), with_inner({worlds}), growable(1, {worlds}));
+  datasets->batches = create_batch_datasets(root, job, layout);
   datasets->validation.emplace(ValidationDatasets::create(root, job, layout.validation_worlds, layout.policy_parameters,
                                                          layout.evaluation_strategies));
-
-  const h5::Group policy = root.create_group("policy");
-  policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
-  policy.write_attribute("value_hidden", std::vector<std::int64_t>(layout.value_hidden.begin(), layout.value_hidden.end()));
-  policy.write_attribute("creatives", static_cast<std::int64_t>(priors.creatives));
-  policy.write_attribute("observation_size", static_cast<std::int64_t>(obs_dim));
-  policy.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
-  policy.write_attribute("description", "parameter layout in docs/learning.md");
-  const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
-  h5::Dataset history = policy.create_dataset<double>("history", with_inner({parameters}), growable(1, {parameters}));
-  history.set_units("1");
-  history.write_attribute("description", "the behaviour policy of each iteration (the parameters it simulated with); axes (iteration, parameter)");
-  datasets->policy_history.emplace(std::move(history));
+  datasets->policy_history.emplace(create_policy_group(root, job, priors, layout));
 
   OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
   output.comm_ = comm;
@@ -318,7 +205,7 @@ OutputFile OutputFile::open(const std::string& path, MPI_Comm comm, const Output
   for (const auto& field : world_stat_fields())
     datasets->world_stats.emplace(field.name, root.open_dataset(std::string("worlds/stats/") + field.name));
   for (const BatchField& field : batch_fields())
-    datasets->batches.emplace(field.name, root.open_dataset(std::string("batches/") + field.name));
+    datasets->batches.push_back(root.open_dataset(std::string("batches/") + field.name));
   datasets->validation.emplace(ValidationDatasets::open(root));
   datasets->policy_history.emplace(root.open_dataset("policy/history"));
   root.open_group("runtime").write_attribute("ranks", static_cast<std::int64_t>(layout.ranks));
@@ -369,73 +256,40 @@ void OutputFile::append_iteration(const IterationRecord& record) {
   const std::span<const BatchRow> batch = record.rows;
   const auto first_row = static_cast<std::uint64_t>(record.first_row);
   const auto count = static_cast<std::uint64_t>(batch.size());
+  BatchColumns& columns = datasets_->columns;
+  columns.fill(batch, {record.behaviour_bid_mean, record.behaviour_log_std, record.behaviour_creative_log_prob});
   batch_writes_collective_ = true;
-  const auto write = [&](const std::string& name, const auto& values, std::uint64_t width) {
-    using T = typename std::decay_t<decltype(values)>::value_type;
-    const h5::Dataset& dataset = datasets_->batches.at(name);
+  for (std::size_t i = 0; i < batch_fields().size(); ++i) {
+    const BatchField& field = batch_fields()[i];
+    const h5::Dataset& dataset = datasets_->batches[i];
+    const std::uint64_t width = field.inner_width(layout_.creatives);
     dataset.extend_rows(rows);
     const Dims start = width == 0 ? Dims{iteration, first_row} : Dims{iteration, first_row, 0};
     const Dims extent = width == 0 ? Dims{1, count} : Dims{1, count, width};
-    batch_writes_collective_ = batch_writes_collective_ && dataset.write_rows_at<T>(start, extent, std::span<const T>(values)).collective();
-  };
-  BatchColumns& columns = datasets_->columns;
-  columns.fill(batch);
-  write("world", columns.world, 0);
-  write("episode", columns.episode, 0);
-  write("step", columns.step, 0);
-  write("world_type", columns.world_type, 0);
-  write("segment", columns.segment, 0);
-  write("device", columns.device, 0);
-  write("query_type", columns.query_type, 0);
-  write("creative", columns.creative, 0);
-  write("slot", columns.slot, 0);
-  write("event_type", columns.event_type, 0);
-  write("crisis_truth", columns.crisis_truth, 0);
-  write("done", columns.done, 0);
-  write("clicked", columns.clicked, 0);
-  write("converted", columns.converted, 0);
-  write("tags", columns.tags, 0);
-  write("obs", columns.obs, obs_dim);
-  write("next_obs", columns.next_obs, obs_dim);
-  write("log_bid_multiplier", columns.log_bid_multiplier, 0);
-  write("log_prob", columns.log_prob, 0);
-  write("value_estimate", columns.value_estimate, 0);
-  write("behaviour_bid_mean", std::vector<float>(record.behaviour_bid_mean.begin(), record.behaviour_bid_mean.end()), 0);
-  write("behaviour_log_std", std::vector<float>(batch.size(), record.behaviour_log_std), 0);
-  write("behaviour_creative_log_prob",
-        std::vector<float>(record.behaviour_creative_log_prob.begin(), record.behaviour_creative_log_prob.end()),
-        static_cast<std::uint64_t>(layout_.creatives));
-  write("reward", columns.reward, 0);
-  write("expected_reward", columns.expected_reward, 0);
-  write("expected_cost", columns.expected_cost, 0);
-  write("advantage", columns.advantage, 0);
-  write("value_target", columns.value_target, 0);
-  write("conversion_value", columns.conversion_value, 0);
-  write("cost", columns.cost, 0);
-  write("bid", columns.bid, 0);
-  write("time_hours", columns.time_hours, 0);
-  write("probability", columns.probability, 0);
-  write("weight", columns.weight, 0);
+    const h5::TransferReport report = std::visit(
+        [&](auto member) {
+          const auto& values = columns.*member;
+          using T = typename std::remove_reference_t<decltype(values)>::value_type;
+          return dataset.write_rows_at<T>(start, extent, std::span<const T>(values));
+        },
+        field.column);
+    batch_writes_collective_ = batch_writes_collective_ && report.collective();
+  }
   last_batch_write_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
 }
 
 double OutputFile::batch_bytes_per_iteration() const {
-  double row_bytes = 0;
-  for (const BatchField& field : batch_fields()) {
-    const std::uint64_t width = field.width == per_creative ? static_cast<std::uint64_t>(layout_.creatives) : field.width;
-    row_bytes += static_cast<double>(h5::element_size(field.type) * std::max<std::uint64_t>(width, 1));
-  }
-  return row_bytes * static_cast<double>(layout_.batch_size);
+  return batch_row_bytes(layout_.creatives) * static_cast<double>(layout_.batch_size);
 }
 
 double OutputFile::append_bytes_upper_bound(bool with_validation_round) const {
   const auto real = [](auto n) { return static_cast<double>(n); };
   const double parameters = real(layout_.policy_parameters);
-  double bytes = batch_bytes_per_iteration() +                                     // one iteration per chunk
-                 real(world_stat_fields().size()) * real(layout_.worlds) * 8.0 +   // one chunk of all worlds
-                 parameters * 8.0 +                                                // /policy/history
-                 real(iteration_metric_fields().size() + runtime_metric_fields().size()) *
-                     real(metric_chunk_rows) * 8.0;  // a new chunk every metric_chunk_rows iterations: always counted
+  double bytes = batch_bytes_per_iteration() +                      // one iteration per chunk
+                 world_stat_bytes_per_iteration(layout_.worlds) +  // one chunk of all worlds
+                 parameters * 8.0 +                                 // /policy/history
+                 metric_bytes_per_iteration() *
+                     real(metric_chunk_rows);  // a new chunk every metric_chunk_rows iterations: always counted
   if (with_validation_round) bytes += (5.0 + real(layout_.validation_worlds) + parameters) * 8.0;
   return bytes;
 }

@@ -1,5 +1,8 @@
-// The output file's schema tables: names, units and descriptions of metrics and statistics.
+// The output file's schema tables: names, types, units and descriptions of batch fields, metrics and statistics.
 #include "manyworlds/io/output_schema.hpp"
+
+#include <algorithm>
+#include <type_traits>
 
 namespace manyworlds {
 
@@ -105,6 +108,127 @@ const std::vector<WorldStatField>& world_stat_fields() {
       {"expected_spend", "currency", "expected spend of the ads shown (click-through x price)", [](const S& s) { return s.expected_spend; }},
   };
   return fields;
+}
+
+void BatchColumns::fill(std::span<const BatchRow> rows, const Behaviour& behaviour) {
+  for (const BatchField& field : batch_fields()) {
+    const std::uint64_t values_per_row = field.width == per_creative ? 1 : std::max<std::uint64_t>(field.width, 1);
+    std::visit(
+        [&](auto member) {
+          (this->*member).clear();
+          (this->*member).reserve(rows.size() * values_per_row);
+        },
+        field.column);
+  }
+  for (const BatchRow& row : rows) {
+    const Experience& e = row.experience;
+    world.push_back(e.world);
+    episode.push_back(e.episode);
+    step.push_back(e.step);
+    world_type.push_back(e.world_type);
+    segment.push_back(e.segment);
+    device.push_back(e.device);
+    query_type.push_back(e.query_type);
+    creative.push_back(e.creative);
+    slot.push_back(e.slot);
+    event_type.push_back(e.event_type);
+    crisis_truth.push_back((e.flags & flag_crisis_truth) != 0 ? 1 : 0);
+    done.push_back((e.flags & flag_done) != 0 ? 1 : 0);
+    clicked.push_back((e.flags & flag_clicked) != 0 ? 1 : 0);
+    converted.push_back((e.flags & flag_converted) != 0 ? 1 : 0);
+    tags.push_back(e.tags);
+    obs.insert(obs.end(), e.obs.begin(), e.obs.end());
+    next_obs.insert(next_obs.end(), row.next_obs.begin(), row.next_obs.end());
+    log_bid_multiplier.push_back(e.log_bid_multiplier);
+    log_prob.push_back(e.log_prob);
+    value_estimate.push_back(e.value_estimate);
+    reward.push_back(e.conversion_value - e.cost);
+    expected_reward.push_back(e.expected_reward);
+    expected_cost.push_back(e.expected_cost);
+    advantage.push_back(e.advantage);
+    value_target.push_back(e.value_target);
+    conversion_value.push_back(e.conversion_value);
+    cost.push_back(e.cost);
+    bid.push_back(e.bid);
+    time_hours.push_back(e.time_hours);
+    probability.push_back(row.probability);
+    weight.push_back(row.weight);
+  }
+  behaviour_bid_mean.assign(behaviour.bid_mean.begin(), behaviour.bid_mean.end());
+  behaviour_log_std.assign(rows.size(), behaviour.log_std);
+  behaviour_creative_log_prob.assign(behaviour.creative_log_prob.begin(), behaviour.creative_log_prob.end());
+}
+
+h5::ElementType BatchField::type() const {
+  return std::visit(
+      [](auto member) {
+        using Column = std::remove_reference_t<decltype(std::declval<BatchColumns&>().*member)>;
+        return h5::element_type_of<typename Column::value_type>();
+      },
+      column);
+}
+
+std::uint64_t BatchField::inner_width(int creatives) const {
+  return width == per_creative ? static_cast<std::uint64_t>(creatives) : width;
+}
+
+const std::vector<BatchField>& batch_fields() {
+  using C = BatchColumns;
+  constexpr auto observation = static_cast<std::uint64_t>(obs_dim);
+  static const std::vector<BatchField> fields{
+      {"world", "1", "world id", &C::world, 0},
+      {"episode", "1", "episode index of the world", &C::episode, 0},
+      {"step", "1", "decision index in the episode", &C::step, 0},
+      {"world_type", "1", "world type index (see /world_type_names)", &C::world_type, 0},
+      {"segment", "1", "user segment index, ground truth (see /segment_names)", &C::segment, 0},
+      {"device", "1", "device index (see /device_names)", &C::device, 0},
+      {"query_type", "1", "query type index (see /query_type_names)", &C::query_type, 0},
+      {"creative", "1", "creative chosen (action, discrete)", &C::creative, 0},
+      {"slot", "1", "ad slot won, 1-based; 0 = not shown", &C::slot, 0},
+      {"event_type", "1", "0 regular, 1 crisis (as typed before sampling)", &C::event_type, 0},
+      {"crisis_truth", "1", "1 if the user is in the crisis segment", &C::crisis_truth, 0},
+      {"done", "1", "1 on the last decision of the episode", &C::done, 0},
+      {"clicked", "1", "1 if the ad was clicked", &C::clicked, 0},
+      {"converted", "1", "1 if the click converted within the attribution window", &C::converted, 0},
+      {"tags", "1", "bit set of metadata tags (bit t = /tag_names[t])", &C::tags, 0},
+      {"obs", "1", "observation (layout in docs/world-model.md)", &C::obs, observation},
+      {"next_obs", "1", "observation of the next step (zeros when done)", &C::next_obs, observation},
+      {"log_bid_multiplier", "1", "action: bid = reference_bid * exp(this)", &C::log_bid_multiplier, 0},
+      {"log_prob", "nats", "log-probability of the action under the behaviour policy", &C::log_prob, 0},
+      {"value_estimate", "1", "behaviour value estimate (scaled reward units)", &C::value_estimate, 0},
+      {"behaviour_bid_mean", "1", "behaviour policy's Gaussian mean of the log bid multiplier (before clamping)", &C::behaviour_bid_mean, 0},
+      {"behaviour_log_std", "1", "behaviour policy's log standard deviation of the log bid multiplier", &C::behaviour_log_std, 0},
+      {"behaviour_creative_log_prob", "nats", "behaviour policy's log-probability of each creative", &C::behaviour_creative_log_prob, per_creative},
+      {"reward", "currency", "realized reward: attributed conversion value minus cost", &C::reward, 0},
+      {"expected_reward", "currency", "expected conversion value minus expected cost given the auction's slot and price", &C::expected_reward, 0},
+      {"expected_cost", "currency", "expected cost given the auction's slot and price (click-through x price)", &C::expected_cost, 0},
+      {"advantage", "1", "GAE advantage (scaled reward units)", &C::advantage, 0},
+      {"value_target", "1", "value target = advantage + value_estimate", &C::value_target, 0},
+      {"conversion_value", "currency", "attributed conversion value", &C::conversion_value, 0},
+      {"cost", "currency", "price paid for a click", &C::cost, 0},
+      {"bid", "currency", "bid placed", &C::bid, 0},
+      {"time_hours", "hours", "time of the decision since the episode started", &C::time_hours, 0},
+      {"probability", "1", "per-draw selection probability (without replacement: inclusion probability)", &C::probability, 0},
+      {"weight", "1", "importance weight", &C::weight, 0},
+  };
+  return fields;
+}
+
+double batch_row_bytes(int creatives) {
+  double bytes = 0;
+  for (const BatchField& field : batch_fields())
+    bytes += static_cast<double>(h5::element_size(field.type()) * std::max<std::uint64_t>(field.inner_width(creatives), 1));
+  return bytes;
+}
+
+double metric_bytes_per_iteration() {
+  const auto datasets = static_cast<double>(iteration_metric_fields().size() + runtime_metric_fields().size());
+  return datasets * static_cast<double>(h5::element_size(metric_element_type));
+}
+
+double world_stat_bytes_per_iteration(std::int64_t worlds) {
+  return static_cast<double>(world_stat_fields().size()) * static_cast<double>(worlds) *
+         static_cast<double>(h5::element_size(metric_element_type));
 }
 
 }  // namespace manyworlds

@@ -7,7 +7,7 @@
 
 #include "manyworlds/app/job.hpp"
 #include "manyworlds/core/partition.hpp"
-#include "manyworlds/sampling/collectives.hpp"
+#include "manyworlds/core/collectives.hpp"
 
 namespace manyworlds {
 

@@ -1,10 +1,14 @@
-// The output file's schema: every per-iteration metric and per-world statistic, with units and meaning.
+// The output file's schema: every batch field, per-iteration metric and per-world statistic, with type, unit and meaning.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "manyworlds/io/hdf5.hpp"
+#include "manyworlds/sampling/sampler.hpp"
 #include "manyworlds/world/world.hpp"
 
 namespace manyworlds {
@@ -59,6 +63,9 @@ struct RuntimeMetrics {
   double batch_write_seconds = 0;        // writing the batch datasets
 };
 
+// The element type of every /metrics, /runtime and /worlds/stats dataset (their fields are doubles).
+inline constexpr h5::ElementType metric_element_type = h5::ElementType::float64;
+
 template <class Record>
 struct Field {
   const char* name;
@@ -78,5 +85,60 @@ struct WorldStatField {
   double (*value)(const EpisodeStats&);
 };
 const std::vector<WorldStatField>& world_stat_fields();
+
+// One rank's batch rows of an iteration as one contiguous column per /batches dataset, filled in
+// one pass over the rows (a pass per field would read every row some thirty times). Kept between
+// iterations, so that its memory is allocated and faulted in once.
+struct BatchColumns {
+  std::vector<std::int32_t> world, episode, step;
+  std::vector<std::uint8_t> world_type, segment, device, query_type, creative, slot, event_type;
+  std::vector<std::uint8_t> crisis_truth, done, clicked, converted;
+  std::vector<std::uint32_t> tags;
+  std::vector<float> obs, next_obs;
+  std::vector<float> log_bid_multiplier, log_prob, value_estimate;
+  std::vector<float> behaviour_bid_mean, behaviour_log_std, behaviour_creative_log_prob;
+  std::vector<float> reward, expected_reward, expected_cost, advantage;
+  std::vector<float> value_target, conversion_value, cost, bid, time_hours;
+  std::vector<double> probability, weight;
+
+  // The behaviour policy at each row: its Gaussian mean and log std of the log bid multiplier and
+  // the log-probability of every creative ([row][creative]).
+  struct Behaviour {
+    std::span<const float> bid_mean;
+    float log_std = 0;
+    std::span<const float> creative_log_prob;
+  };
+  void fill(std::span<const BatchRow> rows, const Behaviour& behaviour);
+};
+
+// Where a /batches dataset's values are in BatchColumns; its alternative fixes the element type.
+using BatchColumn =
+    std::variant<std::vector<std::int32_t> BatchColumns::*, std::vector<std::uint8_t> BatchColumns::*,
+                 std::vector<std::uint32_t> BatchColumns::*, std::vector<float> BatchColumns::*,
+                 std::vector<double> BatchColumns::*>;
+
+// Values per row of a batch field: 0 (a scalar), a fixed count, or one per creative of the policy.
+inline constexpr std::uint64_t per_creative = ~std::uint64_t{0};
+
+// One /batches dataset: axes (iteration, row) for scalars, (iteration, row, width) otherwise.
+struct BatchField {
+  const char* name;
+  const char* unit;
+  const char* description;
+  BatchColumn column;
+  std::uint64_t width;  // 0: one value per row; per_creative: one per creative of the policy
+
+  h5::ElementType type() const;
+  // The extent of the third axis (0: none) for a policy with `creatives` creatives.
+  std::uint64_t inner_width(int creatives) const;
+};
+// In the order the datasets are created and written.
+const std::vector<BatchField>& batch_fields();
+
+// Uncompressed bytes of one batch row (every /batches dataset) for a policy with `creatives` creatives.
+double batch_row_bytes(int creatives);
+// Bytes one iteration adds to /metrics and /runtime together, and to /worlds/stats for `worlds` worlds.
+double metric_bytes_per_iteration();
+double world_stat_bytes_per_iteration(std::int64_t worlds);
 
 }  // namespace manyworlds
