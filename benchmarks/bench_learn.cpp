@@ -120,7 +120,8 @@ void BM_PpoUpdate(benchmark::State& state) {
   PpoSection ppo;
   ppo.minibatch_size = 512;
   ppo.epochs = 4;
-  PpoTrainer trainer(model, ppo, Eigen::Map<const Eigen::VectorXd>(params.data(), static_cast<Eigen::Index>(params.size())));
+  PpoTrainer trainer(model, ppo,
+                     Eigen::Map<const Eigen::VectorXd>(params.data(), static_cast<Eigen::Index>(params.size())));
   SerialCollectives serial;
   std::uint32_t iteration = 0;
   for (auto _ : state) {

@@ -45,7 +45,8 @@ BenchPopulation make_population(std::int64_t count) {
       e.event_type = static_cast<std::uint8_t>(crisis ? EventType::crisis : EventType::regular);
       e.tags = stream.bernoulli(0.05) ? 1u << 1 : 1u;
       e.advantage = static_cast<float>(stream.normal());
-      e.conversion_value = stream.bernoulli(crisis ? 0.3 : 0.05) ? static_cast<float>(stream.lognormal(3.0, 1.0)) : 0.0f;
+      e.conversion_value =
+          stream.bernoulli(crisis ? 0.3 : 0.05) ? static_cast<float>(stream.lognormal(3.0, 1.0)) : 0.0f;
       e.expected_reward = e.conversion_value - 0.5f;
       population.experiences.push_back(e);
     }
@@ -93,7 +94,12 @@ void BM_EventTyperClassify(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_EventTyperClassify)->ArgName("experiences")->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EventTyperClassify)
+    ->ArgName("experiences")
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace manyworlds

@@ -2,7 +2,6 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <cstdint>
 #include <span>
@@ -22,7 +21,7 @@
 namespace manyworlds {
 namespace {
 
-constexpr double horizon_days = 7.0;   // the default job's campaign horizon
+constexpr double horizon_days = 7.0;  // the default job's campaign horizon
 constexpr std::uint32_t world_count = 64;
 constexpr std::uint64_t seed = 1;
 
@@ -164,7 +163,14 @@ void BM_WorldLockstep_TrivialPolicy(benchmark::State& state) {
   }
   state.SetItemsProcessed(decisions);
 }
-BENCHMARK(BM_WorldLockstep_TrivialPolicy)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+BENCHMARK(BM_WorldLockstep_TrivialPolicy)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(32)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0);
 
 BENCHMARK(BM_WorldLockstep_InferencePolicy)
     ->ArgsProduct({{0, 1, 2}, {4, 8, 16, 32}})

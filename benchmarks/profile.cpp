@@ -1,6 +1,5 @@
 // Fixed workloads for callgrind (scripts/instructions-per-decision): world episodes and AuctionGym auctions.
 #include <Eigen/Core>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +40,7 @@ class TrivialPolicy : public BidPolicy {
 struct Options {
   bool auctiongym = false;  // the AuctionGym scenario instead of the world
   bool learned = true;
-  bool lockstep = false;    // all worlds in lockstep (the learned policy batched)
+  bool lockstep = false;  // all worlds in lockstep (the learned policy batched)
   std::size_t lanes = Lockstep::default_lanes;
   std::uint32_t worlds = 16;
   std::uint32_t episodes = 2;
@@ -65,7 +64,8 @@ struct Options {
 
 // The same episodes in lockstep, the policy deciding each step's decisions as one batch.
 [[gnu::noinline]] std::int64_t profiled_lockstep(std::vector<World>& worlds, BatchBidPolicy& policy,
-                                                 std::uint32_t episodes, std::size_t lanes, std::vector<Experience>& out) {
+                                                 std::uint32_t episodes, std::size_t lanes,
+                                                 std::vector<Experience>& out) {
   std::int64_t decisions = 0;
   Lockstep lockstep(lanes);
   for (std::uint32_t e = 0; e < episodes; ++e) {
@@ -103,7 +103,8 @@ int run(const Options& options) {
   const PolicyModel model(section, 4);
   Stream stream(seed, Purpose::training, 0);
   const Eigen::VectorXd parameters = model.initial_parameters(stream);
-  InferencePolicy learned(model, std::span<const double>(parameters.data(), static_cast<std::size_t>(parameters.size())),
+  InferencePolicy learned(model,
+                          std::span<const double>(parameters.data(), static_cast<std::size_t>(parameters.size())),
                           InferencePolicy::Mode::sample, options.isa);
   TrivialPolicy trivial;
   std::vector<Experience> out;
@@ -126,20 +127,30 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool value = i + 1 < argc;
-    if (arg == "world") options.auctiongym = false;
-    else if (arg == "auctiongym") options.auctiongym = true;
-    else if (arg == "--trivial") options.learned = false;
-    else if (arg == "--lockstep") options.lockstep = true;
-    else if (arg == "--lanes" && value) options.lanes = static_cast<std::size_t>(std::atoi(argv[++i]));
-    else if (arg == "--worlds" && value) options.worlds = static_cast<std::uint32_t>(std::atoi(argv[++i]));
-    else if (arg == "--episodes" && value) options.episodes = static_cast<std::uint32_t>(std::atoi(argv[++i]));
-    else if (arg == "--auctions" && value) options.auctions = std::atoll(argv[++i]);
-    else if (arg == "--isa" && value && manyworlds::parse_vector_isa(argv[i + 1])) options.isa = *manyworlds::parse_vector_isa(argv[++i]);
+    if (arg == "world")
+      options.auctiongym = false;
+    else if (arg == "auctiongym")
+      options.auctiongym = true;
+    else if (arg == "--trivial")
+      options.learned = false;
+    else if (arg == "--lockstep")
+      options.lockstep = true;
+    else if (arg == "--lanes" && value)
+      options.lanes = static_cast<std::size_t>(std::atoi(argv[++i]));
+    else if (arg == "--worlds" && value)
+      options.worlds = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+    else if (arg == "--episodes" && value)
+      options.episodes = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+    else if (arg == "--auctions" && value)
+      options.auctions = std::atoll(argv[++i]);
+    else if (arg == "--isa" && value && manyworlds::parse_vector_isa(argv[i + 1]))
+      options.isa = *manyworlds::parse_vector_isa(argv[++i]);
     else {
-      std::fprintf(stderr,
-                   "usage: %s world [--trivial] [--lockstep [--lanes N]] [--worlds N] [--episodes N] [--isa sse2|avx2|avx512]\n"
-                   "       %s auctiongym [--auctions N] [--isa sse2|avx2|avx512]\n",
-                   argv[0], argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s world [--trivial] [--lockstep [--lanes N]] [--worlds N] [--episodes N] [--isa sse2|avx2|avx512]\n"
+          "       %s auctiongym [--auctions N] [--isa sse2|avx2|avx512]\n",
+          argv[0], argv[0]);
       return 2;
     }
   }

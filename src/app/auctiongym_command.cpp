@@ -2,13 +2,12 @@
 #include "manyworlds/app/auctiongym_command.hpp"
 
 #include <algorithm>
+#include <boost/mpi/communicator.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/command_support.hpp"
 #include "manyworlds/app/progress.hpp"
@@ -50,7 +49,8 @@ std::string round_line(int round, int rounds, const RoundStats& stats, double se
   return line.str();
 }
 
-void run(const Scenario& scenario, const std::string& output, const boost::mpi::communicator& world, std::ostream& log) {
+void run(const Scenario& scenario, const std::string& output, const boost::mpi::communicator& world,
+         std::ostream& log) {
   const Clock::time_point start = Clock::now();
   MpiCollectives collectives(world);
   const bool root = collectives.is_root();
@@ -99,8 +99,9 @@ void run(const Scenario& scenario, const std::string& output, const boost::mpi::
     for (const BidderTotals& bidder : all_rounds.bidders) clicks += bidder.clicks;
     const double auctions = static_cast<double>(all_rounds.auctions);
     std::cout << "output: " << std::filesystem::absolute(output).string() << "\n"
-              << "rounds: " << scenario.rounds << ", auctions: " << all_rounds.auctions << ", wall time: " << total_seconds
-              << " s on " << ranks << " ranks (vector code " << to_string(simulator.isa()) << ")\n"
+              << "rounds: " << scenario.rounds << ", auctions: " << all_rounds.auctions
+              << ", wall time: " << total_seconds << " s on " << ranks << " ranks (vector code "
+              << to_string(simulator.isa()) << ")\n"
               << "per auction: revenue " << totals.revenue / auctions << ", welfare " << totals.welfare / auctions
               << ", surplus " << totals.surplus / auctions << ", clicks " << static_cast<double>(clicks) / auctions
               << std::endl;

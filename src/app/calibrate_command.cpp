@@ -89,8 +89,8 @@ int events_command(const std::string& job_toml, const std::string& output_csv, s
     });
   });
   std::cout << "wrote " << rows << " auctions (" << simulation.worlds << " worlds x " << episodes << " episodes of "
-            << simulation.horizon_days << " days, seed " << simulation.seed << ", constant bid at the reference price) to "
-            << output_csv << "\n"
+            << simulation.horizon_days << " days, seed " << simulation.seed
+            << ", constant bid at the reference price) to " << output_csv << "\n"
             << "fit priors to it with: manyworlds calibrate " << output_csv << " -o priors.toml --base "
             << job.config.world.priors_path << std::endl;
   return 0;

@@ -1,14 +1,13 @@
 // The command-line interface: parses arguments, runs a subcommand, maps errors to exit codes.
 #include "manyworlds/app/cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/app/calibrate_command.hpp"
@@ -93,7 +92,9 @@ JobOverrides overrides_of(const CLI::App* command, const Commands& commands) {
 void add_run(CLI::App& app, Commands& commands) {
   RunArguments& arguments = commands.run_arguments;
   CLI::App* run = app.add_subcommand("run", "run a job (under mpirun for several ranks) and write its HDF5 output");
-  run->add_option("job", arguments.job_path, "job file (TOML), e.g. jobs/quickstart.toml")->required()->check(CLI::ExistingFile);
+  run->add_option("job", arguments.job_path, "job file (TOML), e.g. jobs/quickstart.toml")
+      ->required()
+      ->check(CLI::ExistingFile);
   run->add_option("-o,--output", commands.output, "output file (default: run.output, else <run.name>.h5)");
   add_overrides(run, commands);
   run->add_flag("--force", arguments.force, "replace an existing output file once the new one is complete");
@@ -101,12 +102,14 @@ void add_run(CLI::App& app, Commands& commands) {
   run->add_flag("--resume", arguments.resume,
                 "continue an interrupted run from OUTPUT.checkpoint (same job and options; any number of ranks)");
   run->add_option("--checkpoint-every", arguments.checkpoint_every,
-                  "write OUTPUT.checkpoint every N iterations (default: run.checkpoint_every; one is always written on SIGUSR1/SIGTERM)")
+                  "write OUTPUT.checkpoint every N iterations (default: run.checkpoint_every; one is always written on "
+                  "SIGUSR1/SIGTERM)")
       ->check(CLI::NonNegativeNumber);
   arguments.lanes = RunOptions::default_lanes;
   run->add_option("--lanes", arguments.lanes,
                   "worlds each rank steps together, deciding their decisions as one batched policy evaluation "
-                  "(default: " + std::to_string(RunOptions::default_lanes) +
+                  "(default: " +
+                      std::to_string(RunOptions::default_lanes) +
                       "; only speed depends on it, results are bitwise the same)")
       ->check(CLI::Range(1, 1024));
   run->add_option("--diagnose-sampling", arguments.diagnose_draws,
@@ -122,11 +125,15 @@ void add_run(CLI::App& app, Commands& commands) {
 }
 
 void add_validate(CLI::App& app, Commands& commands) {
-  CLI::App* validate = app.add_subcommand("validate", "check a job file and its priors, print the resolved job and size estimates (no MPI needed)");
+  CLI::App* validate = app.add_subcommand(
+      "validate", "check a job file and its priors, print the resolved job and size estimates (no MPI needed)");
   validate->add_option("job", commands.validate_job_path, "job file (TOML)")->required()->check(CLI::ExistingFile);
-  validate->add_option("--ranks", commands.validate_ranks, "estimate for this many ranks (default: this machine's cores)")->check(CLI::PositiveNumber);
-  validate->add_option("--ranks-per-node", commands.validate_ranks_per_node,
-                       "ranks that will share this machine's memory in the memory check (default: all of --ranks)")
+  validate
+      ->add_option("--ranks", commands.validate_ranks, "estimate for this many ranks (default: this machine's cores)")
+      ->check(CLI::PositiveNumber);
+  validate
+      ->add_option("--ranks-per-node", commands.validate_ranks_per_node,
+                   "ranks that will share this machine's memory in the memory check (default: all of --ranks)")
       ->check(CLI::PositiveNumber);
   add_overrides(validate, commands);
   commands.validate = validate;
@@ -135,8 +142,11 @@ void add_validate(CLI::App& app, Commands& commands) {
 void add_evaluate(CLI::App& app, Commands& commands) {
   EvaluateArguments& arguments = commands.evaluate_arguments;
   CLI::App* evaluate = app.add_subcommand(
-      "evaluate", "evaluate a finished run's policy and the baselines on another job's worlds (under mpirun for several ranks)");
-  evaluate->add_option("job", arguments.job_path, "job file whose worlds to evaluate on")->required()->check(CLI::ExistingFile);
+      "evaluate",
+      "evaluate a finished run's policy and the baselines on another job's worlds (under mpirun for several ranks)");
+  evaluate->add_option("job", arguments.job_path, "job file whose worlds to evaluate on")
+      ->required()
+      ->check(CLI::ExistingFile);
   evaluate->add_option("--policy", arguments.policy_path, "output file of a finished manyworlds run")
       ->required()
       ->check(CLI::ExistingFile);
@@ -154,8 +164,10 @@ void add_auctiongym(CLI::App& app, Commands& commands) {
   auctiongym->add_option("job", commands.auctiongym_job, "scenario file (TOML), e.g. jobs/auctiongym-sp-oracle.toml")
       ->required()
       ->check(CLI::ExistingFile);
-  auctiongym->add_option("-o,--output", commands.auctiongym_output, "output file (default: run.output, else <run.name>.h5)");
-  auctiongym->add_flag("--force", commands.auctiongym_force, "replace an existing output file once the new one is complete");
+  auctiongym->add_option("-o,--output", commands.auctiongym_output,
+                         "output file (default: run.output, else <run.name>.h5)");
+  auctiongym->add_flag("--force", commands.auctiongym_force,
+                       "replace an existing output file once the new one is complete");
   auctiongym->add_option("--seed", commands.auctiongym_seed, "replace run.seed (0 .. 2^48-1)");
   auctiongym->add_option("--rounds", commands.auctiongym_rounds, "replace run.rounds")->check(positive());
   commands.auctiongym = auctiongym;
@@ -165,7 +177,8 @@ void add_calibrate(CLI::App& app, Commands& commands) {
   CLI::App* calibrate = app.add_subcommand(
       "calibrate",
       "fit the priors (segment shares, click-through and conversion rates by segment and device, delays, "
-      "hour-of-day profile, price level) to an event log and write a complete priors file (no MPI; docs/calibration.md)");
+      "hour-of-day profile, price level) to an event log and write a complete priors file (no MPI; "
+      "docs/calibration.md)");
   calibrate->add_option("events", commands.calibrate_events, "event log (CSV; format in docs/calibration.md)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -181,9 +194,12 @@ void add_calibrate(CLI::App& app, Commands& commands) {
 }
 
 void add_events(CLI::App& app, Commands& commands) {
-  CLI::App* events = app.add_subcommand(
-      "events", "simulate an event log (CSV) from a job's priors, with a constant bid at the reference price; input for calibrate");
-  events->add_option("job", commands.events_job, "job file (TOML): priors, run.seed, world.horizon_days and run.worlds come from it")
+  CLI::App* events = app.add_subcommand("events",
+                                        "simulate an event log (CSV) from a job's priors, with a constant bid at the "
+                                        "reference price; input for calibrate");
+  events
+      ->add_option("job", commands.events_job,
+                   "job file (TOML): priors, run.seed, world.horizon_days and run.worlds come from it")
       ->required()
       ->check(CLI::ExistingFile);
   events->add_option("-o,--output", commands.events_output, "event log to write (CSV)")->required();
@@ -237,22 +253,25 @@ int dispatch(Commands& commands) {
     commands.evaluate_arguments.overrides = overrides;
     return evaluate_command(commands.evaluate_arguments);
   }
-  const int ranks_per_node = commands.validate_ranks_per_node > 0 ? commands.validate_ranks_per_node : commands.validate_ranks;
-  return validate_command(commands.validate_job_path, overrides_of(commands.validate, commands), commands.validate_ranks,
-                          ranks_per_node);
+  const int ranks_per_node =
+      commands.validate_ranks_per_node > 0 ? commands.validate_ranks_per_node : commands.validate_ranks;
+  return validate_command(commands.validate_job_path, overrides_of(commands.validate, commands),
+                          commands.validate_ranks, ranks_per_node);
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"manyworlds: simulate many ad-auction markets in parallel, importance-sample their "
-               "experiences and train a bidding agent on all of them (MPI + parallel HDF5)."};
+  CLI::App app{
+      "manyworlds: simulate many ad-auction markets in parallel, importance-sample their "
+      "experiences and train a bidding agent on all of them (MPI + parallel HDF5)."};
   app.set_version_flag("--version", version_text);
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
-             "4 output exists (use --force), 5 impossible resources (ranks, memory, disk space, unwritable folder), "
-             "6 interrupted by a signal (after a checkpoint, or before the first iteration with nothing written).\n"
-             "Run in parallel with: mpirun -n 4 manyworlds run jobs/quickstart.toml");
+  app.footer(
+      "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
+      "4 output exists (use --force), 5 impossible resources (ranks, memory, disk space, unwritable folder), "
+      "6 interrupted by a signal (after a checkpoint, or before the first iteration with nothing written).\n"
+      "Run in parallel with: mpirun -n 4 manyworlds run jobs/quickstart.toml");
   Commands commands;
   add_run(app, commands);
   add_validate(app, commands);

@@ -1,16 +1,15 @@
 // The subcommands run, validate and evaluate: load and check input on rank 0, agree, broadcast, work.
 #include "manyworlds/app/commands.hpp"
 
+#include <boost/mpi/communicator.hpp>
+#include <boost/serialization/vector.hpp>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 
-#include <boost/mpi/communicator.hpp>
-#include <boost/serialization/vector.hpp>
-
 #include "manyworlds/app/command_support.hpp"
-#include "manyworlds/app/evaluation_protocol.hpp"
 #include "manyworlds/app/estimate.hpp"
+#include "manyworlds/app/evaluation_protocol.hpp"
 #include "manyworlds/app/preflight.hpp"
 #include "manyworlds/app/runner.hpp"
 #include "manyworlds/app/stop_signal.hpp"
@@ -48,8 +47,9 @@ int run_command(const RunArguments& arguments) {
       check_output_path(output, arguments.force, !arguments.resume);
       check_ranks(world.size(), job.config.run.worlds);
       if (arguments.diagnose_draws > 0 && world.size() > 1)
-        throw ResourceError("--diagnose-sampling compares batches with the whole population of an iteration: run it on "
-                         "one rank (without mpirun, or mpirun -n 1)");
+        throw ResourceError(
+            "--diagnose-sampling compares batches with the whole population of an iteration: run it on "
+            "one rank (without mpirun, or mpirun -n 1)");
     });
     agreed(world, [&] {
       broadcast_object(world, job);
@@ -57,7 +57,8 @@ int run_command(const RunArguments& arguments) {
     });
     const int on_node = ranks_on_this_node(world);
     agreed(world, [&] {
-      preflight(job, estimate_resources(job, world.size()), {output, arguments.resume, world.rank(), world.size(), on_node});
+      preflight(job, estimate_resources(job, world.size()),
+                {output, arguments.resume, world.rank(), world.size(), on_node});
     });
     RunOptions options;
     options.output = output;
@@ -76,8 +77,9 @@ int run_command(const RunArguments& arguments) {
     }
     if (world.rank() == 0) {
       std::cout << "output: " << std::filesystem::absolute(summary.output).string() << "\n"
-                << "iterations: " << summary.iterations << ", decisions: " << static_cast<std::int64_t>(summary.decisions)
-                << ", wall time: " << summary.seconds << " s on " << world.size() << " ranks\n"
+                << "iterations: " << summary.iterations
+                << ", decisions: " << static_cast<std::int64_t>(summary.decisions) << ", wall time: " << summary.seconds
+                << " s on " << world.size() << " ranks\n"
                 << "final mean return per episode: " << summary.final_mean_return << "\n"
                 << "test score of the reported policy: " << summary.test_score.mean << " [" << summary.test_score.low
                 << ", " << summary.test_score.high << "], vs adaptive pacing "
@@ -97,17 +99,19 @@ int validate_command(const std::string& job_path, const JobOverrides& overrides,
   const ResourceEstimate estimate = estimate_resources(job, ranks);
   std::cout << "estimate for " << ranks << " rank(s): " << static_cast<std::int64_t>(estimate.decisions_per_episode)
             << " decisions per episode, " << static_cast<std::int64_t>(estimate.experiences_per_rank)
-            << " experiences on the busiest rank per iteration (estimated imbalance "
-            << std::fixed << std::setprecision(3) << estimate.imbalance << std::defaultfloat
+            << " experiences on the busiest rank per iteration (estimated imbalance " << std::fixed
+            << std::setprecision(3) << estimate.imbalance << std::defaultfloat
             << " of blocks balanced by expected queries), memory per rank about "
-            << human_bytes(estimate.memory_per_rank_bytes) << ", output at most "
-            << human_bytes(estimate.output_bytes) << " (uncompressed)\n";
+            << human_bytes(estimate.memory_per_rank_bytes) << ", output at most " << human_bytes(estimate.output_bytes)
+            << " (uncompressed)\n";
   if (job.config.run.worlds < ranks)
-    std::cout << "warning: " << ranks << " ranks exceed " << job.config.run.worlds << " worlds: the run would refuse to start\n";
+    std::cout << "warning: " << ranks << " ranks exceed " << job.config.run.worlds
+              << " worlds: the run would refuse to start\n";
   std::cout << std::flush;
   const std::string output = default_output_path(job.config);
   preflight(job, estimate, {output, false, 0, ranks, std::min(ranks, ranks_per_node)});
-  std::cout << "preflight passed: output folder of " << output << " writable with enough space, memory per rank available\n"
+  std::cout << "preflight passed: output folder of " << output
+            << " writable with enough space, memory per rank available\n"
             << "job is valid" << std::endl;
   return 0;
 }
@@ -124,7 +128,8 @@ int evaluate_command(const EvaluateArguments& arguments) {
       if (saved.creatives != job.priors.creatives)
         throw InputError(arguments.policy_path + ": the policy chooses among " + std::to_string(saved.creatives) +
                          " creatives, the priors of " + arguments.job_path + " have " +
-                         std::to_string(job.priors.creatives) + " ('creatives.count'); evaluate it on a compatible job");
+                         std::to_string(job.priors.creatives) +
+                         " ('creatives.count'); evaluate it on a compatible job");
       const PolicyModel model(saved.policy, saved.creatives);
       for (const auto* parameters : {&saved.parameters, &saved.final_parameters})
         if (static_cast<std::int64_t>(parameters->size()) != model.parameter_count())

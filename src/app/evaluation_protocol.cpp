@@ -77,8 +77,8 @@ IdRange EvaluationProtocol::balanced_range(std::int64_t count, std::uint64_t see
 
 std::vector<BaselineSpec> EvaluationProtocol::tune_baselines() {
   const std::vector<BaselineSpec> candidates = baseline_candidates();
-  const std::vector<double> local = candidate_returns(tuning_, candidates, job_.config.policy.max_abs_log_multiplier,
-                                                      scratch_, capacity_);
+  const std::vector<double> local =
+      candidate_returns(tuning_, candidates, job_.config.policy.max_abs_log_multiplier, scratch_, capacity_);
   // World-major, so rank 0 can add every candidate's returns in world order.
   const std::size_t worlds = tuning_.size();
   std::vector<double> world_major;
@@ -104,12 +104,13 @@ void EvaluationProtocol::tune(const ProgressLog& log) {
 }
 
 void EvaluationProtocol::measure_validation_references() {
-  const auto constant = make_baseline(tuned_[static_cast<int>(BaselineFamily::constant_bid)],
-                                      job_.config.policy.max_abs_log_multiplier);
+  const auto constant =
+      make_baseline(tuned_[static_cast<int>(BaselineFamily::constant_bid)], job_.config.policy.max_abs_log_multiplier);
   std::vector<double> local_constant = returns_of(evaluate(validation_, *constant, scratch_, capacity_));
   std::vector<double> local_hindsight;
   for (World& world : validation_)
-    local_hindsight.push_back(expected_return(hindsight_optimum(world, evaluation_episode, {}, scratch_, capacity_).outcome));
+    local_hindsight.push_back(
+        expected_return(hindsight_optimum(world, evaluation_episode, {}, scratch_, capacity_).outcome));
   references_.world_type = collectives_.gather(types_of(validation_));
   references_.constant_return = collectives_.gather(local_constant);
   references_.hindsight_return = collectives_.gather(local_hindsight);
@@ -117,7 +118,7 @@ void EvaluationProtocol::measure_validation_references() {
 }
 
 std::vector<EpisodeStats> EvaluationProtocol::policy_outcomes(std::vector<World>& worlds,
-                                                            const std::vector<double>& parameters) {
+                                                              const std::vector<double>& parameters) {
   InferencePolicy policy(model_, parameters, InferencePolicy::Mode::greedy);
   return evaluate(worlds, policy, scratch_, capacity_);
 }
@@ -153,7 +154,8 @@ ValidationRound EvaluationProtocol::validate(int iteration, const std::vector<do
   if (improved[0] != 0) selected_ = {iteration, round.score.mean, parameters};
   collectives_.broadcast(selected_.score);
   char text[200];
-  std::snprintf(text, sizeof text, "validation after iteration %d: policy score %s, return %.1f; reported snapshot: iteration %d",
+  std::snprintf(text, sizeof text,
+                "validation after iteration %d: policy score %s, return %.1f; reported snapshot: iteration %d",
                 iteration, format_interval(round.score).c_str(), round.mean_return, selected_.iteration);
   log.info(text);
   return round;
@@ -197,7 +199,8 @@ TestResults EvaluationProtocol::test(const std::vector<double>& final_parameters
   inputs.comparison = test_strategy_of(BaselineFamily::adaptive_pacing);
   inputs.floor = job_.config.evaluation.score_floor;
   inputs.robust_roas = job_.config.evaluation.robust_roas;
-  results.summary = summarize(inputs, Bootstrap(test_seed(job_.config), worlds, job_.config.evaluation.bootstrap_samples));
+  results.summary =
+      summarize(inputs, Bootstrap(test_seed(job_.config), worlds, job_.config.evaluation.bootstrap_samples));
   std::vector<std::string> type_names;
   for (const WorldTypePrior& type : job_.priors.world_types) type_names.push_back(type.name);
   for (const std::string& line : describe_test_results(results, type_names)) log.info(line);

@@ -38,13 +38,14 @@ std::optional<MemoryLimit> cgroup_limit() {
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1);
     const std::string path = line.substr(second + 1);
-    const std::string file = controllers.empty() ? "/sys/fs/cgroup" + path + "/memory.max"
+    const std::string file = controllers.empty()       ? "/sys/fs/cgroup" + path + "/memory.max"
                              : controllers == "memory" ? "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"
                                                        : std::string();
     if (file.empty()) continue;
     const std::optional<std::string> text = read_small_file(file);
     if (!text) continue;
-    if (const std::optional<double> bytes = cgroup_limit_bytes(*text)) return MemoryLimit{*bytes, "the cgroup limit " + file};
+    if (const std::optional<double> bytes = cgroup_limit_bytes(*text))
+      return MemoryLimit{*bytes, "the cgroup limit " + file};
   }
   return std::nullopt;
 }
@@ -81,16 +82,24 @@ std::optional<double> slurm_megabytes(const std::string& text) {
   char unit = 'M';
   in >> unit;
   switch (unit) {
-    case 'K': case 'k': return value * 1024.0;
-    case 'G': case 'g': return value * 1024.0 * 1024.0 * 1024.0;
-    case 'T': case 't': return value * 1024.0 * 1024.0 * 1024.0 * 1024.0;
-    default: return value * 1024.0 * 1024.0;
+    case 'K':
+    case 'k':
+      return value * 1024.0;
+    case 'G':
+    case 'g':
+      return value * 1024.0 * 1024.0 * 1024.0;
+    case 'T':
+    case 't':
+      return value * 1024.0 * 1024.0 * 1024.0 * 1024.0;
+    default:
+      return value * 1024.0 * 1024.0;
   }
 }
 
 std::optional<MemoryLimit> memory_limit(int ranks_on_node) {
   const double sharing = ranks_on_node > 0 ? ranks_on_node : 1;
-  const std::string shared = ranks_on_node > 1 ? " shared by " + std::to_string(ranks_on_node) + " ranks on this node" : "";
+  const std::string shared =
+      ranks_on_node > 1 ? " shared by " + std::to_string(ranks_on_node) + " ranks on this node" : "";
   std::optional<MemoryLimit> best;
   if (const auto meminfo = read_small_file("/proc/meminfo"))
     if (const auto available = kib_field(*meminfo, "MemAvailable"))
@@ -98,7 +107,8 @@ std::optional<MemoryLimit> memory_limit(int ranks_on_node) {
   if (auto cgroup = cgroup_limit()) tighten(best, MemoryLimit{cgroup->bytes / sharing, cgroup->source + shared});
   if (const auto per_cpu = environment("SLURM_MEM_PER_CPU"))
     if (const auto bytes = slurm_megabytes(*per_cpu)) {
-      const double cpus = environment("SLURM_CPUS_PER_TASK") ? std::max(1.0, std::atof(std::getenv("SLURM_CPUS_PER_TASK"))) : 1.0;
+      const double cpus =
+          environment("SLURM_CPUS_PER_TASK") ? std::max(1.0, std::atof(std::getenv("SLURM_CPUS_PER_TASK"))) : 1.0;
       tighten(best, MemoryLimit{*bytes * cpus, "SLURM_MEM_PER_CPU (sbatch --mem-per-cpu)"});
     }
   if (const auto per_node = environment("SLURM_MEM_PER_NODE"))

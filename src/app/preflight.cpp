@@ -50,7 +50,8 @@ void probe_writable(const PreflightTarget& target) {
   std::filesystem::remove(probe, removed);
   if (closed != 0 || removed)
     throw ResourceError("output folder " + folder + " is not writable" + on_rank(target) + " (" +
-                        (closed != 0 ? std::strerror(saved) : removed.message()) + "); make it writable or pass another --output");
+                        (closed != 0 ? std::strerror(saved) : removed.message()) +
+                        "); make it writable or pass another --output");
 }
 
 double size_or_zero(const std::string& path) {
@@ -70,22 +71,25 @@ void check_space(const ResourceEstimate& estimate, const PreflightTarget& target
   if (available < needed)
     throw ResourceError("output folder " + folder_of(target.output) + " has " + human_bytes(available) + " free" +
                         on_rank(target) + ", the run needs about " + human_bytes(needed) + " (output at most " +
-                        human_bytes(estimate.output_bytes) + ", checkpoints, " + human_bytes(static_cast<double>(reserve_bytes)) +
+                        human_bytes(estimate.output_bytes) + ", checkpoints, " +
+                        human_bytes(static_cast<double>(reserve_bytes)) +
                         " held back); free space there or pass another --output");
 }
 
 void check_memory(const Job& job, const ResourceEstimate& estimate, const PreflightTarget& target) {
   const double needed = estimate.memory_per_rank_bytes;
-  const std::string fix = "; run on more ranks or nodes, or lower run.worlds or world.horizon_days (" + job.config.file + ")";
+  const std::string fix =
+      "; run on more ranks or nodes, or lower run.worlds or world.horizon_days (" + job.config.file + ")";
   if (const std::optional<MemoryLimit> limit = memory_limit(target.ranks_on_node); limit && limit->bytes < needed)
-    throw ResourceError("each rank needs about " + human_bytes(needed) + " of memory with " + std::to_string(target.ranks) +
-                        " rank(s), but only " + human_bytes(limit->bytes) + " is available" + on_rank(target) + " (" +
-                        limit->source + ")" + fix);
+    throw ResourceError("each rank needs about " + human_bytes(needed) + " of memory with " +
+                        std::to_string(target.ranks) + " rank(s), but only " + human_bytes(limit->bytes) +
+                        " is available" + on_rank(target) + " (" + limit->source + ")" + fix);
   const double still_to_come = std::max(0.0, needed - resident_bytes());
   if (const std::optional<double> headroom = address_space_headroom(); headroom && *headroom < still_to_come)
-    throw ResourceError("each rank needs about " + human_bytes(needed) + " of memory, but the address-space limit (ulimit -v) "
-                        "leaves this process " + human_bytes(std::max(0.0, *headroom)) + " more" + on_rank(target) +
-                        "; raise ulimit -v" + fix);
+    throw ResourceError("each rank needs about " + human_bytes(needed) +
+                        " of memory, but the address-space limit (ulimit -v) "
+                        "leaves this process " +
+                        human_bytes(std::max(0.0, *headroom)) + " more" + on_rank(target) + "; raise ulimit -v" + fix);
 }
 
 void check_sampling(const Job& job, const ResourceEstimate& estimate) {
@@ -93,7 +97,8 @@ void check_sampling(const Job& job, const ResourceEstimate& estimate) {
   if (config.sampling.mode == SamplingMode::without_replacement &&
       static_cast<double>(config.sampling.batch_size) > estimate.experiences_per_iteration)
     throw InputError(config.file + ": 'sampling.batch_size' = " + std::to_string(config.sampling.batch_size) +
-                     " exceeds the about " + std::to_string(static_cast<std::int64_t>(std::floor(estimate.experiences_per_iteration))) +
+                     " exceeds the about " +
+                     std::to_string(static_cast<std::int64_t>(std::floor(estimate.experiences_per_iteration))) +
                      " experiences an iteration produces, and mode 'without_replacement' draws each at most once; "
                      "lower the batch size, or raise run.worlds, run.episodes_per_iteration or world.horizon_days");
   if (!estimate.fits_buffer)

@@ -1,4 +1,5 @@
-// The evaluate and record parts of an iteration: validation rounds on schedule, the iteration's figures and rows in the output.
+// The evaluate and record parts of an iteration: validation rounds on schedule, the iteration's figures and rows in the
+// output.
 #include "manyworlds/app/iteration_parts.hpp"
 
 namespace manyworlds {
@@ -42,7 +43,8 @@ IterationMetrics iteration_metrics(const JobConfig& config, std::span<const Worl
   return m;
 }
 
-EvaluatePart::EvaluatePart(const JobConfig& config, EvaluationProtocol& protocol) : config_(config), protocol_(protocol) {}
+EvaluatePart::EvaluatePart(const JobConfig& config, EvaluationProtocol& protocol)
+    : config_(config), protocol_(protocol) {}
 
 bool EvaluatePart::due(int iteration) const {
   return (iteration + 1) % config_.evaluation.every == 0 || iteration + 1 == config_.run.iterations;

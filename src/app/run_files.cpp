@@ -31,8 +31,8 @@ SpaceReserve::SpaceReserve(std::string path, std::uint64_t bytes) : path_(std::m
   int result = ::posix_fallocate(descriptor, 0, static_cast<off_t>(bytes));
   if (::close(descriptor) != 0 && result == 0) result = errno;
   if (result != 0) {
-    const std::string message = "cannot hold back " + std::to_string(bytes >> 20) + " MiB beside the output (" +
-                                path_ + "): " + std::strerror(result) + "; free disk space there or choose another --output";
+    const std::string message = "cannot hold back " + std::to_string(bytes >> 20) + " MiB beside the output (" + path_ +
+                                "): " + std::strerror(result) + "; free disk space there or choose another --output";
     release();
     throw ResourceError(message);
   }
@@ -61,7 +61,8 @@ void secure_output_space(const std::string& partial, double bytes, const std::st
                           " more (" + cause + ")");
   };
   const int descriptor = ::open(partial.c_str(), O_WRONLY);
-  if (descriptor < 0) throw RuntimeFailure("cannot open " + partial + " to make room for " + what + ": " + std::strerror(errno));
+  if (descriptor < 0)
+    throw RuntimeFailure("cannot open " + partial + " to make room for " + what + ": " + std::strerror(errno));
   struct stat status {};
   int result = ::fstat(descriptor, &status) == 0 ? 0 : errno;
   if (result == 0) {
@@ -76,7 +77,8 @@ void secure_output_space(const std::string& partial, double bytes, const std::st
     throw full(std::string(std::strerror(result)) + (free ? "; " + human_bytes(*free) + " free" : std::string()));
   }
   if (result != EOPNOTSUPP && result != ENOSYS && result != EINVAL)
-    throw RuntimeFailure("cannot make room for " + what + " after the end of " + partial + ": " + std::strerror(result));
+    throw RuntimeFailure("cannot make room for " + what + " after the end of " + partial + ": " +
+                         std::strerror(result));
   // No preallocation here (some network file systems): the free space must cover the need.
   const std::optional<double> free = free_disk_bytes(folder);
   if (free && *free < wanted) throw full(human_bytes(*free) + " free");
@@ -88,14 +90,13 @@ void trim_output_space(const std::string& path) noexcept {
   [[maybe_unused]] const int ignored = ::truncate(path.c_str(), status.st_size);
 }
 
-
 std::string clean_up_after_failure(const RunFiles& files, const std::string& job_file) {
   std::error_code ignored;
   std::filesystem::remove(files.checkpoint + ".tmp", ignored);
   if (std::filesystem::exists(files.checkpoint, ignored)) {
     trim_output_space(files.partial);
-    return "; kept " + files.partial + " and " + files.checkpoint + ": fix the cause and continue with: manyworlds run " +
-           job_file + " -o " + files.output + " --resume";
+    return "; kept " + files.partial + " and " + files.checkpoint +
+           ": fix the cause and continue with: manyworlds run " + job_file + " -o " + files.output + " --resume";
   }
   std::filesystem::remove(files.partial, ignored);
   return "; no checkpoint yet, so nothing was kept";

@@ -21,8 +21,8 @@
 #include "manyworlds/app/sampling_diagnostic.hpp"
 #include "manyworlds/app/stop_signal.hpp"
 #include "manyworlds/app/timed_collectives.hpp"
-#include "manyworlds/core/errors.hpp"
 #include "manyworlds/app/world_costs.hpp"
+#include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/io/checkpoint.hpp"
 #include "manyworlds/io/output_file.hpp"
@@ -39,9 +39,7 @@ using Clock = std::chrono::steady_clock;
 // A new partition of the worlds must lower the busiest rank's cost by more than this share.
 constexpr double rebalance_gain = 0.02;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Peak resident memory of this process (Linux reports ru_maxrss in KiB).
 double peak_rss_bytes() {
@@ -52,8 +50,7 @@ double peak_rss_bytes() {
 
 class Runner {
  public:
-  Runner(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator,
-         std::ostream& log)
+  Runner(const Job& job, const RunOptions& options, const boost::mpi::communicator& communicator, std::ostream& log)
       : job_(job),
         config_(job.config),
         options_(options),
@@ -74,11 +71,11 @@ class Runner {
     const Clock::time_point start = Clock::now();
     const RunFiles files = RunFiles::for_output(options_.output);
     log_.info("manyworlds " MANYWORLDS_VERSION ": job '" + config_.run.name + "' (" + config_.file + "), " +
-              std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) +
-              " ranks, " + std::to_string(config_.run.iterations) + " iterations, seed " +
-              std::to_string(config_.run.seed));
+              std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) + " ranks, " +
+              std::to_string(config_.run.iterations) + " iterations, seed " + std::to_string(config_.run.seed));
 
-    agreed(communicator_, [&] { partition_by(estimated_world_costs(job_, config_.run.seed, config_.run.worlds, 0, collectives_)); });
+    agreed(communicator_,
+           [&] { partition_by(estimated_world_costs(job_, config_.run.seed, config_.run.worlds, 0, collectives_)); });
     agreed(communicator_, [&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
@@ -114,7 +111,8 @@ class Runner {
   }
   ResourceError out_of_memory(std::size_t experiences) const {
     return ResourceError("rank " + std::to_string(collectives_.rank()) + " ran out of memory for " +
-                         std::to_string(experiences) + " experiences (" + human_bytes(static_cast<double>(sizeof(Experience)) * static_cast<double>(experiences)) +
+                         std::to_string(experiences) + " experiences (" +
+                         human_bytes(static_cast<double>(sizeof(Experience)) * static_cast<double>(experiences)) +
                          "; run.max_experiences_per_rank = " + std::to_string(config_.run.max_experiences_per_rank) +
                          "): run on more ranks or nodes, or lower run.worlds or world.horizon_days");
   }
@@ -122,7 +120,8 @@ class Runner {
   RunSummary stopped_before_start(RunSummary& summary, Clock::time_point start) const {
     summary.interrupted = true;
     const int received = received_stop_signal();
-    summary.stop_message = std::string("stopped by ") + (received != 0 ? signal_name(received) : "a signal to another rank") +
+    summary.stop_message = std::string("stopped by ") +
+                           (received != 0 ? signal_name(received) : "a signal to another rank") +
                            " before the first iteration: nothing was written and there is nothing to resume; run again "
                            "(with or without --resume) to start anew";
     summary.seconds = seconds_since(start);
@@ -178,7 +177,8 @@ class Runner {
       validate_into(0, *output_);  // the untrained policy is a candidate too
     }
     log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
-    if (first_iteration > 0) log_.info("resumed from " + files.checkpoint + " at iteration " + std::to_string(first_iteration + 1));
+    if (first_iteration > 0)
+      log_.info("resumed from " + files.checkpoint + " at iteration " + std::to_string(first_iteration + 1));
     log_.info("writing " + files.partial + " (renamed to " + options_.output + " when complete)");
     last_checkpoint_ = Clock::now();
     for (int iteration = first_iteration; iteration < config_.run.iterations; ++iteration) {
@@ -193,9 +193,10 @@ class Runner {
         agreed(communicator_, [&] { close_output(); });
         summary.interrupted = true;
         const int received = received_stop_signal();
-        summary.stop_message = std::string("stopped by ") + (received != 0 ? signal_name(received) : "a signal to another rank") +
-                               " after iteration " + std::to_string(iteration + 1) + "; continue with: manyworlds run " +
-                               config_.file + " -o " + options_.output + " --resume";
+        summary.stop_message =
+            std::string("stopped by ") + (received != 0 ? signal_name(received) : "a signal to another rank") +
+            " after iteration " + std::to_string(iteration + 1) + "; continue with: manyworlds run " + config_.file +
+            " -o " + options_.output + " --resume";
         return;
       }
     }
@@ -305,7 +306,8 @@ class Runner {
     collectives_.broadcast(next);
     // Every rank steps Adam in the data-parallel update: all need the restored parameters and moments.
     std::vector<double> parameters = train_.parameters();
-    std::vector<double> adam = collectives_.is_root() ? train_.trainer().export_optimizer_state() : std::vector<double>{};
+    std::vector<double> adam =
+        collectives_.is_root() ? train_.trainer().export_optimizer_state() : std::vector<double>{};
     collectives_.broadcast(parameters);
     collectives_.broadcast(adam);
     train_.restore(parameters, adam);
@@ -342,8 +344,8 @@ class Runner {
     last_checkpoint_ = Clock::now();
     log_.checkpoint_written();
     log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + files.checkpoint + " (" +
-              std::to_string(bytes) + " bytes in " + human_duration(seconds_since(start)) + "; the output it continues: " +
-              std::to_string(output_bytes) + " bytes)");
+              std::to_string(bytes) + " bytes in " + human_duration(seconds_since(start)) +
+              "; the output it continues: " + std::to_string(output_bytes) + " bytes)");
   }
 
   // Where an iteration started: its clock and the collectives' counters.
@@ -380,7 +382,8 @@ class Runner {
     // 3. The batch: decided from per-world summaries; rows stay with their owners.
     phase = Clock::now();
     SampledBatch batch;
-    agreed(communicator_, [&] { batch = sample_.run(iteration, simulate_.experiences(), simulation.slices, collectives_); });
+    agreed(communicator_,
+           [&] { batch = sample_.run(iteration, simulate_.experiences(), simulation.slices, collectives_); });
     runtime.sample_seconds = seconds_since(phase);
     const std::vector<double> behaviour_parameters = train_.parameters();
     const BehaviourColumns behaviour = sample_.behaviour_of(batch.rows, behaviour_parameters);
@@ -395,8 +398,8 @@ class Runner {
     // 6. The iteration's rows in the file, then the transport and timing figures of every rank.
     phase = Clock::now();
     agreed(communicator_, [&] {
-      record_.run(output, {iteration, world_range_.begin, simulation.summaries, &batch, &behaviour, behaviour_parameters,
-                           metrics});
+      record_.run(output, {iteration, world_range_.begin, simulation.summaries, &batch, &behaviour,
+                           behaviour_parameters, metrics});
     });
     runtime.write_seconds = seconds_since(phase);
     finish_runtime(iteration, output, start, simulation.summaries, {simulated, waited, metrics.decisions}, runtime);
@@ -407,7 +410,8 @@ class Runner {
   // Step 4 of an iteration (collective): rank 0's figures from the gathered per-world sums, then
   // every rank's update on its own rows.
   IterationMetrics train(int iteration, const std::vector<WorldIterationSummary>& local_summaries,
-                         const IdentificationCounts& identification, const SampledBatch& batch, RuntimeMetrics& runtime) {
+                         const IdentificationCounts& identification, const SampledBatch& batch,
+                         RuntimeMetrics& runtime) {
     const Clock::time_point phase = Clock::now();
     const std::vector<WorldIterationSummary> summaries = collectives_.gather(local_summaries);
     const Clock::time_point serial = Clock::now();
@@ -424,7 +428,8 @@ class Runner {
   void evaluate(int iteration, OutputFile& output, RuntimeMetrics& runtime) {
     const Clock::time_point phase = Clock::now();
     const bool evaluate_now = evaluate_.due(iteration);
-    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now), "iteration " + std::to_string(iteration + 1));
+    secure_output_space_for(output.append_bytes_upper_bound(evaluate_now),
+                            "iteration " + std::to_string(iteration + 1));
     if (evaluate_now) validate_into(iteration + 1, output);
     runtime.evaluate_seconds = evaluate_now ? seconds_since(phase) : 0.0;
   }
@@ -530,16 +535,19 @@ class Runner {
     const std::string path = options_.output + ".sampling.csv";
     const bool fresh = !std::filesystem::exists(path) || std::filesystem::file_size(path) == 0;
     std::ofstream csv(path, std::ios::app);
-    if (fresh) csv << "iteration,arm,draws,gradient_mse,gradient_bias_squared,gradient_relative_mse,crisis_value_mse,mean_ess\n";
+    if (fresh)
+      csv << "iteration,arm,draws,gradient_mse,gradient_bias_squared,gradient_relative_mse,crisis_value_mse,mean_ess\n";
     for (const ArmDiagnosis& arm : diagnose_sampling(simulate_.experiences(), slices, iteration, config_, model_,
                                                      train_.parameters(), options_.diagnose_draws)) {
-      csv << iteration << ',' << arm.arm << ',' << options_.diagnose_draws << ',' << arm.gradient.mean_squared_error << ','
-          << arm.gradient.bias_squared << ',' << arm.gradient.relative_error << ',' << arm.crisis_value.mean_squared_error
-          << ',' << arm.effective_sample_size << '\n';
+      csv << iteration << ',' << arm.arm << ',' << options_.diagnose_draws << ',' << arm.gradient.mean_squared_error
+          << ',' << arm.gradient.bias_squared << ',' << arm.gradient.relative_error << ','
+          << arm.crisis_value.mean_squared_error << ',' << arm.effective_sample_size << '\n';
       char text[200];
-      std::snprintf(text, sizeof text, "sampling diagnostic, iteration %d, %s: gradient relative MSE %.4f, crisis value MSE %.4g, ESS %.0f",
-                    iteration + 1, arm.arm.c_str(), arm.gradient.relative_error, arm.crisis_value.mean_squared_error,
-                    arm.effective_sample_size);
+      std::snprintf(
+          text, sizeof text,
+          "sampling diagnostic, iteration %d, %s: gradient relative MSE %.4f, crisis value MSE %.4g, ESS %.0f",
+          iteration + 1, arm.arm.c_str(), arm.gradient.relative_error, arm.crisis_value.mean_squared_error,
+          arm.effective_sample_size);
       log_.info(text);
     }
     if (!csv) throw RuntimeFailure(path + ": could not write the sampling diagnostic");
@@ -561,12 +569,12 @@ class Runner {
   TrainPart train_;
   EvaluatePart evaluate_;
   RecordPart record_;
-  std::vector<std::int64_t> bounds_;   // world partition: rank r owns [bounds_[r], bounds_[r + 1])
+  std::vector<std::int64_t> bounds_;  // world partition: rank r owns [bounds_[r], bounds_[r + 1])
   IdRange world_range_;
   std::vector<World> worlds_;
-  std::optional<OutputFile> output_;             // OUTPUT.partial while it is open
-  std::vector<DatasetDigest> digests_;           // rank 0: the output as the last checkpoint vouched for it
-  SpaceReserve reserve_;                         // rank 0: disk space held back (RunFiles::reserve)
+  std::optional<OutputFile> output_;    // OUTPUT.partial while it is open
+  std::vector<DatasetDigest> digests_;  // rank 0: the output as the last checkpoint vouched for it
+  SpaceReserve reserve_;                // rank 0: disk space held back (RunFiles::reserve)
   Clock::time_point last_checkpoint_ = Clock::now();
 };
 
@@ -574,7 +582,7 @@ class Runner {
 
 std::string job_fingerprint(const Job& job) {
   JobConfig config = job.config;
-  config.file.clear();               // the same job may be given by another path
+  config.file.clear();  // the same job may be given by another path
   config.world.priors_path.clear();
   config.run.output.clear();
   config.run.checkpoint_every = 0;

@@ -1,6 +1,5 @@
 // The sample part of an iteration: the importance-sampled batch and the behaviour policy at its rows.
 #include "manyworlds/app/iteration_parts.hpp"
-
 #include "manyworlds/learn/inference_policy.hpp"
 
 namespace manyworlds {
@@ -8,8 +7,8 @@ namespace manyworlds {
 SamplePart::SamplePart(const JobConfig& config, const PolicyModel& model, const Priors& priors)
     : config_(config), model_(model), priors_(priors), sampler_(config.sampling, config.run.seed) {}
 
-SampledBatch SamplePart::run(int iteration, std::span<const Experience> experiences,
-                             std::span<const WorldSlice> slices, Collectives& collectives) const {
+SampledBatch SamplePart::run(int iteration, std::span<const Experience> experiences, std::span<const WorldSlice> slices,
+                             Collectives& collectives) const {
   const double beta = config_.sampling.mode == SamplingMode::proportional
                           ? beta_at(config_.sampling, iteration, config_.run.iterations)
                           : 1.0;

@@ -65,7 +65,8 @@ std::vector<ArmDiagnosis> diagnose_sampling(std::span<const Experience> experien
     crisis_total += crisis_value(e);
   }
   const Eigen::VectorXd truth = policy_gradient(model, job.ppo, params, population);
-  const Eigen::VectorXd crisis_truth = Eigen::VectorXd::Constant(1, crisis_total / static_cast<double>(experiences.size()));
+  const Eigen::VectorXd crisis_truth =
+      Eigen::VectorXd::Constant(1, crisis_total / static_cast<double>(experiences.size()));
   SerialCollectives serial;
   std::vector<ArmDiagnosis> result;
   for (const SamplingArm& arm : sampling_arms(job.sampling)) {
@@ -85,7 +86,8 @@ std::vector<ArmDiagnosis> diagnose_sampling(std::span<const Experience> experien
       crisis_estimates.push_back(Eigen::VectorXd::Constant(1, crisis / static_cast<double>(samples.size())));
       ess += summarize_batch(batch.rows, serial).effective_sample_size / draws;
     }
-    result.push_back({arm.name, estimator_error(gradients, truth), estimator_error(crisis_estimates, crisis_truth), ess});
+    result.push_back(
+        {arm.name, estimator_error(gradients, truth), estimator_error(crisis_estimates, crisis_truth), ess});
   }
   return result;
 }

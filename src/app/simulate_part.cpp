@@ -1,8 +1,7 @@
 // The simulate and classify parts of an iteration: episodes of a rank's worlds, values, advantages, event types.
-#include "manyworlds/app/iteration_parts.hpp"
-
 #include <algorithm>
 
+#include "manyworlds/app/iteration_parts.hpp"
 #include "manyworlds/learn/gae.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 
@@ -30,7 +29,7 @@ SimulatePart::Result SimulatePart::run(int iteration, std::span<World> worlds, c
     value_scratch_.resize(episode.size());
     policy.values(episode.data(), episode.size(), value_scratch_.data());
     for (std::size_t i = 0; i < episode.size(); ++i) episode[i].value_estimate = value_scratch_[i];
-    const RewardSpec reward{config_.world.reward, config_.ppo.reward_scale, config_.ppo.lagrangian,
+    const RewardSpec reward{config_.world.reward,       config_.ppo.reward_scale, config_.ppo.lagrangian,
                             config_.ppo.counterfactual, config_.ppo.budget_price, stats.budget};
     compute_gae(episode, config_.ppo.gamma, config_.ppo.gae_lambda, reward);
   };

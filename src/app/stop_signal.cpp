@@ -32,9 +32,12 @@ int received_stop_signal() { return static_cast<int>(last_stop_signal); }
 
 const char* signal_name(int signal_number) {
   switch (signal_number) {
-    case SIGUSR1: return "SIGUSR1";
-    case SIGTERM: return "SIGTERM";
-    default: return "a signal";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGTERM:
+      return "SIGTERM";
+    default:
+      return "a signal";
   }
 }
 

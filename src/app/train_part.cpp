@@ -1,8 +1,7 @@
 // The train part of an iteration: batch statistics and the data-parallel PPO update on a rank's own rows.
-#include "manyworlds/app/iteration_parts.hpp"
-
 #include <algorithm>
 
+#include "manyworlds/app/iteration_parts.hpp"
 #include "manyworlds/core/random.hpp"
 #include "manyworlds/learn/ppo_loss.hpp"
 
@@ -60,13 +59,13 @@ TrainPart::TrainPart(const JobConfig& config, const PolicyModel& model)
   parameters_ = trainer_.export_parameters();
 }
 
-void TrainPart::run(int iteration, const SampledBatch& sampled, TimedCollectives& collectives, IterationMetrics& metrics,
-                    RuntimeMetrics& runtime) {
+void TrainPart::run(int iteration, const SampledBatch& sampled, TimedCollectives& collectives,
+                    IterationMetrics& metrics, RuntimeMetrics& runtime) {
   put_batch_statistics(summarize_batch(sampled.rows, collectives), metrics);
   const LocalBatch local = local_batch(config_, sampled, collectives);
   const double collective_before = collectives.seconds();
-  const PpoStats stats = trainer_.update(local, config_.run.seed, static_cast<std::uint32_t>(iteration + 1), collectives,
-                                         learning_rate_at(config_.ppo, iteration, config_.run.iterations));
+  const PpoStats stats = trainer_.update(local, config_.run.seed, static_cast<std::uint32_t>(iteration + 1),
+                                         collectives, learning_rate_at(config_.ppo, iteration, config_.run.iterations));
   const UpdateTiming& timing = trainer_.last_timing();
   runtime.update_compute_seconds = timing.compute_seconds;
   runtime.update_reduce_seconds = timing.combine_seconds;

@@ -93,8 +93,8 @@ EventStatistics::EventStatistics(const Priors& base, std::string source, int jac
   for (GroupStatistics& group : groups_) group.resize(cells_);
   for (int h = 0; h < 24; ++h)
     hour_ctr_[h] = 1.0 + base.hour_ctr_amplitude * std::cos(two_pi * (h - base.evening_peak_hour) / 24.0);
-  ctr_constant_ = base.ctr_level.mean() * world_type_mean(base, &WorldTypePrior::ctr) *
-                  base.creative_effectiveness.mean();
+  ctr_constant_ =
+      base.ctr_level.mean() * world_type_mean(base, &WorldTypePrior::ctr) * base.creative_effectiveness.mean();
   crisis_affinity_ = base.creative_crisis_affinity.mean();
   log_attribution_window_ = std::log(base.attribution_window_days * 24.0);
   fatigue_rates_ = draws_of(base.creative_fatigue_rate, 0, fatigue_draws);
@@ -295,12 +295,12 @@ struct FitContext {
   std::vector<double> device_share;
   std::vector<double> device_ctr;
   std::vector<double> feature_gap;
-  int gap_reference = 0;                                // device whose feature_gap stays the base's
+  int gap_reference = 0;  // device whose feature_gap stays the base's
   std::array<double, query_type_count> base_ctr{};
   std::array<double, query_type_count> cvr_multiplier{};
   std::vector<std::pair<double, double>> world_types;  // (probability, crisis share multiplier)
-  double cvr_constant = 1;                              // E[world cvr level]
-  double log_median_variance = 0;                       // Var(ln delay_median_hours) over worlds
+  double cvr_constant = 1;                             // E[world cvr level]
+  double log_median_variance = 0;                      // Var(ln delay_median_hours) over worlds
 
   explicit FitContext(const Priors& base) {
     segments = base.segments.size();
@@ -375,8 +375,8 @@ double solve_log_rate(const std::vector<std::array<double, 3>>& cells, double k,
 }
 
 // Mean sessions of segment s in world w = rate_s * exposure_w; fitted by alternating the two sets (in logs).
-void fit_session_rates(const std::vector<const WorldStatistics*>& worlds, const FitContext& c, std::vector<double>& rate,
-                       std::vector<double>& exposure) {
+void fit_session_rates(const std::vector<const WorldStatistics*>& worlds, const FitContext& c,
+                       std::vector<double>& rate, std::vector<double>& exposure) {
   rate.assign(c.segments, 0.0);  // logs
   exposure.assign(worlds.size(), 0.0);
   std::vector<std::array<double, 3>> cells;
@@ -472,7 +472,8 @@ struct Raking {
   std::vector<double> device;
   std::vector<double> query;
 
-  Raking(const FitContext& c, const std::vector<double>& exposure_per_entry, const std::vector<double>& observed_per_entry)
+  Raking(const FitContext& c, const std::vector<double>& exposure_per_entry,
+         const std::vector<double>& observed_per_entry)
       : context(&c),
         cells(c.segments * c.devices * query_type_count),
         exposure(&exposure_per_entry),
@@ -513,10 +514,18 @@ struct Raking {
     return change;
   }
 
-  double rake_worlds() { return rake(world, [this](std::size_t i) { return world_of(i); }); }
-  double rake_segments() { return rake(segment, [this](std::size_t i) { return context->segment_of(i % cells); }); }
-  double rake_devices() { return rake(device, [this](std::size_t i) { return context->device_of(i % cells); }); }
-  double rake_queries() { return rake(query, [this](std::size_t i) { return context->query_of(i % cells); }); }
+  double rake_worlds() {
+    return rake(world, [this](std::size_t i) { return world_of(i); });
+  }
+  double rake_segments() {
+    return rake(segment, [this](std::size_t i) { return context->segment_of(i % cells); });
+  }
+  double rake_devices() {
+    return rake(device, [this](std::size_t i) { return context->device_of(i % cells); });
+  }
+  double rake_queries() {
+    return rake(query, [this](std::size_t i) { return context->query_of(i % cells); });
+  }
 };
 
 // Totals of a per-cell quantity by query type.
@@ -600,8 +609,7 @@ double fit_gap(const Raking& model, const FitContext& c, int device) {
 }
 
 // Per-cell sum over clicks of the chance that a conversion falls inside the click's follow-up window.
-std::vector<double> conversion_exposure(const GroupStatistics& data, double log_mean, double log_sd,
-                                        double constant) {
+std::vector<double> conversion_exposure(const GroupStatistics& data, double log_mean, double log_sd, double constant) {
   std::vector<double> exposure(data.clicks.size(), 0.0);
   for (const ClickFollowup& click : data.followups)
     exposure[click.cell] += constant * 0.5 * std::erfc(-(click.log_window - log_mean) / (log_sd * std::sqrt(2.0)));
@@ -612,8 +620,7 @@ std::vector<double> conversion_exposure(const GroupStatistics& data, double log_
 // A gap common to all devices is not separable from the segments' cvr, so the device with the smallest base gap is
 // the reference: its gap, feature_dependence and the click-weighted mean cvr_multiplier stay the base priors'.
 void fit_cvr(const GroupStatistics& data, const FitContext& c, CalibrationFit& fit) {
-  const std::vector<double> exposure =
-      conversion_exposure(data, fit.delay_log_mean, fit.delay_log_sd, c.cvr_constant);
+  const std::vector<double> exposure = conversion_exposure(data, fit.delay_log_mean, fit.delay_log_sd, c.cvr_constant);
   Raking model(c, exposure, data.conversions);
   std::vector<double> gap = c.feature_gap;
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
@@ -649,7 +656,7 @@ double inverse_mills(double a) {
 
 struct DelayLikelihood {
   double value = 0;
-  std::array<double, 2> gradient{};                  // by (mu, ln sigma)
+  std::array<double, 2> gradient{};  // by (mu, ln sigma)
   std::array<std::array<double, 2>, 2> hessian{};
 };
 
@@ -725,8 +732,7 @@ CalibrationFit fit_all(const GroupStatistics& data, const std::vector<const Worl
   fit_prices(data, fit);
   // Pooled log delays = world median (spread from the base priors) + within-world log-normal noise.
   fit.delay_median_hours = std::exp(fit.delay_log_mean);
-  fit.delay_sigma_rms =
-      std::sqrt(std::max(1e-6, fit.delay_log_sd * fit.delay_log_sd - c.log_median_variance));
+  fit.delay_sigma_rms = std::sqrt(std::max(1e-6, fit.delay_log_sd * fit.delay_log_sd - c.log_median_variance));
   return fit;
 }
 
@@ -804,7 +810,8 @@ void check_coverage(const EventStatistics& data, const GroupStatistics& total, c
   for (int h = 0; h < 24; ++h)
     if (total.session_starts[h] == 0)
       throw InputError(where + "no session starts at hour " + std::to_string(h) + " of the day" + fix);
-  if (total.delays.size() < 10) throw InputError(where + "fewer than 10 attributed conversions for the delay fit" + fix);
+  if (total.delays.size() < 10)
+    throw InputError(where + "fewer than 10 attributed conversions for the delay fit" + fix);
 }
 
 std::vector<double> flat(CalibrationFit fit) {
@@ -838,18 +845,17 @@ CalibrationFit jackknife(const EventStatistics& data, const FitContext& c, const
 // rescaled so that E[sigma^2] = fitted delay_sigma_rms^2 (each keeps the base priors' shape).
 void map_delays(const Priors& base, CalibrationResult& result) {
   const double log_median = log_moments(base.delay_median_hours, 1).first;
-  result.delay_median_hours = scaled_distribution(
-      base.delay_median_hours, result.fit.delay_median_hours / std::exp(log_median),
-      base.file + ": 'conversions.delay_median_hours'");
+  result.delay_median_hours =
+      scaled_distribution(base.delay_median_hours, result.fit.delay_median_hours / std::exp(log_median),
+                          base.file + ": 'conversions.delay_median_hours'");
   double square = 0;
   for (double sigma : draws_of(base.delay_sigma, 2, moment_draws)) square += sigma * sigma / moment_draws;
   if (square <= 0) {
     result.delay_sigma = Distribution{Distribution::Kind::constant, result.fit.delay_sigma_rms, 0.0};
     return;
   }
-  result.delay_sigma =
-      scaled_distribution(base.delay_sigma, result.fit.delay_sigma_rms / std::sqrt(square),
-                          base.file + ": 'conversions.delay_sigma'");
+  result.delay_sigma = scaled_distribution(base.delay_sigma, result.fit.delay_sigma_rms / std::sqrt(square),
+                                           base.file + ": 'conversions.delay_sigma'");
 }
 
 }  // namespace
@@ -882,7 +888,8 @@ Distribution scaled_distribution(const Distribution& distribution, double factor
   Distribution result = distribution;
   switch (distribution.kind) {
     case Kind::beta:
-      throw InputError(key + " is a beta distribution, which calibrate cannot rescale; "
+      throw InputError(key +
+                       " is a beta distribution, which calibrate cannot rescale; "
                        "make it lognormal, gamma, uniform or a number in the base priors");
     case Kind::uniform_int:
       result.kind = Kind::uniform;

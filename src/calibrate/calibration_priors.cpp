@@ -26,13 +26,20 @@ std::string distribution_text(const Distribution& d) {
            number_text(d.b) + " }";
   };
   switch (d.kind) {
-    case Kind::uniform: return table("uniform", "low", "high");
-    case Kind::uniform_int: return table("uniform_int", "low", "high");
-    case Kind::normal: return table("normal", "mean", "sd");
-    case Kind::lognormal: return table("lognormal", "median", "sigma");
-    case Kind::beta: return table("beta", "mean", "concentration");
-    case Kind::gamma: return table("gamma", "mean", "shape");
-    default: return number_text(d.a);
+    case Kind::uniform:
+      return table("uniform", "low", "high");
+    case Kind::uniform_int:
+      return table("uniform_int", "low", "high");
+    case Kind::normal:
+      return table("normal", "mean", "sd");
+    case Kind::lognormal:
+      return table("lognormal", "median", "sigma");
+    case Kind::beta:
+      return table("beta", "mean", "concentration");
+    case Kind::gamma:
+      return table("gamma", "mean", "shape");
+    default:
+      return number_text(d.a);
   }
 }
 
@@ -40,8 +47,10 @@ std::string hour_profile_text(const std::array<double, 24>& profile) {
   std::string text = "[";
   for (int h = 0; h < 24; ++h) {
     text += number_text(profile[h]);
-    if (h % 6 == 5 && h < 23) text += ",\n                ";
-    else if (h < 23) text += ", ";
+    if (h % 6 == 5 && h < 23)
+      text += ",\n                ";
+    else if (h < 23)
+      text += ", ";
   }
   return text + "]";
 }
@@ -139,8 +148,9 @@ Priors fitted_priors(const Priors& base, const CalibrationResult& result, const 
     segment.ctr_multiplier = fit.segment_ctr[s];
     segment.cvr = fit.segment_cvr[s];
     if (!(segment.cvr <= 1.0))
-      throw InputError(source + ": the log's conversions imply segments." + segment.name + ".cvr = " +
-                       number_text(segment.cvr, 4) + " > 1 under the base priors' other conversion factors; "
+      throw InputError(source + ": the log's conversions imply segments." + segment.name +
+                       ".cvr = " + number_text(segment.cvr, 4) +
+                       " > 1 under the base priors' other conversion factors; "
                        "check the log's attributed and clicked columns");
   }
   for (std::size_t d = 0; d < base.devices.size(); ++d) {
@@ -242,8 +252,9 @@ SimulatedPrices simulate_prices(const Priors& priors, const CalibrationOptions& 
     total_log_prices += log_prices[g];
   }
   if (total_clicks <= 0)
-    throw RuntimeFailure("the reference simulation of the calibrated priors produced no clicks, so the price level "
-                         "cannot be fitted; check the base priors' auction and agent sections");
+    throw RuntimeFailure(
+        "the reference simulation of the calibrated priors produced no clicks, so the price level "
+        "cannot be fitted; check the base priors' auction and agent sections");
   std::vector<double> replicates;
   for (int g = 0; g < price_groups; ++g)
     if (total_clicks > clicks[g]) replicates.push_back((total_log_prices - log_prices[g]) / (total_clicks - clicks[g]));
@@ -252,8 +263,8 @@ SimulatedPrices simulate_prices(const Priors& priors, const CalibrationOptions& 
 
 // Scales competitors.base_bid until simulated prices per click match the log's (in the mean of their logs), by
 // secant steps on the log scale (common random numbers: every reference simulation uses the same seed).
-void fit_price_level(const EventStatistics& data, const CalibrationOptions& options, BidPolicy& bidder,
-                     Priors& fitted, CalibrationResult& result) {
+void fit_price_level(const EventStatistics& data, const CalibrationOptions& options, BidPolicy& bidder, Priors& fitted,
+                     CalibrationResult& result) {
   const Priors& base = data.base();
   const std::string key = base.file + ": 'competitors.base_bid'";
   const double horizon_days = std::min(options.reference_max_days, data.longest_episode_hours() / 24.0);
@@ -300,8 +311,8 @@ std::vector<std::string> summary_lines(const EventStatistics& data, const Calibr
   line("with the base priors " + base.file + ": the entries listed here were fitted, all others are the base's.");
   line("Log: " + count(static_cast<double>(n.rows)) + " rows, " + count(static_cast<double>(n.worlds)) + " worlds, " +
        count(static_cast<double>(n.episodes)) + " episodes, " + count(n.users) + " users seen, " + count(n.sessions) +
-       " sessions, " + count(n.impressions) + " impressions, " + count(n.clicks) + " clicks, " +
-       count(n.conversions) + " attributed conversions.");
+       " sessions, " + count(n.impressions) + " impressions, " + count(n.clicks) + " clicks, " + count(n.conversions) +
+       " attributed conversions.");
   line("se: delete-a-group jackknife over " + std::to_string(n.jackknife_groups) +
        " groups of worlds. Method and references: docs/calibration.md.");
   line("");
@@ -315,8 +326,8 @@ std::vector<std::string> summary_lines(const EventStatistics& data, const Calibr
     line("devices." + base.devices[d].name + ": ctr_multiplier " + estimate_text(f.device_ctr[d], e.device_ctr[d]) +
          " from " + count(n.device_clicks[d]) + " clicks; feature_gap " +
          (reference ? number_text(f.feature_gap[d], 4) + " (the reference: kept from the base)"
-                    : estimate_text(f.feature_gap[d], e.feature_gap[d]) + " from " +
-                          count(n.device_conversions[d]) + " conversions"));
+                    : estimate_text(f.feature_gap[d], e.feature_gap[d]) + " from " + count(n.device_conversions[d]) +
+                          " conversions"));
   }
   for (int q = 0; q < query_type_count; ++q)
     line(std::string("queries.") + query_type_names[q] + ": base_ctr " + estimate_text(f.base_ctr[q], e.base_ctr[q]) +
@@ -335,9 +346,10 @@ std::vector<std::string> summary_lines(const EventStatistics& data, const Calibr
        " of the base's, so that " + std::to_string(r.price_simulations) +
        " reference simulation(s) match the log's prices per click (elasticity " + number_text(r.price_elasticity, 3) +
        "):");
-  line("  log-normal with median " + estimate_text(std::exp(f.price_log_mean), std::exp(f.price_log_mean) * e.price_log_mean) +
-       " and sigma " + estimate_text(f.price_log_sd, e.price_log_sd) + " from " + count(n.clicks) +
-       " clicks; last log residual " + number_text(r.price_residual, 2));
+  line("  log-normal with median " +
+       estimate_text(std::exp(f.price_log_mean), std::exp(f.price_log_mean) * e.price_log_mean) + " and sigma " +
+       estimate_text(f.price_log_sd, e.price_log_sd) + " from " + count(n.clicks) + " clicks; last log residual " +
+       number_text(r.price_residual, 2));
   return lines;
 }
 

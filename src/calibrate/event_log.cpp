@@ -77,8 +77,8 @@ ColumnMap read_header(std::string_view header, const std::string& file) {
   for (const char* name : required_event_columns)
     if (map.index[column_id(name)] < 0) missing += (missing.empty() ? "'" : ", '") + std::string(name) + "'";
   if (!missing.empty())
-    throw InputError(file + ":1: missing column(s) " + missing +
-                     "; the header line must name every required column (" + std::string(docs_hint) + ")");
+    throw InputError(file + ":1: missing column(s) " + missing + "; the header line must name every required column (" +
+                     std::string(docs_hint) + ")");
   return map;
 }
 
@@ -155,8 +155,27 @@ struct Vocabulary {
 
 // Column ids, named for readability.
 enum Column : int {
-  c_world, c_episode, c_time, c_hour, c_day, c_user, c_segment, c_device, c_query, c_creative, c_bid,
-  c_reserve, c_eligible, c_slot, c_price, c_clicked, c_converted, c_delay, c_value, c_attributed, c_followup
+  c_world,
+  c_episode,
+  c_time,
+  c_hour,
+  c_day,
+  c_user,
+  c_segment,
+  c_device,
+  c_query,
+  c_creative,
+  c_bid,
+  c_reserve,
+  c_eligible,
+  c_slot,
+  c_price,
+  c_clicked,
+  c_converted,
+  c_delay,
+  c_value,
+  c_attributed,
+  c_followup
 };
 static_assert(c_followup + 1 == event_column_count);
 
@@ -266,8 +285,8 @@ void read_event_log(std::istream& in, const std::string& file, const Priors& pri
     split_fields(line, fields);
     const RowParser parser(file, number, map, fields);
     if (fields.size() != map.fields)
-      parser.fail_row(std::to_string(fields.size()) + " fields, but the header names " +
-                      std::to_string(map.fields) + " columns; every line needs one value per column");
+      parser.fail_row(std::to_string(fields.size()) + " fields, but the header names " + std::to_string(map.fields) +
+                      " columns; every line needs one value per column");
     parse_identity(parser, names, row);
     parse_auction(parser, priors, row);
     parse_conversion(parser, priors, row);
@@ -323,8 +342,8 @@ void simulate_events(const Priors& priors, const EventSimulation& simulation, Bi
     recorder.begin_world(world.params());
     for (int episode = 0; episode < simulation.episodes; ++episode) {
       scratch.clear();
-      world.run_episode(static_cast<std::uint32_t>(episode), bidder, scratch,
-                        std::numeric_limits<std::size_t>::max(), &recorder);
+      world.run_episode(static_cast<std::uint32_t>(episode), bidder, scratch, std::numeric_limits<std::size_t>::max(),
+                        &recorder);
     }
   }
 }

@@ -75,7 +75,8 @@ double imbalance_of(std::span<const double> costs, std::span<const std::int64_t>
   double largest = 0;
   for (std::size_t part = 0; part + 1 < bounds.size(); ++part) {
     double load = 0;
-    for (std::int64_t id = bounds[part]; id < bounds[part + 1]; ++id) load += clean(costs[static_cast<std::size_t>(id)]);
+    for (std::int64_t id = bounds[part]; id < bounds[part + 1]; ++id)
+      load += clean(costs[static_cast<std::size_t>(id)]);
     total += load;
     largest = std::max(largest, load);
   }

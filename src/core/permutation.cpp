@@ -22,8 +22,8 @@ Permutation::Permutation(std::uint64_t seed, std::uint32_t iteration, std::uint3
     throw std::invalid_argument("Permutation: size must be in 1 .. 2^62, got " + std::to_string(size));
   if (seed > max_seed) throw std::invalid_argument("Permutation: seed above 2^48 - 1: " + std::to_string(seed));
   key_[0] = static_cast<std::uint32_t>(seed & 0xffffffffu);
-  key_[1] = static_cast<std::uint32_t>((seed >> 32) & 0xffffu) |
-            (static_cast<std::uint32_t>(Purpose::minibatch_order) << 16);
+  key_[1] =
+      static_cast<std::uint32_t>((seed >> 32) & 0xffffu) | (static_cast<std::uint32_t>(Purpose::minibatch_order) << 16);
   const auto bits = static_cast<int>(std::bit_width(size - 1));
   half_bits_ = bits <= 2 ? 1 : (bits + 1) / 2;
   half_mask_ = (std::uint64_t{1} << half_bits_) - 1;
@@ -48,7 +48,8 @@ std::uint64_t Permutation::feistel(std::uint64_t value) const {
 
 std::uint64_t Permutation::operator()(std::uint64_t index) const {
   if (index >= size_)
-    throw std::out_of_range("Permutation: index " + std::to_string(index) + " outside [0, " + std::to_string(size_) + ")");
+    throw std::out_of_range("Permutation: index " + std::to_string(index) + " outside [0, " + std::to_string(size_) +
+                            ")");
   std::uint64_t value = index;
   do {
     value = feistel(value);

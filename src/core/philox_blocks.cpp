@@ -1,4 +1,5 @@
-// Philox4x32-10 with one block per 64-bit vector lane: the 32x32->64-bit multiplies of pmuludq, one copy per instruction set.
+// Philox4x32-10 with one block per 64-bit vector lane: the 32x32->64-bit multiplies of pmuludq, one copy per
+// instruction set.
 #include "manyworlds/core/philox_blocks.hpp"
 
 #include <immintrin.h>
@@ -47,20 +48,14 @@ struct Sse2 {
 struct Avx2 {
   using V = __m256i;
   static constexpr int lanes = 4;
-  [[gnu::target("avx2")]] static V splat(std::uint64_t x) {
-    return _mm256_set1_epi64x(static_cast<long long>(x));
-  }
+  [[gnu::target("avx2")]] static V splat(std::uint64_t x) { return _mm256_set1_epi64x(static_cast<long long>(x)); }
   [[gnu::target("avx2")]] static V lane_index() { return _mm256_set_epi64x(3, 2, 1, 0); }
   [[gnu::target("avx2")]] static V add(V a, V b) { return _mm256_add_epi64(a, b); }
   [[gnu::target("avx2")]] static V mul(V a, V b) { return _mm256_mul_epu32(a, b); }
   [[gnu::target("avx2")]] static V high(V a) { return _mm256_srli_epi64(a, 32); }
   [[gnu::target("avx2")]] static V low_to_high(V a) { return _mm256_slli_epi64(a, 32); }
-  [[gnu::target("avx2")]] static V xor3(V a, V b, V c) {
-    return _mm256_xor_si256(_mm256_xor_si256(a, b), c);
-  }
-  [[gnu::target("avx2")]] static V blend_low_high(V low, V high) {
-    return _mm256_blend_epi32(high, low, 0x55);
-  }
+  [[gnu::target("avx2")]] static V xor3(V a, V b, V c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
+  [[gnu::target("avx2")]] static V blend_low_high(V low, V high) { return _mm256_blend_epi32(high, low, 0x55); }
   [[gnu::target("avx2")]] static void store_blocks(std::uint32_t* out, V w01, V w23) {
     const V even = _mm256_unpacklo_epi64(w01, w23);  // blocks 0 and 2
     const V odd = _mm256_unpackhi_epi64(w01, w23);   // blocks 1 and 3
@@ -72,17 +67,13 @@ struct Avx2 {
 struct Avx512 {
   using V = __m512i;
   static constexpr int lanes = 8;
-  [[gnu::target("avx512f")]] static V splat(std::uint64_t x) {
-    return _mm512_set1_epi64(static_cast<long long>(x));
-  }
+  [[gnu::target("avx512f")]] static V splat(std::uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
   [[gnu::target("avx512f")]] static V lane_index() { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
   [[gnu::target("avx512f")]] static V add(V a, V b) { return _mm512_add_epi64(a, b); }
   [[gnu::target("avx512f")]] static V mul(V a, V b) { return _mm512_mul_epu32(a, b); }
   [[gnu::target("avx512f")]] static V high(V a) { return _mm512_srli_epi64(a, 32); }
   [[gnu::target("avx512f")]] static V low_to_high(V a) { return _mm512_slli_epi64(a, 32); }
-  [[gnu::target("avx512f")]] static V xor3(V a, V b, V c) {
-    return _mm512_ternarylogic_epi64(a, b, c, 0x96);
-  }
+  [[gnu::target("avx512f")]] static V xor3(V a, V b, V c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
   [[gnu::target("avx512f")]] static V blend_low_high(V low, V high) {
     return _mm512_mask_blend_epi32(0x5555, high, low);
   }
@@ -97,8 +88,7 @@ struct Avx512 {
 // Blocks first .. first + Isa::lanes - 1 of the request, one per lane; the 16 output bytes of
 // lane i are block first + i.
 template <class Isa>
-void lane_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int first,
-                                               std::uint32_t* out) {
+void lane_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int first, std::uint32_t* out) {
   using V = typename Isa::V;
   V x[4];
   for (int w = 0; w < 4; ++w) x[w] = Isa::splat(base[w]);
@@ -125,28 +115,29 @@ void lane_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int 
 }
 
 template <class Isa>
-void blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
-                                          std::uint32_t* out) {
+void blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, int count, std::uint32_t* out) {
   std::uint32_t spill[4 * Isa::lanes];
   for (int first = 0; first < count; first += Isa::lanes) {
     if (first + Isa::lanes <= count) {
       lane_blocks<Isa>(key, base, word, first, out + 4 * static_cast<std::ptrdiff_t>(first));
     } else {
       lane_blocks<Isa>(key, base, word, first, spill);
-      std::memcpy(out + 4 * static_cast<std::ptrdiff_t>(first), spill, sizeof(std::uint32_t) * 4 * static_cast<std::size_t>(count - first));
+      std::memcpy(out + 4 * static_cast<std::ptrdiff_t>(first), spill,
+                  sizeof(std::uint32_t) * 4 * static_cast<std::size_t>(count - first));
     }
   }
 }
 
-[[gnu::flatten]] void blocks_sse2(const PhiloxKey& key, const PhiloxCounter& base, int word, int count, std::uint32_t* out) {
+[[gnu::flatten]] void blocks_sse2(const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
+                                  std::uint32_t* out) {
   blocks<Sse2>(key, base, word, count, out);
 }
-[[gnu::target("avx2"), gnu::flatten]] void blocks_avx2(const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
-                                         std::uint32_t* out) {
+[[gnu::target("avx2"), gnu::flatten]] void blocks_avx2(const PhiloxKey& key, const PhiloxCounter& base, int word,
+                                                       int count, std::uint32_t* out) {
   blocks<Avx2>(key, base, word, count, out);
 }
-[[gnu::target("avx512f"), gnu::flatten]] void blocks_avx512(const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
-                                              std::uint32_t* out) {
+[[gnu::target("avx512f"), gnu::flatten]] void blocks_avx512(const PhiloxKey& key, const PhiloxCounter& base, int word,
+                                                            int count, std::uint32_t* out) {
   blocks<Avx512>(key, base, word, count, out);
 }
 
@@ -154,9 +145,12 @@ using BlocksKernel = void (*)(const PhiloxKey&, const PhiloxCounter&, int, int, 
 
 BlocksKernel kernel_for(VectorIsa isa) {
   switch (isa) {
-    case VectorIsa::avx512: return blocks_avx512;
-    case VectorIsa::avx2: return blocks_avx2;
-    case VectorIsa::sse2: break;
+    case VectorIsa::avx512:
+      return blocks_avx512;
+    case VectorIsa::avx2:
+      return blocks_avx2;
+    case VectorIsa::sse2:
+      break;
   }
   return blocks_sse2;
 }

@@ -62,7 +62,8 @@ std::vector<std::int64_t> StateRecord::integers(const std::string& name, const I
   if (const std::string problem = size_problem(values, range.size); !problem.empty()) refuse(name, problem);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (values[i] < range.min || values[i] > range.max)
-      refuse(name, "holds " + std::to_string(values[i]) + (values.size() > 1 ? " at index " + std::to_string(i) : "") + ", " +
+      refuse(name, "holds " + std::to_string(values[i]) + (values.size() > 1 ? " at index " + std::to_string(i) : "") +
+                       ", " +
                        (values[i] < range.min ? "below the minimum " + std::to_string(range.min)
                                               : "above the maximum " + std::to_string(range.max)));
   }

@@ -22,8 +22,8 @@ std::string describe_bounds(Bounds bounds) {
   const bool has_min = std::isfinite(bounds.min);
   const bool has_max = std::isfinite(bounds.max);
   if (has_min && has_max)
-    return (bounds.exclusive_min ? "in (" : "in [") + format_number(bounds.min) + ", " +
-           format_number(bounds.max) + "]";
+    return (bounds.exclusive_min ? "in (" : "in [") + format_number(bounds.min) + ", " + format_number(bounds.max) +
+           "]";
   if (has_min) return (bounds.exclusive_min ? "> " : ">= ") + format_number(bounds.min);
   if (has_max) return "<= " + format_number(bounds.max);
   return "a finite number";
@@ -31,13 +31,20 @@ std::string describe_bounds(Bounds bounds) {
 
 std::string type_name(const toml::value& value) {
   switch (value.type()) {
-    case toml::value_t::boolean: return "a boolean";
-    case toml::value_t::integer: return "an integer";
-    case toml::value_t::floating: return "a float";
-    case toml::value_t::string: return "a string";
-    case toml::value_t::array: return "an array";
-    case toml::value_t::table: return "a table";
-    default: return "a date or time";
+    case toml::value_t::boolean:
+      return "a boolean";
+    case toml::value_t::integer:
+      return "an integer";
+    case toml::value_t::floating:
+      return "a float";
+    case toml::value_t::string:
+      return "a string";
+    case toml::value_t::array:
+      return "an array";
+    case toml::value_t::table:
+      return "a table";
+    default:
+      return "a date or time";
   }
 }
 
@@ -85,15 +92,18 @@ void check_nesting(const std::string& text, const std::string& file) {
     }
     if (comment) continue;
     if (!quote.empty()) {
-      if (c == '\\' && quote[0] == '"') ++i;  // an escaped character
+      if (c == '\\' && quote[0] == '"')
+        ++i;  // an escaped character
       else if (text.compare(i, quote.size(), quote) == 0) {
         i += quote.size() - 1;
         quote.clear();
       }
       continue;
     }
-    if (c == '#') comment = true;
-    else if (c == '"' || c == '\'') quote = text.compare(i, 3, std::string(3, c)) == 0 ? std::string(3, c) : std::string(1, c);
+    if (c == '#')
+      comment = true;
+    else if (c == '"' || c == '\'')
+      quote = text.compare(i, 3, std::string(3, c)) == 0 ? std::string(3, c) : std::string(1, c);
     else if (c == '[' || c == '{') {
       if (++depth > max_toml_nesting)
         throw InputError(file + ":" + std::to_string(line) + ": arrays or inline tables nested deeper than " +
@@ -110,7 +120,10 @@ std::size_t utf8_length(const std::string& text, std::size_t i) {
   const auto byte = [&](std::size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
   const unsigned lead = byte(i);
   if (lead < 0x80) return 1;
-  const std::size_t length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+  const std::size_t length = lead >= 0xC2 && lead <= 0xDF   ? 2
+                             : lead >= 0xE0 && lead <= 0xEF ? 3
+                             : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                            : 0;
   for (std::size_t k = 1; k < length; ++k)
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
   const unsigned second = byte(i + 1);
@@ -161,9 +174,7 @@ TomlTable::TomlTable(const toml::value& table, std::string file, std::string pat
   }
 }
 
-std::string TomlTable::qualified(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
-}
+std::string TomlTable::qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
 std::int64_t TomlTable::line_of(const std::string& key) const {
   if (has(key)) return table_->as_table().at(key).location().line();
@@ -171,8 +182,7 @@ std::int64_t TomlTable::line_of(const std::string& key) const {
 }
 
 void TomlTable::fail(const std::string& key, const std::string& reason) const {
-  throw InputError(file_ + ":" + std::to_string(line_of(key)) + ": '" + qualified(key) + "' " +
-                   reason);
+  throw InputError(file_ + ":" + std::to_string(line_of(key)) + ": '" + qualified(key) + "' " + reason);
 }
 
 bool TomlTable::has(const std::string& key) const {
@@ -180,9 +190,7 @@ bool TomlTable::has(const std::string& key) const {
   return table_->as_table().count(key) != 0;
 }
 
-bool TomlTable::is_table(const std::string& key) const {
-  return has(key) && table_->as_table().at(key).is_table();
-}
+bool TomlTable::is_table(const std::string& key) const { return has(key) && table_->as_table().at(key).is_table(); }
 
 std::vector<std::string> TomlTable::keys() const {
   std::vector<std::pair<std::int64_t, std::string>> ordered;
@@ -202,8 +210,7 @@ const toml::value& TomlTable::at(const std::string& key) const {
   return table_->as_table().at(key);
 }
 
-double TomlTable::checked_number(const std::string& key, const toml::value& value,
-                                 Bounds bounds) const {
+double TomlTable::checked_number(const std::string& key, const toml::value& value, Bounds bounds) const {
   double number = 0;
   if (value.is_integer()) {
     number = static_cast<double>(value.as_integer());
@@ -219,9 +226,7 @@ double TomlTable::checked_number(const std::string& key, const toml::value& valu
   return number;
 }
 
-double TomlTable::number(const std::string& key, Bounds bounds) const {
-  return checked_number(key, at(key), bounds);
-}
+double TomlTable::number(const std::string& key, Bounds bounds) const { return checked_number(key, at(key), bounds); }
 
 double TomlTable::number(const std::string& key, double fallback, Bounds bounds) const {
   return has(key) ? checked_number(key, at(key), bounds) : fallback;
@@ -232,8 +237,8 @@ std::int64_t TomlTable::integer(const std::string& key, std::int64_t min, std::i
   if (!value.is_integer()) fail(key, "must be an integer, found " + type_name(value));
   const std::int64_t number = value.as_integer();
   if (number < min || number > max) {
-    fail(key, "= " + std::to_string(number) + " is out of range: must be in [" +
-                  std::to_string(min) + ", " + std::to_string(max) + "]");
+    fail(key, "= " + std::to_string(number) + " is out of range: must be in [" + std::to_string(min) + ", " +
+                  std::to_string(max) + "]");
   }
   return number;
 }
@@ -286,8 +291,7 @@ std::vector<double> TomlTable::numbers(const std::string& key, const std::vector
   return has(key) ? numbers(key, bounds) : fallback;
 }
 
-std::vector<std::string> TomlTable::strings(const std::string& key,
-                                            const std::vector<std::string>& fallback) const {
+std::vector<std::string> TomlTable::strings(const std::string& key, const std::vector<std::string>& fallback) const {
   if (!has(key)) return fallback;
   const toml::value& value = at(key);
   if (!value.is_array()) fail(key, "must be an array of strings, found " + type_name(value));
@@ -322,8 +326,7 @@ void TomlTable::finish() const {
         nearest = candidate;
       }
     }
-    std::string hint = nearest.empty() ? "this table takes no keys"
-                                       : "did you mean '" + qualified(nearest) + "'?";
+    std::string hint = nearest.empty() ? "this table takes no keys" : "did you mean '" + qualified(nearest) + "'?";
     fail(key, "is not a valid key; " + hint);
   }
 }

@@ -5,9 +5,12 @@ namespace manyworlds {
 
 bool supported(VectorIsa isa) {
   switch (isa) {
-    case VectorIsa::sse2: return true;
-    case VectorIsa::avx2: return __builtin_cpu_supports("avx2") != 0;
-    case VectorIsa::avx512: return __builtin_cpu_supports("avx512f") != 0;
+    case VectorIsa::sse2:
+      return true;
+    case VectorIsa::avx2:
+      return __builtin_cpu_supports("avx2") != 0;
+    case VectorIsa::avx512:
+      return __builtin_cpu_supports("avx512f") != 0;
   }
   return false;
 }
@@ -20,9 +23,12 @@ VectorIsa best_vector_isa() {
 
 const char* to_string(VectorIsa isa) {
   switch (isa) {
-    case VectorIsa::sse2: return "sse2";
-    case VectorIsa::avx2: return "avx2";
-    case VectorIsa::avx512: return "avx512";
+    case VectorIsa::sse2:
+      return "sse2";
+    case VectorIsa::avx2:
+      return "avx2";
+    case VectorIsa::avx512:
+      return "avx512";
   }
   return "unknown";
 }

@@ -28,7 +28,8 @@ struct SumColumn {
 
 const std::vector<CountColumn>& count_columns() {
   static const std::vector<CountColumn> columns{
-      {"participations", "auctions the bidder took part in (AuctionGym: len(agent.logs))", &BidderTotals::participations},
+      {"participations", "auctions the bidder took part in (AuctionGym: len(agent.logs))",
+       &BidderTotals::participations},
       {"wins", "impressions won", &BidderTotals::wins},
       {"clicks", "clicks on won impressions", &BidderTotals::clicks},
   };
@@ -80,8 +81,8 @@ AuctionGymFile::AuctionGymFile(const std::string& path, MPI_Comm comm, bool root
   root_group.write_attribute("value_log_mean", scenario.value_log_mean);
   root_group.write_attribute("value_log_sd", scenario.value_log_sd);
   root_group.write_attribute("catalogue_source", scenario.values.empty() ? "drawn from the seed" : "the job file");
-  root_group.write_attribute("mechanism",
-                             "one slot, second price, pay per impression; truthful oracle bidders (bid = value x true CTR)");
+  root_group.write_attribute(
+      "mechanism", "one slot, second price, pay per impression; truthful oracle bidders (bid = value x true CTR)");
   std::vector<std::string> names;
   for (int b = 0; b < scenario.bidders; ++b) names.push_back("Truthful Oracle " + std::to_string(b + 1));
   root_group.write_attribute("bidder_names", names);
@@ -122,7 +123,8 @@ AuctionGymFile::AuctionGymFile(const std::string& path, MPI_Comm comm, bool root
   add(runtime, "round_seconds", h5::ElementType::float64, {rounds}, "seconds",
       "wall-clock time of the round's simulation and reduction (rank 0)");
   add(runtime, "write_seconds", h5::ElementType::float64, {rounds}, "seconds", "wall-clock time of writing the round");
-  add(runtime, "auctions_per_second", h5::ElementType::float64, {rounds}, "1/s", "auctions / round_seconds (all ranks)");
+  add(runtime, "auctions_per_second", h5::ElementType::float64, {rounds}, "1/s",
+      "auctions / round_seconds (all ranks)");
 }
 
 void AuctionGymFile::write_round(int round, const RoundStats& stats) {

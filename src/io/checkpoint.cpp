@@ -28,8 +28,8 @@ constexpr std::uint64_t slice_bytes = std::uint64_t{64} << 20;        // read at
 
 // The header: format line, version line, checksum line (16 hex digits), zeros up to 512 bytes.
 // The checksum covers the whole file with its 16 digits read as '0'.
-const std::string header_start = std::string(checkpoint_format_name) + "\nversion " +
-                                  std::to_string(checkpoint_format_version) + "\nfnv1a64 ";
+const std::string header_start =
+    std::string(checkpoint_format_name) + "\nversion " + std::to_string(checkpoint_format_version) + "\nfnv1a64 ";
 
 std::string header_for(std::uint64_t checksum) {
   std::string header = header_start + hex64(checksum) + "\n";
@@ -101,7 +101,8 @@ void seal(const std::string& path) {
 
 // Refuses unless `bytes` start with this format's header and match its checksum.
 void check_seal(const std::string& path, const std::string& bytes) {
-  if (bytes.size() < checkpoint_header_bytes || bytes.compare(0, std::strlen(checkpoint_format_name), checkpoint_format_name) != 0)
+  if (bytes.size() < checkpoint_header_bytes ||
+      bytes.compare(0, std::strlen(checkpoint_format_name), checkpoint_format_name) != 0)
     throw InputError(path + ": not a manyworlds checkpoint (no '" + std::string(checkpoint_format_name) +
                      "' header; checkpoints of format version 1 were full copies of the output: resume those "
                      "with the program that wrote them, or start anew with --force)");
@@ -149,8 +150,10 @@ StateRecord read_learner(const h5::Group& group, const std::string& source) {
     const h5::Dataset dataset = group.open_dataset(path);
     const std::string name = path.substr(group.path().size() + 1);
     if (dataset.dims().size() != 1) throw InputError(source + ": field '" + name + "' is not one-dimensional");
-    if (dataset.element_type() == h5::ElementType::int64) record.put(name, dataset.read_all<std::int64_t>());
-    else record.put(name, dataset.read_all<double>());
+    if (dataset.element_type() == h5::ElementType::int64)
+      record.put(name, dataset.read_all<std::int64_t>());
+    else
+      record.put(name, dataset.read_all<double>());
   }
   return record;
 }
@@ -185,13 +188,15 @@ std::vector<DatasetDigest> read_digests(const h5::Group& group, const std::strin
   const auto growable = group.open_dataset("growable").read_all<std::int64_t>();
   if (rows.size() != paths.size() || checksums.size() != paths.size() || growable.size() != paths.size())
     throw InputError(source + ": /output lists " + std::to_string(paths.size()) + " datasets but holds " +
-                     std::to_string(rows.size()) + " row counts and " + std::to_string(checksums.size()) + " checksums");
+                     std::to_string(rows.size()) + " row counts and " + std::to_string(checksums.size()) +
+                     " checksums");
   std::vector<DatasetDigest> digests(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (rows[i] < 0 || (growable[i] != 0 && growable[i] != 1))
-      throw InputError(source + ": /output entry of " + paths[i] + " has " + std::to_string(rows[i]) + " rows, growable flag " +
-                       std::to_string(growable[i]));
-    digests[i] = {paths[i], static_cast<std::uint64_t>(rows[i]), std::bit_cast<std::uint64_t>(checksums[i]), growable[i] == 1};
+      throw InputError(source + ": /output entry of " + paths[i] + " has " + std::to_string(rows[i]) +
+                       " rows, growable flag " + std::to_string(growable[i]));
+    digests[i] = {paths[i], static_cast<std::uint64_t>(rows[i]), std::bit_cast<std::uint64_t>(checksums[i]),
+                  growable[i] == 1};
   }
   return digests;
 }
@@ -207,7 +212,8 @@ void check_bounds(const std::string& source, const CheckpointState& state, const
     if (!digest.growable) continue;
     if (digest.rows > static_cast<std::uint64_t>(state.next_iteration))
       throw InputError(source + ": vouches for " + std::to_string(digest.rows) + " rows of " + digest.path + " after " +
-                       std::to_string(state.next_iteration) + " iterations; the checkpoint is damaged: start anew with --force");
+                       std::to_string(state.next_iteration) +
+                       " iterations; the checkpoint is damaged: start anew with --force");
     most = std::max(most, digest.rows);
   }
   if (most != static_cast<std::uint64_t>(state.next_iteration))
@@ -241,7 +247,8 @@ std::vector<DatasetDigest> digest_output(const std::string& partial, const std::
   for (const std::string& path : root.dataset_paths()) {
     const h5::Dataset dataset = root.open_dataset(path);
     const h5::Dims dims = dataset.dims();
-    DatasetDigest digest{path, dims.empty() ? 0 : dims[0], Checksum::initial, dataset.max_dims().at(0) == h5::unlimited};
+    DatasetDigest digest{path, dims.empty() ? 0 : dims[0], Checksum::initial,
+                         dataset.max_dims().at(0) == h5::unlimited};
     std::uint64_t from = 0;
     if (const auto found = known.find(path); found != known.end() && found->second.rows <= digest.rows) {
       from = found->second.rows;
@@ -304,15 +311,18 @@ CheckpointState read_checkpoint(const std::string& checkpoint, const CheckpointL
   return state;
 }
 
-void verify_output(const std::string& partial, const std::string& checkpoint, const std::vector<DatasetDigest>& digests) {
+void verify_output(const std::string& partial, const std::string& checkpoint,
+                   const std::vector<DatasetDigest>& digests) {
   if (!std::filesystem::is_regular_file(partial))
-    throw InputError(partial + ": missing, but " + checkpoint + " continues the output written there; "
+    throw InputError(partial + ": missing, but " + checkpoint +
+                     " continues the output written there; "
                      "restore it, or start anew with --force");
   const h5::File file = h5::File::open_read(partial);
   const h5::Group root = file.root();
   for (const DatasetDigest& digest : digests) {
     if (!root.exists(digest.path))
-      throw InputError(partial + ": lacks " + digest.path + ", which " + checkpoint + " vouches for; start anew with --force");
+      throw InputError(partial + ": lacks " + digest.path + ", which " + checkpoint +
+                       " vouches for; start anew with --force");
     const h5::Dataset dataset = root.open_dataset(digest.path);
     const std::uint64_t rows = dataset.dims().at(0);
     if (rows < digest.rows)

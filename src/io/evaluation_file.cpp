@@ -39,7 +39,8 @@ SavedPolicy read_saved_policy(const std::string& run_output) {
   const h5::Group root = file.root();
   check_policy_source(root, run_output);
   if (!root.exists("policy/parameters"))
-    throw InputError(run_output + ": has no final policy (/policy/parameters): the run did not complete; "
+    throw InputError(run_output +
+                     ": has no final policy (/policy/parameters): the run did not complete; "
                      "resume it first (manyworlds run ... --resume)");
   const h5::Group policy = root.open_group("policy");
   SavedPolicy saved;
@@ -47,7 +48,8 @@ SavedPolicy read_saved_policy(const std::string& run_output) {
   saved.job_name = root.has_attribute("job_name") ? root.read_attribute<std::string>("job_name") : "";
   const auto widths = [&](const char* name) {
     std::vector<int> result;
-    for (std::int64_t width : policy.read_attribute<std::vector<std::int64_t>>(name)) result.push_back(static_cast<int>(width));
+    for (std::int64_t width : policy.read_attribute<std::vector<std::int64_t>>(name))
+      result.push_back(static_cast<int>(width));
     return result;
   };
   saved.policy.hidden = widths("hidden");

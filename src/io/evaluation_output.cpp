@@ -13,8 +13,8 @@ struct RoundField {
   const char* name;
   const char* unit;
   const char* description;
-  bool per_world;       // axes (round, validation world) instead of (round)
-  bool per_parameter;   // axes (round, parameter)
+  bool per_world;      // axes (round, validation world) instead of (round)
+  bool per_parameter;  // axes (round, parameter)
 };
 
 const std::vector<RoundField>& round_fields() {
@@ -24,7 +24,8 @@ const std::vector<RoundField>& round_fields() {
       {"score_low", "1", "lower end of its paired bootstrap 95% confidence interval; axis (round)", false, false},
       {"score_high", "1", "upper end of that interval; axis (round)", false, false},
       {"mean_return", "currency", "policy's mean expected return per validation world; axis (round)", false, false},
-      {"return", "currency", "policy's expected return per validation world; axes (round, validation world)", true, false},
+      {"return", "currency", "policy's expected return per validation world; axes (round, validation world)", true,
+       false},
       {"policy_parameters", "1", "the evaluated policy snapshot; axes (round, parameter)", false, true},
   };
   return fields;
@@ -124,7 +125,8 @@ void ValidationDatasets::append(const ValidationRound& round, bool root) {
     dataset.extend_rows(row + 1);
     dataset.write_rows<double>(row, mine, &scalars[i]);
   }
-  for (const auto& [name, values] : {std::pair{"return", &round.returns}, std::pair{"policy_parameters", &round.parameters}}) {
+  for (const auto& [name, values] :
+       {std::pair{"return", &round.returns}, std::pair{"policy_parameters", &round.parameters}}) {
     const h5::Dataset& dataset = datasets_.at(name);
     dataset.extend_rows(row + 1);
     dataset.write_rows_at<double>({row, 0}, {mine, dataset.dims().at(1)}, values->data());
@@ -150,7 +152,8 @@ void write_test_results(const h5::Group& parent, const TestResults& results, std
     write_from_root(test, field.name, {strategies, worlds}, values, field.unit, field.description, root);
   }
   const ScoreSummary& summary = results.summary;
-  write_from_root(test, "world_type", {worlds}, results.world_type, "1", "world type of each test world; axis (test world)", root);
+  write_from_root(test, "world_type", {worlds}, results.world_type, "1",
+                  "world type of each test world; axis (test world)", root);
   write_from_root(test, "hindsight_multiplier", {worlds}, results.hindsight_multiplier, "1",
                   "the hindsight optimum's multiplier c (bid = c x true value per click); axis (test world)", root);
   write_from_root(test, "score", {strategies, worlds}, summary.score, "1",

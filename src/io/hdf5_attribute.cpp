@@ -1,12 +1,11 @@
 // Attributes of HDF5 groups and datasets: strings (UTF-8, variable length), int64 and float64 scalars and arrays.
-#include "hdf5_internal.hpp"
-
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "hdf5_internal.hpp"
 #include "manyworlds/core/errors.hpp"
 
 namespace manyworlds::h5 {
@@ -118,7 +117,8 @@ std::vector<std::string> read_strings(hid_t attribute, hid_t stored, hid_t space
 
 }  // namespace
 
-Object::Object(std::shared_ptr<detail::FileState> file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
+Object::Object(std::shared_ptr<detail::FileState> file, std::string path)
+    : file_(std::move(file)), path_(std::move(path)) {}
 
 const std::string& Object::file_path() const {
   if (!file_) throw RuntimeFailure("HDF5 use of a moved-from h5::Group or h5::Dataset");
@@ -168,8 +168,8 @@ void Object::unsigned_attribute_too_large(const std::string& name) const {
 }
 
 template <class T>
-  requires is_attribute_type_v<T>
-T Object::read_attribute(const std::string& name) const {
+requires is_attribute_type_v<T> T Object::read_attribute(const std::string& name)
+const {
   const Where where{file_path(), path()};
   const std::string operation = "read attribute '" + name + "'";
   if (check(H5Aexists(id(), name.c_str()), Blame::input, operation, where) == 0) {
@@ -189,8 +189,8 @@ T Object::read_attribute(const std::string& name) const {
 
   constexpr bool wants_string = std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>;
   constexpr bool wants_int = std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::vector<std::int64_t>>;
-  constexpr bool wants_scalar = std::is_same_v<T, std::string> || std::is_same_v<T, std::int64_t> ||
-                                std::is_same_v<T, double>;
+  constexpr bool wants_scalar =
+      std::is_same_v<T, std::string> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>;
   const H5T_class_t wanted_class = wants_string ? H5T_STRING : (wants_int ? H5T_INTEGER : H5T_FLOAT);
   if (stored_class != wanted_class) {
     fail(Blame::input, operation, where,

@@ -1,12 +1,11 @@
 // HDF5 datasets: type and extent, growing rows, checked collective writes with their transfer report, reads.
-#include "hdf5_internal.hpp"
-
 #include <cstddef>
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "hdf5_internal.hpp"
 #include "manyworlds/core/errors.hpp"
 
 namespace manyworlds::h5 {
@@ -235,8 +234,8 @@ void Dataset::read_into(ElementType type, const Selection& selection, void* out)
   const SpaceId memory_space(check(H5Screate_simple(static_cast<int>(block.count.size()), count.data(), nullptr),
                                    Blame::input, operation, where));
   // Independent transfer (the default): any subset of ranks may read.
-  check(H5Dread(handle_.get(), memory_type(type), memory_space.get(), file_space.get(), H5P_DEFAULT, out),
-        Blame::input, operation, where);
+  check(H5Dread(handle_.get(), memory_type(type), memory_space.get(), file_space.get(), H5P_DEFAULT, out), Blame::input,
+        operation, where);
 }
 
 }  // namespace manyworlds::h5

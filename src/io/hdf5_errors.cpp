@@ -1,9 +1,9 @@
-// The HDF5 wrapper's errors: checked calls, one-line messages from HDF5's error stack, agreement of the ranks on a failure.
-#include "hdf5_internal.hpp"
-
+// The HDF5 wrapper's errors: checked calls, one-line messages from HDF5's error stack, agreement of the ranks on a
+// failure.
 #include <string>
 #include <utility>
 
+#include "hdf5_internal.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
 
@@ -17,8 +17,10 @@ std::string one_line(const std::string& text) {
   line.reserve(text.size());
   for (const char c : text) {
     const bool blank = c == ' ' || c == '\n' || c == '\r' || c == '\t';
-    if (!blank) line += c;
-    else if (!line.empty() && line.back() != ' ') line += ' ';
+    if (!blank)
+      line += c;
+    else if (!line.empty() && line.back() != ' ')
+      line += ' ';
   }
   if (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
@@ -70,12 +72,12 @@ void silence_automatic_error_printing() {
 
 // In a parallel file, every rank learns whether any rank found a problem with its arguments, so
 // that all of them throw (instead of the good ones waiting forever inside H5Dwrite).
-void agree_or_throw(const FileState& file, const std::string& problem, std::string_view operation,
-                    const Where& where) {
+void agree_or_throw(const FileState& file, const std::string& problem, std::string_view operation, const Where& where) {
   int bad = problem.empty() ? 0 : 1;
   if (file.parallel()) check_mpi(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, file.comm), "MPI_Allreduce");
   if (!problem.empty()) fail(Blame::runtime, operation, where, problem);
-  if (bad != 0) fail(Blame::runtime, operation, where, "another rank passed invalid arguments to this collective write");
+  if (bad != 0)
+    fail(Blame::runtime, operation, where, "another rank passed invalid arguments to this collective write");
 }
 
 // After a collective HDF5 call that may fail on some ranks only: every rank throws the message of
@@ -97,7 +99,8 @@ void agree_after(const FileState& file, const std::string& failure, std::string_
   check_mpi(MPI_Bcast(&length, 1, MPI_INT, first, file.comm), "MPI_Bcast");
   message.resize(static_cast<std::size_t>(length));
   check_mpi(MPI_Bcast(message.data(), length, MPI_CHAR, first, file.comm), "MPI_Bcast");
-  fail(Blame::runtime, operation, where, rank == first ? message : message + " (on rank " + std::to_string(first) + ")");
+  fail(Blame::runtime, operation, where,
+       rank == first ? message : message + " (on rank " + std::to_string(first) + ")");
 }
 
 }  // namespace detail

@@ -1,9 +1,8 @@
 // HDF5 files: parallel (MPI-IO with write hints, metadata held until a flush) and serial; the identifiers' close.
-#include "hdf5_internal.hpp"
-
 #include <memory>
 #include <string>
 
+#include "hdf5_internal.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
 
@@ -13,13 +12,27 @@ namespace detail {
 
 void close_id(IdKind kind, std::int64_t id) noexcept {
   switch (kind) {
-    case IdKind::file: H5Fclose(id); break;
-    case IdKind::group: H5Gclose(id); break;
-    case IdKind::dataset: H5Dclose(id); break;
-    case IdKind::dataspace: H5Sclose(id); break;
-    case IdKind::datatype: H5Tclose(id); break;
-    case IdKind::property_list: H5Pclose(id); break;
-    case IdKind::attribute: H5Aclose(id); break;
+    case IdKind::file:
+      H5Fclose(id);
+      break;
+    case IdKind::group:
+      H5Gclose(id);
+      break;
+    case IdKind::dataset:
+      H5Dclose(id);
+      break;
+    case IdKind::dataspace:
+      H5Sclose(id);
+      break;
+    case IdKind::datatype:
+      H5Tclose(id);
+      break;
+    case IdKind::property_list:
+      H5Pclose(id);
+      break;
+    case IdKind::attribute:
+      H5Aclose(id);
+      break;
   }
 }
 
@@ -53,7 +66,7 @@ void hold_metadata_until_flush(hid_t fapl, const Where& where) {
   H5AC_cache_config_t config{};
   config.version = H5AC__CURR_CACHE_CONFIG_VERSION;
   check(H5Pget_mdc_config(fapl, &config), Blame::runtime, "get metadata cache configuration", where);
-  constexpr std::size_t mib = 1024 * 1024;
+  constexpr std::size_t mib = std::size_t{1024} * 1024;
   config.evictions_enabled = false;  // needs automatic resizing off
   config.incr_mode = H5C_incr__off;
   config.flash_incr_mode = H5C_flash_incr__off;
@@ -61,7 +74,7 @@ void hold_metadata_until_flush(hid_t fapl, const Where& where) {
   config.set_initial_size = true;
   config.initial_size = 32 * mib;
   config.min_size = 1 * mib;
-  config.max_size = 128 * mib;            // HDF5's largest
+  config.max_size = 128 * mib;              // HDF5's largest
   config.dirty_bytes_threshold = 32 * mib;  // HDF5's largest: synchronisation writes only past this
   check(H5Pset_mdc_config(fapl, &config), Blame::runtime, "set metadata cache configuration", where);
 }
@@ -126,8 +139,8 @@ File File::create_serial(const std::string& path, std::uint64_t userblock_bytes)
   if (userblock_bytes > 0)
     check(H5Pset_userblock(fcpl.get(), userblock_bytes), Blame::runtime, "set user block size", where);
   auto state = new_state(path, MPI_COMM_NULL);
-  state->id = FileId(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), Blame::runtime,
-                           "create file", where));
+  state->id = FileId(
+      check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), Blame::runtime, "create file", where));
   return File(std::move(state));
 }
 
@@ -167,7 +180,8 @@ Group File::root() const {
 }
 
 void File::flush() const {
-  agree_after(state(), failure_of(H5Fflush(state().id.get(), H5F_SCOPE_GLOBAL)), "flush", Where{state().path, root_path});
+  agree_after(state(), failure_of(H5Fflush(state().id.get(), H5F_SCOPE_GLOBAL)), "flush",
+              Where{state().path, root_path});
 }
 
 void File::close() {

@@ -1,10 +1,10 @@
 // HDF5 groups: paths, subgroups, links, and creating datasets with their chunks, fill and filters.
-#include "hdf5_internal.hpp"
-
 #include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "hdf5_internal.hpp"
 
 namespace manyworlds::h5 {
 
@@ -17,7 +17,8 @@ std::vector<std::string> path_components(const std::string& path) {
   std::size_t begin = 0;
   while (begin <= path.size()) {
     const std::size_t end = std::min(path.find('/', begin), path.size());
-    if (end > begin && path.compare(begin, end - begin, ".") != 0) components.push_back(path.substr(begin, end - begin));
+    if (end > begin && path.compare(begin, end - begin, ".") != 0)
+      components.push_back(path.substr(begin, end - begin));
     begin = end + 1;
   }
   return components;
@@ -47,8 +48,8 @@ Group Group::create_group(const std::string& path) const {
   const std::string full = join_path(this->path(), path);
   const Where where{file_path(), full};
   const PlistId lcpl = intermediate_groups_lcpl(where);
-  const hid_t id = check(H5Gcreate2(handle_.get(), path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                         Blame::runtime, "create group", where);
+  const hid_t id = check(H5Gcreate2(handle_.get(), path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), Blame::runtime,
+                         "create group", where);
   return Group(file(), full, id);
 }
 
@@ -69,8 +70,8 @@ bool Group::exists(const std::string& path) const {
     if (check(H5Lexists(handle_.get(), prefix.c_str(), H5P_DEFAULT), Blame::input, "look for link", where) == 0) {
       return false;
     }
-    if (check(H5Oexists_by_name(handle_.get(), prefix.c_str(), H5P_DEFAULT), Blame::input, "look for object",
-              where) == 0) {
+    if (check(H5Oexists_by_name(handle_.get(), prefix.c_str(), H5P_DEFAULT), Blame::input, "look for object", where) ==
+        0) {
       return false;  // a dangling soft or external link
     }
     if (i + 1 < components.size()) {  // the path goes on only through groups
@@ -138,7 +139,8 @@ Dataset Group::create_dataset_of(ElementType type, const std::string& path, cons
       row_bytes = row_bytes > (std::uint64_t{1} << 40) / chunk[i] ? (std::uint64_t{1} << 40) : row_bytes * chunk[i];
     }
     const std::uint64_t rows_limit = max_dims[0] == unlimited ? std::numeric_limits<std::uint64_t>::max() : max_dims[0];
-    chunk[0] = std::clamp<std::uint64_t>((std::uint64_t{1} << 18) / row_bytes, 1, std::max<std::uint64_t>(1, rows_limit));
+    chunk[0] =
+        std::clamp<std::uint64_t>((std::uint64_t{1} << 18) / row_bytes, 1, std::max<std::uint64_t>(1, rows_limit));
   }
   if (!chunk.empty()) {
     if (chunk.size() != rank) {
@@ -154,7 +156,8 @@ Dataset Group::create_dataset_of(ElementType type, const std::string& path, cons
   const HsizeArray current(dims);
   const HsizeArray maximum(max_dims);
   const int hdf5_rank = static_cast<int>(rank);
-  const SpaceId space(check(H5Screate_simple(hdf5_rank, current.data(), maximum.data()), Blame::runtime, operation, where));
+  const SpaceId space(
+      check(H5Screate_simple(hdf5_rank, current.data(), maximum.data()), Blame::runtime, operation, where));
   const PlistId dcpl(check(H5Pcreate(H5P_DATASET_CREATE), Blame::runtime, operation, where));
   if (!chunk.empty()) {
     const HsizeArray chunk_dims(chunk);
@@ -168,12 +171,13 @@ Dataset Group::create_dataset_of(ElementType type, const std::string& path, cons
       fail(Blame::runtime, operation, where, "this HDF5 library has no deflate (zlib) filter");
     }
     check(H5Pset_shuffle(dcpl.get()), Blame::runtime, "set shuffle filter", where);
-    check(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.deflate)), Blame::runtime, "set deflate filter", where);
+    check(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.deflate)), Blame::runtime, "set deflate filter",
+          where);
   }
   const PlistId lcpl = intermediate_groups_lcpl(where);
-  const hid_t id = check(H5Dcreate2(handle_.get(), path.c_str(), file_type(type), space.get(), lcpl.get(), dcpl.get(),
-                                    H5P_DEFAULT),
-                         Blame::runtime, operation, where);
+  const hid_t id =
+      check(H5Dcreate2(handle_.get(), path.c_str(), file_type(type), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+            Blame::runtime, operation, where);
   return Dataset(file(), full, id);
 }
 

@@ -1,4 +1,5 @@
-// The HDF5 wrapper's private part, shared by src/io/hdf5_*.cpp only: <hdf5.h>, the file state, checked calls, types, extents.
+// The HDF5 wrapper's private part, shared by src/io/hdf5_*.cpp only: <hdf5.h>, the file state, checked calls, types,
+// extents.
 #pragma once
 
 #include <hdf5.h>
@@ -77,8 +78,7 @@ void silence_automatic_error_printing();
 
 // In a parallel file, every rank learns whether any rank found a problem with its arguments, so
 // that all of them throw (instead of the good ones waiting forever inside H5Dwrite).
-void agree_or_throw(const FileState& file, const std::string& problem, std::string_view operation,
-                    const Where& where);
+void agree_or_throw(const FileState& file, const std::string& problem, std::string_view operation, const Where& where);
 
 // After a collective HDF5 call that may fail on some ranks only: every rank throws the message of
 // the lowest failing rank (serial files: just this one's).

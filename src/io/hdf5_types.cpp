@@ -1,9 +1,9 @@
 // The HDF5 wrapper's type map and extents: element types in memory and in the file, dataspace extents.
-#include "hdf5_internal.hpp"
-
 #include <limits>
 #include <optional>
 #include <string>
+
+#include "hdf5_internal.hpp"
 
 namespace manyworlds::h5 {
 
@@ -11,13 +11,20 @@ namespace detail {
 
 hid_t memory_type(ElementType type) {
   switch (type) {
-    case ElementType::float32: return H5T_NATIVE_FLOAT;
-    case ElementType::float64: return H5T_NATIVE_DOUBLE;
-    case ElementType::int8: return H5T_NATIVE_INT8;
-    case ElementType::uint8: return H5T_NATIVE_UINT8;
-    case ElementType::int32: return H5T_NATIVE_INT32;
-    case ElementType::uint32: return H5T_NATIVE_UINT32;
-    case ElementType::int64: return H5T_NATIVE_INT64;
+    case ElementType::float32:
+      return H5T_NATIVE_FLOAT;
+    case ElementType::float64:
+      return H5T_NATIVE_DOUBLE;
+    case ElementType::int8:
+      return H5T_NATIVE_INT8;
+    case ElementType::uint8:
+      return H5T_NATIVE_UINT8;
+    case ElementType::int32:
+      return H5T_NATIVE_INT32;
+    case ElementType::uint32:
+      return H5T_NATIVE_UINT32;
+    case ElementType::int64:
+      return H5T_NATIVE_INT64;
   }
   return H5I_INVALID_HID;
 }
@@ -25,13 +32,20 @@ hid_t memory_type(ElementType type) {
 // Little-endian in the file whatever the machine: the same bytes from every build.
 hid_t file_type(ElementType type) {
   switch (type) {
-    case ElementType::float32: return H5T_IEEE_F32LE;
-    case ElementType::float64: return H5T_IEEE_F64LE;
-    case ElementType::int8: return H5T_STD_I8LE;
-    case ElementType::uint8: return H5T_STD_U8LE;
-    case ElementType::int32: return H5T_STD_I32LE;
-    case ElementType::uint32: return H5T_STD_U32LE;
-    case ElementType::int64: return H5T_STD_I64LE;
+    case ElementType::float32:
+      return H5T_IEEE_F32LE;
+    case ElementType::float64:
+      return H5T_IEEE_F64LE;
+    case ElementType::int8:
+      return H5T_STD_I8LE;
+    case ElementType::uint8:
+      return H5T_STD_U8LE;
+    case ElementType::int32:
+      return H5T_STD_I32LE;
+    case ElementType::uint32:
+      return H5T_STD_U32LE;
+    case ElementType::int64:
+      return H5T_STD_I64LE;
   }
   return H5I_INVALID_HID;
 }
@@ -64,14 +78,30 @@ std::string describe_stored_type(hid_t type) {
   const std::size_t size = H5Tget_size(type);
   std::string name;
   switch (type_class) {
-    case H5T_INTEGER: name = H5Tget_sign(type) == H5T_SGN_2 ? "signed integer" : "unsigned integer"; break;
-    case H5T_FLOAT: name = "floating point"; break;
-    case H5T_STRING: name = "string"; break;
-    case H5T_COMPOUND: name = "compound"; break;
-    case H5T_ENUM: name = "enum"; break;
-    case H5T_ARRAY: name = "array"; break;
-    case H5T_VLEN: name = "variable-length sequence"; break;
-    default: name = "class " + std::to_string(static_cast<int>(type_class)); break;
+    case H5T_INTEGER:
+      name = H5Tget_sign(type) == H5T_SGN_2 ? "signed integer" : "unsigned integer";
+      break;
+    case H5T_FLOAT:
+      name = "floating point";
+      break;
+    case H5T_STRING:
+      name = "string";
+      break;
+    case H5T_COMPOUND:
+      name = "compound";
+      break;
+    case H5T_ENUM:
+      name = "enum";
+      break;
+    case H5T_ARRAY:
+      name = "array";
+      break;
+    case H5T_VLEN:
+      name = "variable-length sequence";
+      break;
+    default:
+      name = "class " + std::to_string(static_cast<int>(type_class));
+      break;
   }
   return name + " of " + std::to_string(size) + " bytes";
 }
@@ -110,13 +140,20 @@ std::optional<std::uint64_t> product(const Dims& dims, std::size_t first) {
 
 std::string_view name_of(ElementType type) {
   switch (type) {
-    case ElementType::float32: return "float32";
-    case ElementType::float64: return "float64";
-    case ElementType::int8: return "int8";
-    case ElementType::uint8: return "uint8";
-    case ElementType::int32: return "int32";
-    case ElementType::uint32: return "uint32";
-    case ElementType::int64: return "int64";
+    case ElementType::float32:
+      return "float32";
+    case ElementType::float64:
+      return "float64";
+    case ElementType::int8:
+      return "int8";
+    case ElementType::uint8:
+      return "uint8";
+    case ElementType::int32:
+      return "int32";
+    case ElementType::uint32:
+      return "uint32";
+    case ElementType::int64:
+      return "int64";
   }
   return "unknown";
 }

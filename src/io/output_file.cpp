@@ -1,9 +1,6 @@
 // Creating and appending to the run's output file, collectively, per docs/output-format.md.
 #include "manyworlds/io/output_file.hpp"
 
-#include "manyworlds/io/job_attributes.hpp"
-#include "manyworlds/io/world_parameters.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -13,6 +10,8 @@
 #include <variant>
 
 #include "manyworlds/core/errors.hpp"
+#include "manyworlds/io/job_attributes.hpp"
+#include "manyworlds/io/world_parameters.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
 
 namespace manyworlds {
@@ -48,7 +47,8 @@ Dims with_inner(const Dims& inner) {
 }
 
 // The root group's attributes: the job, its priors and the resolved run settings.
-void write_run_attributes(const h5::Group& root, const JobConfig& job, const Priors& priors, const OutputLayout& layout) {
+void write_run_attributes(const h5::Group& root, const JobConfig& job, const Priors& priors,
+                          const OutputLayout& layout) {
   write_job_attributes(root, output_format_name, output_format_version, job, priors);
   root.write_attribute("worlds", layout.worlds);
   root.write_attribute("validation_worlds", layout.validation_worlds);
@@ -79,7 +79,8 @@ std::map<std::string, h5::Dataset> create_described_datasets(const h5::Group& gr
 }
 
 // The /batches group: what an offline learner needs as attributes, one empty dataset per batch field.
-std::vector<h5::Dataset> create_batch_datasets(const h5::Group& root, const JobConfig& job, const OutputLayout& layout) {
+std::vector<h5::Dataset> create_batch_datasets(const h5::Group& root, const JobConfig& job,
+                                               const OutputLayout& layout) {
   const auto batch = static_cast<std::uint64_t>(layout.batch_size);
   const h5::Group batches = root.create_group("batches");
   batches.write_attribute("description",
@@ -125,7 +126,8 @@ h5::Dataset create_policy_group(const h5::Group& root, const JobConfig& job, con
                                 const OutputLayout& layout) {
   const h5::Group policy = root.create_group("policy");
   policy.write_attribute("hidden", std::vector<std::int64_t>(layout.policy_hidden.begin(), layout.policy_hidden.end()));
-  policy.write_attribute("value_hidden", std::vector<std::int64_t>(layout.value_hidden.begin(), layout.value_hidden.end()));
+  policy.write_attribute("value_hidden",
+                         std::vector<std::int64_t>(layout.value_hidden.begin(), layout.value_hidden.end()));
   policy.write_attribute("creatives", static_cast<std::int64_t>(priors.creatives));
   policy.write_attribute("observation_size", static_cast<std::int64_t>(obs_dim));
   policy.write_attribute("max_abs_log_multiplier", job.policy.max_abs_log_multiplier);
@@ -133,7 +135,9 @@ h5::Dataset create_policy_group(const h5::Group& root, const JobConfig& job, con
   const auto parameters = static_cast<std::uint64_t>(layout.policy_parameters);
   h5::Dataset history = policy.create_dataset<double>("history", with_inner({parameters}), growable(1, {parameters}));
   history.set_units("1");
-  history.write_attribute("description", "the behaviour policy of each iteration (the parameters it simulated with); axes (iteration, parameter)");
+  history.write_attribute(
+      "description",
+      "the behaviour policy of each iteration (the parameters it simulated with); axes (iteration, parameter)");
   return history;
 }
 
@@ -167,7 +171,8 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
   auto datasets = std::make_unique<Datasets>();
   const h5::Group metrics = root.create_group("metrics");
   metrics.write_attribute("description", "per-iteration summary computed on rank 0; axis 0 = iteration");
-  datasets->metrics = create_described_datasets(metrics, iteration_metric_fields(), {0}, growable(metric_chunk_rows, {}));
+  datasets->metrics =
+      create_described_datasets(metrics, iteration_metric_fields(), {0}, growable(metric_chunk_rows, {}));
   const h5::Group runtime = root.create_group("runtime");
   runtime.write_attribute("description",
                           "wall-clock and transport figures: machine- and rank-count-dependent, excluded "
@@ -181,7 +186,7 @@ OutputFile OutputFile::create(const std::string& path, MPI_Comm comm, const JobC
       create_described_datasets(world_stats, world_stat_fields(), with_inner({worlds}), growable(1, {worlds}));
   datasets->batches = create_batch_datasets(root, job, layout);
   datasets->validation.emplace(ValidationDatasets::create(root, job, layout.validation_worlds, layout.policy_parameters,
-                                                         layout.evaluation_strategies));
+                                                          layout.evaluation_strategies));
   datasets->policy_history.emplace(create_policy_group(root, job, priors, layout));
 
   OutputFile output(std::move(file), std::move(datasets), rank == 0, layout);
@@ -239,8 +244,8 @@ void OutputFile::append_iteration(const IterationRecord& record) {
     dataset.write_rows<double>(iteration, mine, &value);
   }
   datasets_->policy_history->extend_rows(rows);
-  datasets_->policy_history->write_rows_at<double>({iteration, 0}, {mine, static_cast<std::uint64_t>(layout_.policy_parameters)},
-                                                   record.policy_parameters.data());
+  datasets_->policy_history->write_rows_at<double>(
+      {iteration, 0}, {mine, static_cast<std::uint64_t>(layout_.policy_parameters)}, record.policy_parameters.data());
   const auto first_world = static_cast<std::uint64_t>(record.first_world);
   const auto local_worlds = static_cast<std::uint64_t>(record.world_stats.size());
   for (const auto& field : world_stat_fields()) {
@@ -285,9 +290,9 @@ double OutputFile::batch_bytes_per_iteration() const {
 double OutputFile::append_bytes_upper_bound(bool with_validation_round) const {
   const auto real = [](auto n) { return static_cast<double>(n); };
   const double parameters = real(layout_.policy_parameters);
-  double bytes = batch_bytes_per_iteration() +                      // one iteration per chunk
+  double bytes = batch_bytes_per_iteration() +                     // one iteration per chunk
                  world_stat_bytes_per_iteration(layout_.worlds) +  // one chunk of all worlds
-                 parameters * 8.0 +                                 // /policy/history
+                 parameters * 8.0 +                                // /policy/history
                  metric_bytes_per_iteration() *
                      real(metric_chunk_rows);  // a new chunk every metric_chunk_rows iterations: always counted
   if (with_validation_round) bytes += (5.0 + real(layout_.validation_worlds) + parameters) * 8.0;

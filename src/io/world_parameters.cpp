@@ -24,8 +24,10 @@ std::vector<WorldColumn> world_columns(const Priors& priors) {
   const int ios = priors.ios_device;
   return {
       {"users", "1", "users in the population", [](const WorldParams& w) { return w.users; }},
-      {"competitor_count", "1", "competitors bidding", [](const WorldParams& w) { return static_cast<double>(w.competitors.size()); }},
-      {"crisis_share", "1", "share of crisis-segment users (drawn)", [crisis](const WorldParams& w) { return w.segment_share[crisis]; }},
+      {"competitor_count", "1", "competitors bidding",
+       [](const WorldParams& w) { return static_cast<double>(w.competitors.size()); }},
+      {"crisis_share", "1", "share of crisis-segment users (drawn)",
+       [crisis](const WorldParams& w) { return w.segment_share[crisis]; }},
       {"ios_share", "1", "share of iOS users (drawn)", [ios](const WorldParams& w) { return w.device_share[ios]; }},
       {"traffic", "1", "session-rate multiplier", [](const WorldParams& w) { return w.traffic; }},
       {"bid_level", "1", "market price level", [](const WorldParams& w) { return w.bid_level; }},
@@ -34,15 +36,24 @@ std::vector<WorldColumn> world_columns(const Priors& priors) {
       {"ctr_level", "1", "click-through multiplier", [](const WorldParams& w) { return w.ctr_level; }},
       {"cvr_level", "1", "conversion multiplier", [](const WorldParams& w) { return w.cvr_level; }},
       {"value_level", "1", "conversion value multiplier", [](const WorldParams& w) { return w.value_level; }},
-      {"crisis_intent_boost", "1", "multiplier of crisis-intent queries", [](const WorldParams& w) { return w.crisis_intent_boost; }},
-      {"start_day_of_year", "day", "first day of the campaign (0 = 1 January)", [](const WorldParams& w) { return w.start_day_of_year; }},
-      {"start_day_of_week", "day", "weekday of the first day (0 = Monday)", [](const WorldParams& w) { return w.start_day_of_week; }},
-      {"seasonal_amplitude", "1", "amplitude of the yearly traffic cycle", [](const WorldParams& w) { return w.seasonal_amplitude; }},
-      {"delay_median_hours", "hours", "median conversion delay", [](const WorldParams& w) { return w.delay_median_hours; }},
-      {"delay_sigma", "1", "log-normal sigma of the conversion delay", [](const WorldParams& w) { return w.delay_sigma; }},
-      {"attribution_window_hours", "hours", "attribution window", [](const WorldParams& w) { return w.attribution_window_hours; }},
-      {"agent_daily_budget", "currency", "agent budget per day", [](const WorldParams& w) { return w.agent_daily_budget; }},
-      {"reference_bid", "currency", "reference bid (bid = reference * exp(action))", [](const WorldParams& w) { return w.reference_bid; }},
+      {"crisis_intent_boost", "1", "multiplier of crisis-intent queries",
+       [](const WorldParams& w) { return w.crisis_intent_boost; }},
+      {"start_day_of_year", "day", "first day of the campaign (0 = 1 January)",
+       [](const WorldParams& w) { return w.start_day_of_year; }},
+      {"start_day_of_week", "day", "weekday of the first day (0 = Monday)",
+       [](const WorldParams& w) { return w.start_day_of_week; }},
+      {"seasonal_amplitude", "1", "amplitude of the yearly traffic cycle",
+       [](const WorldParams& w) { return w.seasonal_amplitude; }},
+      {"delay_median_hours", "hours", "median conversion delay",
+       [](const WorldParams& w) { return w.delay_median_hours; }},
+      {"delay_sigma", "1", "log-normal sigma of the conversion delay",
+       [](const WorldParams& w) { return w.delay_sigma; }},
+      {"attribution_window_hours", "hours", "attribution window",
+       [](const WorldParams& w) { return w.attribution_window_hours; }},
+      {"agent_daily_budget", "currency", "agent budget per day",
+       [](const WorldParams& w) { return w.agent_daily_budget; }},
+      {"reference_bid", "currency", "reference bid (bid = reference * exp(action))",
+       [](const WorldParams& w) { return w.reference_bid; }},
   };
 }
 
@@ -60,16 +71,20 @@ std::int64_t exclusive_scan(MPI_Comm comm, std::int64_t value) {
   return rank == 0 ? 0 : before;
 }
 
-}  // namespace
+// Where this rank's worlds go: the group, the worlds in all and this rank's first world and count.
+struct WorldRows {
+  const h5::Group& group;
+  std::uint64_t total;
+  std::uint64_t start;
+  std::uint64_t n;
+};
 
-void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& priors, const std::string& group_path,
-                            std::int64_t count, std::int64_t first, std::span<const WorldParams> local) {
-  const h5::Group group = root.create_group(group_path);
-  group.write_attribute("description", "parameters of each world, drawn from the priors; axis 0 = world");
-  const auto total = static_cast<std::uint64_t>(count);
-  const auto start = static_cast<std::uint64_t>(first);
-  const auto n = static_cast<std::uint64_t>(local.size());
-
+// Ids, types and the scalar parameters of each world: one dataset per column.
+void write_world_scalars(const WorldRows& at, const Priors& priors, std::span<const WorldParams> local) {
+  const h5::Group& group = at.group;
+  const std::uint64_t total = at.total;
+  const std::uint64_t start = at.start;
+  const std::uint64_t n = at.n;
   std::vector<std::int64_t> ids;
   std::vector<std::int32_t> types;
   for (const WorldParams& w : local) {
@@ -93,8 +108,14 @@ void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& 
     dataset.set_units(column_spec.unit);
     dataset.write_attribute("description", column_spec.description);
   }
+}
 
-  // Per-world vectors: (world, k) matrices.
+// Per-world vectors: (world, k) matrices.
+void write_world_matrices(const WorldRows& at, const Priors& priors, std::span<const WorldParams> local) {
+  const h5::Group& group = at.group;
+  const std::uint64_t total = at.total;
+  const std::uint64_t start = at.start;
+  const std::uint64_t n = at.n;
   const auto matrix = [&](const char* name, const char* unit, const char* description, std::size_t width,
                           const std::function<double(const WorldParams&, std::size_t)>& value) {
     std::vector<double> values;
@@ -126,8 +147,10 @@ void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& 
          [](const WorldParams& w, std::size_t k) {
            return w.value_per_click_estimate[k / query_type_count][k % query_type_count];
          });
+}
 
-  // Competitors: one flat table over all worlds, rows of a world contiguous, in world order.
+// Competitors: one flat table over all worlds, rows of a world contiguous, in world order.
+void write_competitors(const h5::Group& group, MPI_Comm comm, std::span<const WorldParams> local) {
   std::int64_t local_competitors = 0;
   for (const WorldParams& w : local) local_competitors += static_cast<std::int64_t>(w.competitors.size());
   const auto competitor_total = static_cast<std::uint64_t>(sum_over_ranks(comm, local_competitors));
@@ -157,7 +180,8 @@ void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& 
     double CompetitorParams::*member;
   };
   const std::vector<CompetitorColumn> competitor_columns{
-      {"base_bid", "currency", "bid per click before market level and strategy multipliers", &CompetitorParams::base_bid},
+      {"base_bid", "currency", "bid per click before market level and strategy multipliers",
+       &CompetitorParams::base_bid},
       {"quality", "1", "quality score", &CompetitorParams::quality},
       {"bid_noise", "1", "log-normal sigma of per-auction bid noise", &CompetitorParams::bid_noise},
       {"daily_budget", "currency", "budget per day", &CompetitorParams::daily_budget},
@@ -171,6 +195,22 @@ void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& 
     dataset.set_units(spec.unit);
     dataset.write_attribute("description", spec.description);
   }
+}
+
+}  // namespace
+
+void write_world_parameters(const h5::Group& root, MPI_Comm comm, const Priors& priors, const std::string& group_path,
+                            std::int64_t count, std::int64_t first, std::span<const WorldParams> local) {
+  const h5::Group group = root.create_group(group_path);
+  group.write_attribute("description", "parameters of each world, drawn from the priors; axis 0 = world");
+  const auto total = static_cast<std::uint64_t>(count);
+  const auto start = static_cast<std::uint64_t>(first);
+  const auto n = static_cast<std::uint64_t>(local.size());
+
+  const WorldRows at{group, total, start, n};
+  write_world_scalars(at, priors, local);
+  write_world_matrices(at, priors, local);
+  write_competitors(group, comm, local);
 }
 
 }  // namespace manyworlds

@@ -19,8 +19,8 @@ void Adam::step(Eigen::VectorXd& params, const Eigen::VectorXd& grad) {
   const double t = static_cast<double>(steps_);
   const double correction1 = 1.0 - std::pow(b1, t);
   const double correction2 = 1.0 - std::pow(b2, t);
-  params.array() -= settings_.learning_rate * (m_.array() / correction1) /
-                    ((v_.array() / correction2).sqrt() + settings_.epsilon);
+  params.array() -=
+      settings_.learning_rate * (m_.array() / correction1) / ((v_.array() / correction2).sqrt() + settings_.epsilon);
 }
 
 std::vector<double> Adam::state() const {

@@ -33,7 +33,8 @@ int choose_creative(CreativeChoice choice, int creatives, const DecisionNoise& n
   return std::min(creatives - 1, static_cast<int>(noise.uniform * creatives));
 }
 
-ConstantBid::ConstantBid(float log_multiplier, CreativeChoice choice) : log_multiplier_(log_multiplier), choice_(choice) {}
+ConstantBid::ConstantBid(float log_multiplier, CreativeChoice choice)
+    : log_multiplier_(log_multiplier), choice_(choice) {}
 
 Action ConstantBid::act(const Observation&, int creatives, const DecisionNoise& noise) {
   return {log_multiplier_, choose_creative(choice_, creatives, noise), 0.0f};
@@ -61,10 +62,14 @@ Action PacingOnlyBid::act(const Observation& obs, int creatives, const DecisionN
 
 const char* to_string(BaselineFamily family) {
   switch (family) {
-    case BaselineFamily::constant_bid: return "constant_bid";
-    case BaselineFamily::value_proportional_bid: return "value_proportional_bid";
-    case BaselineFamily::pacing_only_bid: return "pacing_only_bid";
-    case BaselineFamily::adaptive_pacing: return "adaptive_pacing";
+    case BaselineFamily::constant_bid:
+      return "constant_bid";
+    case BaselineFamily::value_proportional_bid:
+      return "value_proportional_bid";
+    case BaselineFamily::pacing_only_bid:
+      return "pacing_only_bid";
+    case BaselineFamily::adaptive_pacing:
+      return "adaptive_pacing";
   }
   return "?";
 }

@@ -1,4 +1,5 @@
-// Float32 dense layers and Eigen's tanh for one row or many (rows as lanes), written once with GCC vector types, compiled per instruction set.
+// Float32 dense layers and Eigen's tanh for one row or many (rows as lanes), written once with GCC vector types,
+// compiled per instruction set.
 #include "manyworlds/learn/batch_forward.hpp"
 
 #include <algorithm>
@@ -141,8 +142,8 @@ template <int L>
 }
 
 template <int L>
-[[gnu::always_inline]] inline const float* forward(std::span<const DenseLayerView> layers, const float* input,
-                                                   float* a, float* b) {
+[[gnu::always_inline]] inline const float* forward(std::span<const DenseLayerView> layers, const float* input, float* a,
+                                                   float* b) {
   const float* x = input;
   float* y = a;
   for (const DenseLayerView& layer : layers) {
@@ -236,8 +237,8 @@ const float* row_sse2(std::span<const DenseLayerView> layers, const float* input
                                               float* b) {
   return row_forward<8>(layers, input, a, b);
 }
-[[gnu::target("avx512f")]] const float* row_avx512(std::span<const DenseLayerView> layers, const float* input,
-                                                   float* a, float* b) {
+[[gnu::target("avx512f")]] const float* row_avx512(std::span<const DenseLayerView> layers, const float* input, float* a,
+                                                   float* b) {
   return row_forward<16>(layers, input, a, b);
 }
 
@@ -246,8 +247,8 @@ const float* row_sse2(std::span<const DenseLayerView> layers, const float* input
 const float* forward_sse2(std::span<const DenseLayerView> layers, const float* input, float* a, float* b) {
   return forward<4>(layers, input, a, b);
 }
-[[gnu::target("avx2")]] const float* forward_avx2(std::span<const DenseLayerView> layers, const float* input,
-                                                  float* a, float* b) {
+[[gnu::target("avx2")]] const float* forward_avx2(std::span<const DenseLayerView> layers, const float* input, float* a,
+                                                  float* b) {
   return forward<8>(layers, input, a, b);
 }
 [[gnu::target("avx512f")]] const float* forward_avx512(std::span<const DenseLayerView> layers, const float* input,
@@ -259,9 +260,12 @@ const float* forward_sse2(std::span<const DenseLayerView> layers, const float* i
 
 int batch_lanes(VectorIsa isa) {
   switch (isa) {
-    case VectorIsa::sse2: return 4;
-    case VectorIsa::avx2: return 8;
-    case VectorIsa::avx512: return 16;
+    case VectorIsa::sse2:
+      return 4;
+    case VectorIsa::avx2:
+      return 8;
+    case VectorIsa::avx512:
+      return 16;
   }
   return 4;
 }
@@ -269,9 +273,12 @@ int batch_lanes(VectorIsa isa) {
 const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
                          float* b) {
   switch (isa) {
-    case VectorIsa::avx512: return row_avx512(layers, input, a, b);
-    case VectorIsa::avx2: return row_avx2(layers, input, a, b);
-    case VectorIsa::sse2: break;
+    case VectorIsa::avx512:
+      return row_avx512(layers, input, a, b);
+    case VectorIsa::avx2:
+      return row_avx2(layers, input, a, b);
+    case VectorIsa::sse2:
+      break;
   }
   return row_sse2(layers, input, a, b);
 }
@@ -279,9 +286,12 @@ const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, 
 const float* batch_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
                            float* b) {
   switch (isa) {
-    case VectorIsa::avx512: return forward_avx512(layers, input, a, b);
-    case VectorIsa::avx2: return forward_avx2(layers, input, a, b);
-    case VectorIsa::sse2: break;
+    case VectorIsa::avx512:
+      return forward_avx512(layers, input, a, b);
+    case VectorIsa::avx2:
+      return forward_avx2(layers, input, a, b);
+    case VectorIsa::sse2:
+      break;
   }
   return forward_sse2(layers, input, a, b);
 }

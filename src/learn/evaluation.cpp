@@ -59,7 +59,9 @@ ScoreSummary summarize(const ScoreInputs& inputs, const Bootstrap& bootstrap) {
       summary.success_share[s] += succeeds(outcome, inputs.robust_roas) ? 1.0 / static_cast<double>(worlds) : 0.0;
     }
   }
-  const auto scores_of = [&](std::size_t s) { return std::span<const double>(summary.score).subspan(s * worlds, worlds); };
+  const auto scores_of = [&](std::size_t s) {
+    return std::span<const double>(summary.score).subspan(s * worlds, worlds);
+  };
   const std::span<const double> reference = scores_of(static_cast<std::size_t>(inputs.comparison));
   std::vector<double> difference(worlds);
   std::vector<std::uint8_t> include(worlds);

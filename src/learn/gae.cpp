@@ -2,7 +2,6 @@
 #include "manyworlds/learn/gae.hpp"
 
 #include <cmath>
-
 #include <stdexcept>
 #include <string>
 
@@ -16,10 +15,9 @@ void compute_gae(std::span<Experience> episode, double gamma, double lambda, con
     const Experience& b = episode[t];
     if (a.world != b.world || a.episode != b.episode || a.step >= b.step) {
       throw std::invalid_argument("compute_gae needs one episode in step order; position " + std::to_string(t) +
-                                  " has world " + std::to_string(b.world) + " episode " +
-                                  std::to_string(b.episode) + " step " + std::to_string(b.step) +
-                                  " after world " + std::to_string(a.world) + " episode " +
-                                  std::to_string(a.episode) + " step " + std::to_string(a.step));
+                                  " has world " + std::to_string(b.world) + " episode " + std::to_string(b.episode) +
+                                  " step " + std::to_string(b.step) + " after world " + std::to_string(a.world) +
+                                  " episode " + std::to_string(a.episode) + " step " + std::to_string(a.step));
     }
   }
   double spend = 0.0;

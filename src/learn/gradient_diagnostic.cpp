@@ -17,7 +17,7 @@ Eigen::VectorXd policy_gradient(const PolicyModel& model, const PpoSection& ppo,
   const double count = static_cast<double>(samples.size());
   for (std::size_t begin = 0; begin < samples.size(); begin += chunk) {
     const std::span<const TrainingSample> piece = samples.subspan(begin, std::min(chunk, samples.size() - begin));
-    ppo_loss(model, policy_only, params, piece, part);   // gradient of the piece's mean
+    ppo_loss(model, policy_only, params, piece, part);  // gradient of the piece's mean
     total += part * (static_cast<double>(piece.size()) / count);
   }
   return total;
@@ -26,7 +26,8 @@ Eigen::VectorXd policy_gradient(const PolicyModel& model, const PpoSection& ppo,
 EstimatorError estimator_error(std::span<const Eigen::VectorXd> estimates, const Eigen::VectorXd& truth) {
   if (estimates.empty()) throw std::invalid_argument("estimator_error needs at least one estimate");
   EstimatorError error;
-  Eigen::VectorXd summed_deviation = Eigen::VectorXd::Zero(truth.size());  // sums deviations, not estimates: exact 0 when all are exact
+  Eigen::VectorXd summed_deviation =
+      Eigen::VectorXd::Zero(truth.size());  // sums deviations, not estimates: exact 0 when all are exact
   for (const Eigen::VectorXd& estimate : estimates) {
     error.mean_squared_error += (estimate - truth).squaredNorm();
     summed_deviation += estimate - truth;

@@ -2,7 +2,6 @@
 #include "manyworlds/learn/inference_policy.hpp"
 
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -43,8 +42,7 @@ InferencePolicy::Network InferencePolicy::convert(const Mlp& net, std::span<cons
   return layers;
 }
 
-InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode,
-                                 VectorIsa isa)
+InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const double> parameters, Mode mode, VectorIsa isa)
     : creatives_(model.creatives()),
       bound_(model.action_bound()),
       log_std_(0.0),
@@ -55,7 +53,8 @@ InferencePolicy::InferencePolicy(const PolicyModel& model, std::span<const doubl
       prior_(model.bid_prior()),
       prior_offset_(model.prior_offset()) {
   if (!supported(isa))
-    throw RuntimeFailure(std::string("inference policy: ") + to_string(isa) + " code requested but this CPU does not support it");
+    throw RuntimeFailure(std::string("inference policy: ") + to_string(isa) +
+                         " code requested but this CPU does not support it");
   if (static_cast<Eigen::Index>(parameters.size()) != model.parameter_count()) {
     throw std::invalid_argument("policy parameters have " + std::to_string(parameters.size()) +
                                 " values, the model needs " + std::to_string(model.parameter_count()));
@@ -89,7 +88,8 @@ void InferencePolicy::set_views(const Network& net, int outputs) {
   for (std::size_t l = 0; l < net.size(); ++l) {
     const Layer& layer = net[l];
     const bool last = l + 1 == net.size();
-    views_[l] = {layer.inputs, layer.outputs, last ? outputs : layer.outputs, layer.weights.data(), layer.bias.data(), !last};
+    views_[l] = {layer.inputs,         layer.outputs,     last ? outputs : layer.outputs,
+                 layer.weights.data(), layer.bias.data(), !last};
   }
 }
 

@@ -44,8 +44,7 @@ void Mlp::initialize(Eigen::Ref<Eigen::VectorXd> params, Stream& stream, double 
   }
 }
 
-const RowMatrix& Mlp::forward(Eigen::Ref<const Eigen::VectorXd> params, const RowMatrix& input,
-                              MlpCache& cache) const {
+const RowMatrix& Mlp::forward(Eigen::Ref<const Eigen::VectorXd> params, const RowMatrix& input, MlpCache& cache) const {
   const Eigen::Index rows = input.rows();
   cache.activations.resize(static_cast<std::size_t>(layers()) + 1);
   cache.activations[0] = input;

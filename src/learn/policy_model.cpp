@@ -1,13 +1,12 @@
 // The actor-critic model's initialisation and single-observation evaluation in double precision.
 #include "manyworlds/learn/policy_model.hpp"
 
-#include "manyworlds/world/observation.hpp"
-
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "manyworlds/learn/action_distribution.hpp"
+#include "manyworlds/world/observation.hpp"
 
 namespace manyworlds {
 namespace {
@@ -64,9 +63,12 @@ PolicyDistribution PolicyModel::distribution(const Eigen::VectorXd& params, cons
 
 float bid_prior_mean(BidPrior prior, float offset, const Observation& obs) {
   switch (prior) {
-    case BidPrior::none: return 0.0f;
-    case BidPrior::value: return obs[obs::log_value_per_click] + offset;
-    case BidPrior::adaptive_pacing: return obs[obs::log_value_per_click] + offset - obs[obs::pacing_pressure];
+    case BidPrior::none:
+      return 0.0f;
+    case BidPrior::value:
+      return obs[obs::log_value_per_click] + offset;
+    case BidPrior::adaptive_pacing:
+      return obs[obs::log_value_per_click] + offset - obs[obs::pacing_pressure];
   }
   return 0.0f;
 }

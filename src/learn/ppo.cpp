@@ -18,9 +18,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Rows per value-head forward pass in explained_variance (bounds its memory for large batches).
 constexpr std::size_t value_pass_rows = 4096;
@@ -109,8 +107,7 @@ PpoTrainer::PpoTrainer(const PolicyModel& model, const PpoSection& ppo, Eigen::V
     : model_(model),
       ppo_(checked(ppo)),
       parameters_(checked(model, std::move(parameters))),
-      adam_(model.parameter_count(),
-            AdamSettings{ppo.learning_rate, ppo.adam_beta1, ppo.adam_beta2, ppo.adam_epsilon}),
+      adam_(model.parameter_count(), AdamSettings{ppo.learning_rate, ppo.adam_beta1, ppo.adam_beta2, ppo.adam_epsilon}),
       gradient_(static_cast<std::size_t>(model.parameter_count())) {}
 
 void PpoTrainer::add_rows(const LocalBatch& batch, std::span<const std::uint32_t> rows, double minibatch_rows,
@@ -165,7 +162,8 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
     const Permutation permutation(seed, iteration, static_cast<std::uint32_t>(epoch), total);
     for (std::size_t i = 0; i < local; ++i) positions[i] = permutation(static_cast<std::uint64_t>(batch.first_row) + i);
     std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return positions[a] < positions[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return positions[a] < positions[b]; });
     timing_.compute_seconds += seconds_since(start);
     std::size_t cursor = 0;
     for (std::uint64_t begin = 0; begin < total; begin += minibatch) {
@@ -232,8 +230,8 @@ std::vector<double> PpoTrainer::export_parameters() const {
 }
 
 void PpoTrainer::import_parameters(std::span<const double> parameters) {
-  parameters_ = checked(model_, Eigen::Map<const Eigen::VectorXd>(parameters.data(),
-                                                                   static_cast<Eigen::Index>(parameters.size())));
+  parameters_ = checked(
+      model_, Eigen::Map<const Eigen::VectorXd>(parameters.data(), static_cast<Eigen::Index>(parameters.size())));
 }
 
 }  // namespace manyworlds

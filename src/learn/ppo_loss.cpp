@@ -85,8 +85,8 @@ void evaluate_rows(const PolicyModel& model, const PpoSection& ppo, const Eigen:
 }
 
 // Backward passes of rows [first, first + count) into `grad` (zeroed first), in row order.
-void gradient_of_rows(const PolicyModel& model, const Eigen::VectorXd& params, PpoWorkspace& ws,
-                      Eigen::Index first, Eigen::Index count, Eigen::VectorXd& grad) {
+void gradient_of_rows(const PolicyModel& model, const Eigen::VectorXd& params, PpoWorkspace& ws, Eigen::Index first,
+                      Eigen::Index count, Eigen::VectorXd& grad) {
   grad.setZero(model.parameter_count());
   model.policy_net().backward_rows(model.policy_params(params), ws.policy_cache, ws.grad_heads, first, count,
                                    grad.head(model.log_std_index()));
@@ -100,9 +100,8 @@ void gradient_of_rows(const PolicyModel& model, const Eigen::VectorXd& params, P
 }  // namespace
 
 TrainingSample training_sample(const Experience& experience, double weight, int creatives) {
-  return {experience.obs,       experience.log_bid_multiplier, experience.creative,
-          experience.log_prob,  experience.advantage,          experience.value_target,
-          static_cast<float>(weight), creatives};
+  return {experience.obs,       experience.log_bid_multiplier, experience.creative,        experience.log_prob,
+          experience.advantage, experience.value_target,       static_cast<float>(weight), creatives};
 }
 
 void normalize_advantages(std::span<TrainingSample> local, Collectives& collectives) {
@@ -137,9 +136,7 @@ void LossSums::add(const LossSums& other) {
   clipped += other.clipped;
 }
 
-LossSums loss_sums_of(std::span<const double> c) {
-  return {c[0], c[1], c[2], c[3], c[4], c[5]};
-}
+LossSums loss_sums_of(std::span<const double> c) { return {c[0], c[1], c[2], c[3], c[4], c[5]}; }
 
 LossResult ppo_loss(const PolicyModel& model, const PpoSection& ppo, const Eigen::VectorXd& params,
                     std::span<const TrainingSample> samples, Eigen::VectorXd& grad, double minibatch_rows) {
@@ -167,8 +164,8 @@ void add_world_gradients(const PolicyModel& model, const PpoSection& ppo, const 
   evaluate_rows(model, ppo, params, samples, minibatch_rows, workspace);
   std::size_t begin = 0;
   for (const std::size_t end : world_ends) {
-    gradient_of_rows(model, params, workspace, static_cast<Eigen::Index>(begin),
-                     static_cast<Eigen::Index>(end - begin), workspace.partial);
+    gradient_of_rows(model, params, workspace, static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin),
+                     workspace.partial);
     gradient.add(std::span<const double>(workspace.partial.data(), static_cast<std::size_t>(workspace.partial.size())));
     begin = end;
   }

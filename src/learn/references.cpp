@@ -85,7 +85,8 @@ OpportunityValues::OpportunityValues(const World& world)
 }
 
 HindsightBidder::HindsightBidder(const OpportunityValues& values, double reference_bid, double multiplier)
-    : creatives_(values.creatives()), log_multiplier_(values.creatives() * opportunity_cells) {
+    : creatives_(values.creatives()),
+      log_multiplier_(static_cast<std::size_t>(values.creatives()) * opportunity_cells) {
   for (int cell = 0; cell < opportunity_cells; ++cell) {
     for (int c = 0; c < creatives_; ++c) {
       const double value = values.value_per_click(cell, c);

@@ -7,8 +7,7 @@ namespace manyworlds {
 
 bool any_rank(const boost::mpi::communicator& communicator, bool flag) {
   int any = flag ? 1 : 0;
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_LOR, communicator),
-            "MPI_Allreduce (any_rank)");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_LOR, communicator), "MPI_Allreduce (any_rank)");
   return any != 0;
 }
 

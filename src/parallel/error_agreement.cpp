@@ -1,14 +1,13 @@
 // agree_or_throw: finds the lowest failing rank and spreads its exit code and message to all ranks.
 #include "manyworlds/parallel/error_agreement.hpp"
 
-#include <string>
-
 #include <boost/mpi/collectives/all_reduce.hpp>
 #include <boost/mpi/collectives/broadcast.hpp>
 #include <boost/mpi/operations.hpp>
 #include <boost/mpi/packed_iarchive.hpp>
 #include <boost/mpi/packed_oarchive.hpp>
 #include <boost/serialization/string.hpp>
+#include <string>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/mpi_error.hpp"
@@ -44,8 +43,7 @@ void agree_or_throw(const boost::mpi::communicator& communicator, std::exception
     no_failure = communicator.size();
   });
   const int first_failing_rank = translate_mpi_errors("agree_or_throw (finding the failing rank)", [&] {
-    return boost::mpi::all_reduce(communicator, local_error ? rank : no_failure,
-                                  boost::mpi::minimum<int>());
+    return boost::mpi::all_reduce(communicator, local_error ? rank : no_failure, boost::mpi::minimum<int>());
   });
   if (first_failing_rank == no_failure) return;
 

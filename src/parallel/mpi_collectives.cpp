@@ -53,8 +53,7 @@ std::int64_t root_exchange_bytes(const std::vector<std::int64_t>& sizes) {
 
 }  // namespace
 
-MpiCollectives::MpiCollectives(boost::mpi::communicator communicator)
-    : communicator_(std::move(communicator)) {
+MpiCollectives::MpiCollectives(boost::mpi::communicator communicator) : communicator_(std::move(communicator)) {
   if (!communicator_) throw RuntimeFailure("MpiCollectives: the communicator is MPI_COMM_NULL");
   check_mpi(MPI_Comm_rank(communicator_, &rank_), "MPI_Comm_rank (MpiCollectives)");
   check_mpi(MPI_Comm_size(communicator_, &size_), "MPI_Comm_size (MpiCollectives)");
@@ -65,8 +64,7 @@ std::vector<std::byte> MpiCollectives::gather_bytes(std::span<const std::byte> l
   const int local_count = mpi_count(local_size, "gather_bytes (this rank's block)");
 
   std::vector<std::int64_t> sizes(is_root() ? static_cast<std::size_t>(size_) : 0);
-  check_mpi(MPI_Gather(&local_size, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, root_rank,
-                       communicator_),
+  check_mpi(MPI_Gather(&local_size, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, root_rank, communicator_),
             "MPI_Gather (gather_bytes: block sizes)");
 
   BlockLayout layout;
@@ -102,13 +100,11 @@ std::vector<std::byte> MpiCollectives::allgather_bytes(std::span<const std::byte
 
 void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
   auto byte_count = static_cast<std::int64_t>(bytes.size());
-  check_mpi(MPI_Bcast(&byte_count, 1, MPI_INT64_T, root_rank, communicator_),
-            "MPI_Bcast (broadcast_bytes: size)");
+  check_mpi(MPI_Bcast(&byte_count, 1, MPI_INT64_T, root_rank, communicator_), "MPI_Bcast (broadcast_bytes: size)");
   // Every rank knows byte_count now, so every rank agrees on this limit check.
   const int count = mpi_count(byte_count, "broadcast_bytes");
   if (!is_root()) bytes.resize(static_cast<std::size_t>(byte_count));
-  check_mpi(MPI_Bcast(bytes.data(), count, MPI_BYTE, root_rank, communicator_),
-            "MPI_Bcast (broadcast_bytes: data)");
+  check_mpi(MPI_Bcast(bytes.data(), count, MPI_BYTE, root_rank, communicator_), "MPI_Bcast (broadcast_bytes: data)");
 
   const std::int64_t per_receiver = size_word_bytes + byte_count;
   bytes_moved_ += is_root() ? (size_ - 1) * per_receiver : per_receiver;
@@ -116,32 +112,31 @@ void MpiCollectives::broadcast_bytes(std::vector<std::byte>& bytes) {
 
 void MpiCollectives::sum_int64(std::span<std::int64_t> values) {
   const auto value_count = static_cast<std::int64_t>(values.size());
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "sum_int64"),
-                          MPI_INT64_T, MPI_SUM, communicator_),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "sum_int64"), MPI_INT64_T, MPI_SUM,
+                          communicator_),
             "MPI_Allreduce (sum_int64)");
   if (size_ > 1) bytes_moved_ += 2 * value_count * int64_bytes;
 }
 
 void MpiCollectives::max_double(std::span<double> values) {
   const auto value_count = static_cast<std::int64_t>(values.size());
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_double"),
-                          MPI_DOUBLE, MPI_MAX, communicator_),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_double"), MPI_DOUBLE, MPI_MAX,
+                          communicator_),
             "MPI_Allreduce (max_double)");
   if (size_ > 1) bytes_moved_ += 2 * value_count * double_bytes;
 }
 
 void MpiCollectives::max_uint8(std::span<std::uint8_t> values) {
   const auto value_count = static_cast<std::int64_t>(values.size());
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_uint8"), MPI_UINT8_T,
-                          MPI_MAX, communicator_),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), mpi_count(value_count, "max_uint8"), MPI_UINT8_T, MPI_MAX,
+                          communicator_),
             "MPI_Allreduce (max_uint8)");
   if (size_ > 1) bytes_moved_ += 2 * value_count;
 }
 
 std::int64_t MpiCollectives::exclusive_scan_int64(std::int64_t value) {
   std::int64_t below = 0;
-  check_mpi(MPI_Exscan(&value, &below, 1, MPI_INT64_T, MPI_SUM, communicator_),
-            "MPI_Exscan (exclusive_scan_int64)");
+  check_mpi(MPI_Exscan(&value, &below, 1, MPI_INT64_T, MPI_SUM, communicator_), "MPI_Exscan (exclusive_scan_int64)");
   if (rank_ < size_ - 1) bytes_moved_ += int64_bytes;
   if (rank_ > 0) bytes_moved_ += int64_bytes;
   return is_root() ? 0 : below;  // MPI leaves rank 0's result undefined

@@ -10,8 +10,7 @@ namespace {
 std::string mpi_error_text(int result) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
-  if (MPI_Error_string(result, text, &length) != MPI_SUCCESS)
-    return "MPI error code " + std::to_string(result);
+  if (MPI_Error_string(result, text, &length) != MPI_SUCCESS) return "MPI error code " + std::to_string(result);
   return std::string(text, static_cast<std::size_t>(length));
 }
 

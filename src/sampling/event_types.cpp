@@ -35,14 +35,13 @@ EventTyper::EventTyper(const EventTypeSection& config, const std::vector<std::st
   }
 }
 
-float global_value_percentile(std::span<const Experience> experiences, double percentile,
-                              Collectives& collectives) {
+float global_value_percentile(std::span<const Experience> experiences, double percentile, Collectives& collectives) {
   const std::int64_t total = collectives.sum(static_cast<std::int64_t>(experiences.size()));
   if (total == 0) return 0.0f;
   // Rank (1-based) of the order statistic that is the percentile. Dividing last keeps it exact for
   // whole percentiles (percentile / 100 first makes 14% of 50 come out as 7.000000000000001).
-  const auto wanted = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(std::ceil(percentile * static_cast<double>(total) / 100.0)));
+  const auto wanted =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(percentile * static_cast<double>(total) / 100.0)));
   // The values contiguous (the bisection reads them ~31 times; Experience records are 128 bytes).
   std::vector<float> values(experiences.size());
   for (std::size_t i = 0; i < experiences.size(); ++i) values[i] = experiences[i].conversion_value;
@@ -64,9 +63,8 @@ float global_value_percentile(std::span<const Experience> experiences, double pe
 }
 
 IdentificationCounts EventTyper::classify(std::span<Experience> experiences, Collectives& collectives) const {
-  const bool needs_threshold =
-      std::find(config_.precedence.begin(), config_.precedence.end(), EventSource::value_percentile) !=
-      config_.precedence.end();
+  const bool needs_threshold = std::find(config_.precedence.begin(), config_.precedence.end(),
+                                         EventSource::value_percentile) != config_.precedence.end();
   const float threshold =
       needs_threshold ? global_value_percentile(experiences, config_.value_percentile, collectives) : 0.0f;
 

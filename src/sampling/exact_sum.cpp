@@ -102,9 +102,10 @@ double rounded(Digits limb, int first, int last) {
   // does not round: with shift 0 the number is exact, with shift > 0 it is at least 2^53 units, a
   // normal double (or beyond the range: infinity).
   const int exponent = shift + base * digit_bits - 1074;
-  const double magnitude = exponent >= -1022 && exponent <= 1023
-                               ? static_cast<double>(mantissa) * std::bit_cast<double>(static_cast<std::uint64_t>(exponent + 1023) << 52)
-                               : std::ldexp(static_cast<double>(mantissa), exponent);
+  const double magnitude =
+      exponent >= -1022 && exponent <= 1023
+          ? static_cast<double>(mantissa) * std::bit_cast<double>(static_cast<std::uint64_t>(exponent + 1023) << 52)
+          : std::ldexp(static_cast<double>(mantissa), exponent);
   return negative ? -magnitude : magnitude;
 }
 

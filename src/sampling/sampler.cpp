@@ -1,4 +1,5 @@
-// The distributed importance sampler: per-world summaries all-gathered, decisions made alike on every rank, rows stay with their owners.
+// The distributed importance sampler: per-world summaries all-gathered, decisions made alike on every rank, rows stay
+// with their owners.
 #include "manyworlds/sampling/sampler.hpp"
 
 #include <algorithm>
@@ -19,20 +20,20 @@ namespace {
 struct WorldSummary {
   std::int64_t count = 0;
   std::int64_t crisis_count = 0;
-  double sum = 0;           // sum of scores over all experiences, in step order
-  double crisis_sum = 0;    // ... over crisis experiences only
-  double regular_sum = 0;   // ... over regular experiences only
+  double sum = 0;          // sum of scores over all experiences, in step order
+  double crisis_sum = 0;   // ... over crisis experiences only
+  double regular_sum = 0;  // ... over regular experiences only
   double min_score = std::numeric_limits<double>::infinity();
   double crisis_min = std::numeric_limits<double>::infinity();
   double regular_min = std::numeric_limits<double>::infinity();
   std::int32_t rank = 0;
-  std::int32_t local_world = 0;   // index of the world among its rank's worlds
+  std::int32_t local_world = 0;  // index of the world among its rank's worlds
 };
 
 // A point inside one of this rank's worlds' cumulative scores.
 struct DrawRequest {
   std::int32_t local_world = 0;
-  std::int32_t stratum = 0;    // 0: all experiences, 1: crisis only, 2: regular only
+  std::int32_t stratum = 0;  // 0: all experiences, 1: crisis only, 2: regular only
   double residual = 0;
 };
 
@@ -147,16 +148,18 @@ double stratum_sum(const WorldSummary& s, int stratum) {
 // order) and keeps the requests that land in its own worlds. Only those are looked up: a point
 // outside this rank's span of the cumulative needs no search, so the replicated work is one
 // uniform and two comparisons per point.
-void draw_points(const std::vector<WorldSummary>& summaries, int stratum, std::int64_t draws, Stream& stream,
-                 int rank, std::vector<DrawRequest>& mine) {
+void draw_points(const std::vector<WorldSummary>& summaries, int stratum, std::int64_t draws, Stream& stream, int rank,
+                 std::vector<DrawRequest>& mine) {
   std::vector<double> cumulative(summaries.size());
   double running = 0;
   for (std::size_t w = 0; w < summaries.size(); ++w) cumulative[w] = running += stratum_sum(summaries[w], stratum);
   const auto owned = [&](const WorldSummary& s) { return s.rank == rank; };
-  const auto first = static_cast<std::size_t>(std::find_if(summaries.begin(), summaries.end(), owned) - summaries.begin());
-  const auto last = static_cast<std::size_t>(
-      std::find_if(summaries.begin() + static_cast<std::ptrdiff_t>(first), summaries.end(),
-                   [&](const WorldSummary& s) { return !owned(s); }) - summaries.begin());
+  const auto first =
+      static_cast<std::size_t>(std::find_if(summaries.begin(), summaries.end(), owned) - summaries.begin());
+  const auto last =
+      static_cast<std::size_t>(std::find_if(summaries.begin() + static_cast<std::ptrdiff_t>(first), summaries.end(),
+                                            [&](const WorldSummary& s) { return !owned(s); }) -
+                               summaries.begin());
   const double low = first == 0 ? 0.0 : cumulative[first - 1];
   const double high = last == 0 ? 0.0 : cumulative[last - 1];
   // A point at the very top (uniform() * running rounded up to running) goes to the last world
@@ -245,7 +248,8 @@ std::uint64_t priority_key_seed(std::uint64_t seed, int iteration) {
 DrawHeader header_of(const std::vector<WorldSummary>& summaries, std::int64_t batch) {
   DrawHeader header = totals_of(summaries);
   header.batch = batch;
-  if (header.population == 0) throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
+  if (header.population == 0)
+    throw RuntimeFailure("no experiences to sample from: every world ended without a decision");
   return header;
 }
 
@@ -257,8 +261,8 @@ bool first_in_priority_order(const Candidate& a, const Candidate& b) {
 }
 
 struct Selection {
-  double key = 0;            // the k-th largest key over all ranks
-  std::int64_t larger = 0;   // keys above it
+  double key = 0;           // the k-th largest key over all ranks
+  std::int64_t larger = 0;  // keys above it
 };
 
 // The k-th largest of the (positive) keys of all ranks, found four bits at a time from the top of
@@ -308,8 +312,8 @@ SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std
   const double n = static_cast<double>(h.population);
   for (std::int64_t index : resolve(scores, experiences, worlds, requests)) {
     const double probability = scores[index] / h.total;
-    batch.rows.push_back(make_row(experiences, slice_of(worlds, index), index, probability,
-                                  std::pow(n * probability, -beta)));
+    batch.rows.push_back(
+        make_row(experiences, slice_of(worlds, index), index, probability, std::pow(n * probability, -beta)));
   }
   finish_rows(batch, collectives);
   batch.summary.population = h.population;
@@ -320,8 +324,9 @@ SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std
   return batch;
 }
 
-SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::span<const Experience> experiences, std::span<const WorldSlice> worlds,
-                                           int iteration, Collectives& collectives) const {
+SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::span<const Experience> experiences,
+                                           std::span<const WorldSlice> worlds, int iteration,
+                                           Collectives& collectives) const {
   const auto summaries = collectives.allgather(summarize_worlds(scores, experiences, worlds, collectives.rank()));
   DrawHeader h = header_of(summaries, config_.batch_size);
   const auto batch_rows = static_cast<double>(config_.batch_size);
@@ -363,7 +368,8 @@ SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::
   return batch;
 }
 
-SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scores, std::span<const Experience> experiences,
+SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scores,
+                                                    std::span<const Experience> experiences,
                                                     std::span<const WorldSlice> worlds, int iteration,
                                                     Collectives& collectives) const {
   const auto summaries = collectives.allgather(summarize_worlds(scores, experiences, worlds, collectives.rank()));
@@ -371,8 +377,8 @@ SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scor
   h.batch = config_.batch_size;
   if (h.population <= config_.batch_size)
     throw RuntimeFailure("sampling.mode = 'without_replacement' needs more experiences (" +
-                         std::to_string(h.population) + ") than sampling.batch_size (" +
-                         std::to_string(h.batch) + "); lower the batch size or simulate more");
+                         std::to_string(h.population) + ") than sampling.batch_size (" + std::to_string(h.batch) +
+                         "); lower the batch size or simulate more");
 
   // Priority sampling (Duffield, Lund, Thorup): key = score / u, keep the B largest keys (ties by
   // world, then step order). u comes from the experience's own address under the iteration's key

@@ -1,9 +1,8 @@
 // The GSP auction of one query: competitors' entry and bids, ranking by bid x quality, prices, click-through.
-#include "manyworlds/world/world.hpp"
-
 #include <algorithm>
 #include <cmath>
 
+#include "manyworlds/world/world.hpp"
 #include "world_internals.hpp"
 
 namespace manyworlds {
@@ -26,11 +25,12 @@ World::AuctionResult World::run_auction(const QueryEvent& event, double agent_bi
     double entry = bidder.entry[q];
     const double competitor_spent = competitor_spend_[c] / bidder.budget;
     // A paced competitor ahead of its schedule enters less often (x 1 leaves `entry` as it is).
-    entry *= bidder.paced && competitor_spent > time_fraction ? std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction))
-                                                              : 1.0;
+    entry *= bidder.paced && competitor_spent > time_fraction
+                 ? std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction))
+                 : 1.0;
     if (static_cast<double>(auction_stream_.next_u32()) * 0x1.0p-32 >= entry) continue;  // 32 bits suffice here
-    const double bid =
-        bidder.bid_median[q] * std::exp(bidder.bid_noise * auction_stream_.normal() + bidder.bid_trend_per_day * (t / 24.0));
+    const double bid = bidder.bid_median[q] *
+                       std::exp(bidder.bid_noise * auction_stream_.normal() + bidder.bid_trend_per_day * (t / 24.0));
     if (bid < reserve || competitor_spend_[c] + bid > bidder.budget) continue;
     candidates_.push_back({static_cast<int>(c), bid, bidder.quality, 0, false});
   }
@@ -41,9 +41,8 @@ World::AuctionResult World::run_auction(const QueryEvent& event, double agent_bi
   const double hour_factor = hour_ctr_[decision_.hour];
   for (int k = 0; k < result.filled; ++k) {
     SlotOutcome& slot = candidates_[k];
-    const double next_score = k + 1 < static_cast<int>(candidates_.size())
-                                  ? candidates_[k + 1].bid * candidates_[k + 1].quality
-                                  : 0.0;
+    const double next_score =
+        k + 1 < static_cast<int>(candidates_.size()) ? candidates_[k + 1].bid * candidates_[k + 1].quality : 0.0;
     slot.price = std::min(slot.bid, std::max(reserve, next_score / slot.quality));
     if (slot.bidder < 0) {
       result.agent_slot = k + 1;

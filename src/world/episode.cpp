@@ -1,10 +1,9 @@
 // The episode loop of one world: sessions and queries in time order, one decision each, delayed conversions.
-#include "manyworlds/world/world.hpp"
-
 #include <algorithm>
 #include <cmath>
 
 #include "manyworlds/core/errors.hpp"
+#include "manyworlds/world/world.hpp"
 #include "world_internals.hpp"
 
 namespace manyworlds {
@@ -14,7 +13,7 @@ using world_internals::max_log_multiplier;
 
 namespace {
 
-constexpr float ctr_smoothing = 0.02f;   // weight of the newest impression in the recent-CTR average
+constexpr float ctr_smoothing = 0.02f;  // weight of the newest impression in the recent-CTR average
 constexpr float initial_recent_ctr = 0.03f;
 
 bool later(const auto& a, const auto& b) { return a.time_hours > b.time_hours; }
@@ -143,8 +142,8 @@ World::AgentOutcome World::agent_outcome(const QueryEvent& event, int creative, 
   if (auction_stream_.uniform() >= conversion_probability_[cell]) return outcome;
   outcome.converted = true;
   outcome.delay = std::exp(std::log(params_.delay_median_hours) + params_.delay_sigma * auction_stream_.normal());
-  const double drawn =
-      std::exp(log_value_median_[user.segment] + priors_->segments[user.segment].value_sigma * auction_stream_.normal());
+  const double drawn = std::exp(log_value_median_[user.segment] +
+                                priors_->segments[user.segment].value_sigma * auction_stream_.normal());
   outcome.attributed = outcome.delay <= params_.attribution_window_hours;
   if (outcome.attributed) {
     outcome.value = drawn;

@@ -1,10 +1,10 @@
 // What the agent sees at a decision: the observation vector and the step's noise for the policy.
-#include "manyworlds/world/world.hpp"
+#include "manyworlds/world/observation.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "manyworlds/world/observation.hpp"
+#include "manyworlds/world/world.hpp"
 
 namespace manyworlds {
 
@@ -44,7 +44,7 @@ void World::draw_noise() {
     noise_first_ = step;
     noise_end_ = step + noise_steps;
   }
-  const std::uint32_t* words = &noise_words_[4 * (step - noise_first_)];
+  const std::uint32_t* words = &noise_words_[std::size_t{4} * (step - noise_first_)];
   if (const std::optional<double> normal = Stream::normal_from(words[0], words[1])) {
     decision_.noise.normal = *normal;
     decision_.noise.uniform = Stream::uniform_from(words[2], words[3]);

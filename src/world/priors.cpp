@@ -12,14 +12,20 @@ namespace manyworlds {
 
 double Distribution::sample(Stream& stream) const {
   switch (kind) {
-    case Kind::constant: return a;
-    case Kind::uniform: return stream.uniform(a, b);
+    case Kind::constant:
+      return a;
+    case Kind::uniform:
+      return stream.uniform(a, b);
     case Kind::uniform_int:
       return a + static_cast<double>(stream.below(static_cast<std::uint32_t>(b - a + 1)));
-    case Kind::normal: return stream.normal(a, b);
-    case Kind::lognormal: return stream.lognormal(std::log(a), b);
-    case Kind::beta: return stream.beta(a * b, (1 - a) * b);
-    case Kind::gamma: return stream.gamma(b) * a / b;
+    case Kind::normal:
+      return stream.normal(a, b);
+    case Kind::lognormal:
+      return stream.lognormal(std::log(a), b);
+    case Kind::beta:
+      return stream.beta(a * b, (1 - a) * b);
+    case Kind::gamma:
+      return stream.gamma(b) * a / b;
   }
   return a;
 }
@@ -27,9 +33,12 @@ double Distribution::sample(Stream& stream) const {
 double Distribution::mean() const {
   switch (kind) {
     case Kind::uniform:
-    case Kind::uniform_int: return 0.5 * (a + b);
-    case Kind::lognormal: return a * std::exp(0.5 * b * b);
-    default: return a;
+    case Kind::uniform_int:
+      return 0.5 * (a + b);
+    case Kind::lognormal:
+      return a * std::exp(0.5 * b * b);
+    default:
+      return a;
   }
 }
 
@@ -37,19 +46,26 @@ double Distribution::min() const {
   switch (kind) {
     case Kind::constant:
     case Kind::uniform:
-    case Kind::uniform_int: return a;
-    case Kind::normal: return -std::numeric_limits<double>::infinity();
-    default: return 0.0;
+    case Kind::uniform_int:
+      return a;
+    case Kind::normal:
+      return -std::numeric_limits<double>::infinity();
+    default:
+      return 0.0;
   }
 }
 
 double Distribution::max() const {
   switch (kind) {
-    case Kind::constant: return a;
+    case Kind::constant:
+      return a;
     case Kind::uniform:
-    case Kind::uniform_int: return b;
-    case Kind::beta: return 1.0;
-    default: return INFINITY;
+    case Kind::uniform_int:
+      return b;
+    case Kind::beta:
+      return 1.0;
+    default:
+      return INFINITY;
   }
 }
 
@@ -74,8 +90,7 @@ bool support_within(const Distribution& d, Bounds bounds) {
   using Kind = Distribution::Kind;
   const bool open_at_zero = d.kind == Kind::lognormal || d.kind == Kind::beta || d.kind == Kind::gamma;
   const double low = d.min();
-  const bool low_ok = open_at_zero ? low >= bounds.min
-                                   : (bounds.exclusive_min ? low > bounds.min : low >= bounds.min);
+  const bool low_ok = open_at_zero ? low >= bounds.min : (bounds.exclusive_min ? low > bounds.min : low >= bounds.min);
   return low_ok && d.max() <= bounds.max;
 }
 
@@ -87,8 +102,8 @@ Distribution read_distribution(const TomlTable& parent, const std::string& key, 
     return result;
   }
   const TomlTable spec = parent.table(key);
-  const std::string kind = spec.choice(
-      "dist", "constant", {"constant", "uniform", "uniform_int", "normal", "lognormal", "beta", "gamma"});
+  const std::string kind =
+      spec.choice("dist", "constant", {"constant", "uniform", "uniform_int", "normal", "lognormal", "beta", "gamma"});
   using Kind = Distribution::Kind;
   if (kind == "constant") {
     result.a = spec.number("value", bounds);
@@ -97,8 +112,7 @@ Distribution read_distribution(const TomlTable& parent, const std::string& key, 
     result.a = spec.number("low", bounds);
     result.b = spec.number("high", bounds);
     if (result.b < result.a) spec.fail("high", "must be >= 'low'");
-    if (result.kind == Kind::uniform_int &&
-        (result.a != std::floor(result.a) || result.b != std::floor(result.b)))
+    if (result.kind == Kind::uniform_int && (result.a != std::floor(result.a) || result.b != std::floor(result.b)))
       spec.fail("low", "and 'high' must be whole numbers for uniform_int");
   } else if (kind == "normal") {
     result.kind = Kind::normal;
@@ -146,20 +160,18 @@ int tag_index(const TomlTable& table, const std::string& key, const std::vector<
   return static_cast<int>(found - tags.begin());
 }
 
-std::array<double, query_type_count> read_query_map(const TomlTable& parent, const std::string& key,
-                                                     double fallback, Bounds bounds) {
+std::array<double, query_type_count> read_query_map(const TomlTable& parent, const std::string& key, double fallback,
+                                                    Bounds bounds) {
   std::array<double, query_type_count> values{};
   values.fill(fallback);
   auto table = parent.optional_table(key);
   if (!table) return values;
-  for (int q = 0; q < query_type_count; ++q)
-    values[q] = table->number(query_type_names[q], fallback, bounds);
+  for (int q = 0; q < query_type_count; ++q) values[q] = table->number(query_type_names[q], fallback, bounds);
   table->finish();
   return values;
 }
 
-SegmentPrior read_segment(const TomlTable& table, const std::string& name,
-                          const std::vector<std::string>& tags) {
+SegmentPrior read_segment(const TomlTable& table, const std::string& name, const std::vector<std::string>& tags) {
   SegmentPrior segment;
   segment.name = name;
   segment.crisis = table.boolean("crisis", false);

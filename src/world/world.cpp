@@ -65,11 +65,16 @@ void World::draw_population() {
 }
 
 void World::precompute() {
+  precompute_schedule_tables();
+  precompute_response_tables();
+  precompute_bidders();
+}
+
+// Session-time weights of the horizon's hours and each segment's cumulative query mix.
+void World::precompute_schedule_tables() {
   const Priors& priors = *priors_;
   const std::size_t segments = priors.segments.size();
-  const std::size_t devices = priors.devices.size();
-
-  // Session-time weights for every hour of the horizon (last hour possibly partial).
+  // Last hour possibly partial.
   const int hours = static_cast<int>(std::ceil(horizon_hours_));
   hour_cumulative_.resize(hours);
   double total = 0;
@@ -91,7 +96,13 @@ void World::precompute() {
       query_cumulative_[s][q] = cumulative += mix;
     }
   }
+}
 
+// Click and conversion probabilities per (segment, device, query), values, hour-of-day tables.
+void World::precompute_response_tables() {
+  const Priors& priors = *priors_;
+  const std::size_t segments = priors.segments.size();
+  const std::size_t devices = priors.devices.size();
   click_base_.resize(segments * devices * query_type_count);
   conversion_probability_.resize(click_base_.size());
   for (std::size_t s = 0; s < segments; ++s) {
@@ -100,8 +111,8 @@ void World::precompute() {
       const DevicePrior& device = priors.devices[d];
       for (int q = 0; q < query_type_count; ++q) {
         const std::size_t i = index3(s, d, q, devices);
-        click_base_[i] = priors.queries[q].base_ctr * segment.ctr_multiplier * device.ctr_multiplier *
-                         params_.ctr_level;
+        click_base_[i] =
+            priors.queries[q].base_ctr * segment.ctr_multiplier * device.ctr_multiplier * params_.ctr_level;
         conversion_probability_[i] =
             std::min(1.0, segment.cvr * (1.0 - device.feature_gap * segment.feature_dependence) *
                               priors.queries[q].cvr_multiplier * params_.cvr_level);
@@ -124,7 +135,11 @@ void World::precompute() {
     for (int q = 0; q < query_type_count; ++q)
       log_value_per_click_.push_back(
           static_cast<float>(std::log(params_.value_per_click_estimate[d][q]) - std::log(params_.reference_bid)));
+}
 
+// Competitors' bids, entries and budgets; query tags; per-episode buffers sized once.
+void World::precompute_bidders() {
+  const Priors& priors = *priors_;
   const std::size_t competitors = params_.competitors.size();
   bidders_.resize(competitors);
   for (std::size_t c = 0; c < competitors; ++c) {

@@ -1,6 +1,5 @@
 // The parts of a run iteration, each on its own through the serial collectives: against the layers they call.
 #include <gtest/gtest.h>
-
 #include <mpi.h>
 #include <unistd.h>
 
@@ -45,7 +44,8 @@ class IterationParts : public ::testing::Test {
     return make_worlds(job_.priors, job_.config.run.seed, job_.config.world.horizon_days, 0, job_.config.run.worlds);
   }
   // Simulated, classified experiences of iteration `iteration` and their slices, from the parts.
-  SimulatePart::Result simulate_and_classify(SimulatePart& simulate, int iteration, const std::vector<double>& parameters) {
+  SimulatePart::Result simulate_and_classify(SimulatePart& simulate, int iteration,
+                                             const std::vector<double>& parameters) {
     std::vector<World> local = worlds();
     SimulatePart::Result result = simulate.run(iteration, local, parameters);
     ClassifyPart(job_.config, job_.priors).run(simulate.experiences(), serial_);
@@ -86,12 +86,14 @@ TEST_F(IterationParts, SimulateGivesExactlyTheRowsOfTheWorldsRunDirectly) {
       log_multipliers += episode[i].log_bid_multiplier;
     }
     compute_gae(episode, ppo.gamma, ppo.gae_lambda,
-                {job_.config.world.reward, ppo.reward_scale, ppo.lagrangian, ppo.counterfactual, ppo.budget_price, stats.budget});
+                {job_.config.world.reward, ppo.reward_scale, ppo.lagrangian, ppo.counterfactual, ppo.budget_price,
+                 stats.budget});
     EXPECT_EQ(result.summaries[w].log_multiplier_sum, log_multipliers) << "world " << w;
   }
   ASSERT_GT(rows.size(), 100u);
   ASSERT_EQ(simulate.experiences().size(), rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) ASSERT_TRUE(same_bytes(simulate.experiences()[i], rows[i])) << "row " << i;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    ASSERT_TRUE(same_bytes(simulate.experiences()[i], rows[i])) << "row " << i;
 }
 
 TEST_F(IterationParts, SimulateRefusesMoreRowsThanTheBufferMayHold) {
@@ -142,7 +144,8 @@ TEST_F(IterationParts, SampleDrawsTheConfiguredBatchWithTheSamplersWeightsAndBeh
   const BehaviourColumns behaviour = sample.behaviour_of(batch.rows, train.parameters());
   ASSERT_EQ(behaviour.bid_mean.size(), batch.rows.size());
   ASSERT_EQ(behaviour.creative_log_prob.size(), batch.rows.size() * static_cast<std::size_t>(model_.creatives()));
-  EXPECT_EQ(behaviour.log_std, static_cast<float>(train.parameters()[static_cast<std::size_t>(model_.log_std_index())]));
+  EXPECT_EQ(behaviour.log_std,
+            static_cast<float>(train.parameters()[static_cast<std::size_t>(model_.log_std_index())]));
   for (std::size_t i = 0; i < batch.rows.size(); ++i) {
     double probability = 0;  // the creatives' probabilities of a row sum to 1
     for (int c = 0; c < model_.creatives(); ++c)
@@ -155,7 +158,8 @@ TEST_F(IterationParts, SampleDrawsTheConfiguredBatchWithTheSamplersWeightsAndBeh
 SampledBatch tiny_batch(const Job& job, const PolicyModel& model, Collectives& collectives) {
   const TrainPart train(job.config, model);
   SimulatePart simulate(job.config, model, 1);
-  std::vector<World> worlds = make_worlds(job.priors, job.config.run.seed, job.config.world.horizon_days, 0, job.config.run.worlds);
+  std::vector<World> worlds =
+      make_worlds(job.priors, job.config.run.seed, job.config.world.horizon_days, 0, job.config.run.worlds);
   const SimulatePart::Result simulated = simulate.run(0, worlds, train.parameters());
   ClassifyPart(job.config, job.priors).run(simulate.experiences(), collectives);
   return SamplePart(job.config, model, job.priors).run(0, simulate.experiences(), simulated.slices, collectives);
@@ -172,7 +176,8 @@ TEST_F(IterationParts, TrainMovesTheParametersExactlyAsThePpoTrainerDoes) {
   train.run(iteration, batch, timed, metrics, runtime);
 
   const PpoSection& ppo = job_.config.ppo;
-  PpoTrainer direct(model_, ppo, Eigen::Map<const Eigen::VectorXd>(initial.data(), static_cast<Eigen::Index>(initial.size())));
+  PpoTrainer direct(model_, ppo,
+                    Eigen::Map<const Eigen::VectorXd>(initial.data(), static_cast<Eigen::Index>(initial.size())));
   std::vector<TrainingSample> samples;
   for (const BatchRow& row : batch.rows) samples.push_back(training_sample(row.experience, row.weight));
   LocalBatch local = single_rank_batch(samples);
@@ -255,7 +260,8 @@ TEST_F(IterationParts, CheckpointRestoresTheLearnerSoThatTheNextUpdateIsTheSame)
   const SelectedSnapshot selected{1, 0.25, trained.parameters()};
 
   TrainPart restored(job_.config, model_);
-  const SelectedSnapshot back = restore_learner_state(learner_state(trained, selected), restored, job_.config.run.iterations);
+  const SelectedSnapshot back =
+      restore_learner_state(learner_state(trained, selected), restored, job_.config.run.iterations);
   EXPECT_EQ(back.iteration, 1);
   EXPECT_EQ(back.score, 0.25);
   EXPECT_EQ(back.parameters, selected.parameters);

@@ -8,9 +8,7 @@
 namespace manyworlds {
 namespace {
 
-Job quickstart_job() {
-  return load_job_with_priors(std::string(MANYWORLDS_SOURCE_DIR) + "/jobs/quickstart.toml", {});
-}
+Job quickstart_job() { return load_job_with_priors(std::string(MANYWORLDS_SOURCE_DIR) + "/jobs/quickstart.toml", {}); }
 
 TEST(WorldCosts, AreEachWorldsExpectedQueriesUnderItsOwnId) {
   const Job job = quickstart_job();

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "../world/world_test_support.hpp"
 #include "manyworlds/calibrate/calibration.hpp"
 #include "manyworlds/calibrate/event_log.hpp"
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
-#include "../world/world_test_support.hpp"
 
 namespace manyworlds {
 namespace {
@@ -77,8 +77,8 @@ TEST(EventLog, CsvRoundTripsEverySimulatedField) {
     const EventRow& a = rows[i];
     const EventRow& b = read[i];
     EXPECT_TRUE(a.world == b.world && a.episode == b.episode && a.time_hours == b.time_hours && a.hour == b.hour &&
-                a.day_of_week == b.day_of_week && a.user == b.user && a.segment == b.segment &&
-                a.device == b.device && a.query_type == b.query_type && a.creative == b.creative)
+                a.day_of_week == b.day_of_week && a.user == b.user && a.segment == b.segment && a.device == b.device &&
+                a.query_type == b.query_type && a.creative == b.creative)
         << "row " << i;
     EXPECT_TRUE(a.bid == b.bid && a.reserve_price == b.reserve_price && a.eligible_bidders == b.eligible_bidders &&
                 a.slot == b.slot && a.price == b.price && a.clicked == b.clicked && a.converted == b.converted &&
@@ -95,10 +95,10 @@ TEST(EventLog, CsvRoundTripsEverySimulatedField) {
 
 TEST(EventLog, MissingColumnsAreNamed) {
   const Priors priors = load_priors(default_priors_path);
-  const std::string message =
-      read_error("world,episode,time_hours,hour,user,segment,device,query_type,price,clicked,attributed,"
-                 "delay_hours\n",
-                 priors);
+  const std::string message = read_error(
+      "world,episode,time_hours,hour,user,segment,device,query_type,price,clicked,attributed,"
+      "delay_hours\n",
+      priors);
   EXPECT_EQ(message.find("events.csv:1: missing column(s) 'creative', 'slot'"), 0u) << message;
   EXPECT_NE(read_error("world,world,episode\n", priors).find("events.csv:1: column 'world' appears twice"),
             std::string::npos);
@@ -138,15 +138,14 @@ TEST(EventLog, OptionalColumnsTakeTheirDefaults) {
   const Priors priors = load_priors(default_priors_path);
   const std::string header =
       "world,episode,time_hours,hour,user,segment,device,query_type,creative,slot,price,clicked,attributed,delay_hours";
-  const std::vector<EventRow> rows =
-      read_csv(header + "\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,2.25\n", priors);
+  const std::vector<EventRow> rows = read_csv(header + "\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,2.25\n", priors);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].world, 3u);
   EXPECT_EQ(rows[0].segment, 3);
   EXPECT_EQ(rows[0].device, 0);
   EXPECT_EQ(rows[0].query_type, 0);
-  EXPECT_TRUE(rows[0].converted);                            // default: = attributed
-  EXPECT_EQ(rows[0].followup_hours, 7 * 24.0);              // default: the base priors' attribution window
+  EXPECT_TRUE(rows[0].converted);               // default: = attributed
+  EXPECT_EQ(rows[0].followup_hours, 7 * 24.0);  // default: the base priors' attribution window
   EXPECT_EQ(rows[0].bid, 0.0);
   EXPECT_EQ(read_error(header + "\n3,1,25.5,1,17,casual,ios,brand,0,1,0.5,1,1,200\n", priors),
             "events.csv:2: column 'delay_hours' = '200' exceeds followup_hours (the attribution window): the "
@@ -170,9 +169,10 @@ TEST(EventLog, StatisticsRefuseRowsOutOfOrder) {
   };
   std::vector<EventRow> again = rows;
   again.push_back(rows.front());  // world 0 after world 1
-  EXPECT_NE(error_of(again).find("log.csv:" + std::to_string(again.size() + 1) +
-                                 ": world 0 appears again after other worlds; sort the rows by world, episode, time_hours"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(again).find("log.csv:" + std::to_string(again.size() + 1) +
+                           ": world 0 appears again after other worlds; sort the rows by world, episode, time_hours"),
+      std::string::npos)
       << error_of(again);
   std::vector<EventRow> backwards(rows.begin(), rows.begin() + 3);
   std::swap(backwards[1], backwards[2]);
@@ -233,15 +233,15 @@ std::string true_priors_text(const Priors& defaults) {
   replace_once(text, "cvr = 0.040", "cvr = 0.05");  // price_sensitive
   replace_once(text, "cvr = 0.020", "cvr = 0.035");
   replace_once(text, "feature_gap = 0.45", "feature_gap = 0.6");
-  replace_once(text, "median = 2.5, sigma = 0.2", "median = 4.0, sigma = 0.2");          // delay_median_hours
-  replace_once(text, "low = 1.9, high = 2.3", "low = 1.4, high = 1.8");                  // delay_sigma
-  replace_once(text, "base_bid = { dist = \"lognormal\", median = 1.0", "base_bid = { dist = \"lognormal\", median = 1.3");
+  replace_once(text, "median = 2.5, sigma = 0.2", "median = 4.0, sigma = 0.2");  // delay_median_hours
+  replace_once(text, "low = 1.9, high = 2.3", "low = 1.4, high = 1.8");          // delay_sigma
+  replace_once(text, "base_bid = { dist = \"lognormal\", median = 1.0",
+               "base_bid = { dist = \"lognormal\", median = 1.3");
   // Hour profile: the default one moved by 12 hours (the evening peak becomes a morning peak).
   const std::size_t begin = text.find("hour_profile = [") + 16;
   const std::size_t end = text.find(']', begin);
   std::string profile;
-  for (int h = 0; h < 24; ++h)
-    profile += (h ? ", " : "") + std::to_string(defaults.hour_profile[(h + 12) % 24]);
+  for (int h = 0; h < 24; ++h) profile += (h ? ", " : "") + std::to_string(defaults.hour_profile[(h + 12) % 24]);
   text.replace(begin, end - begin, profile);
   return text;
 }
@@ -275,8 +275,7 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   EventStatistics statistics(defaults, "simulated.csv");
   testing_support::ReferenceBid bidder;
   std::int64_t line = 1;
-  simulate_events(truth, {4242, 0, worlds, 2, 2.0}, bidder,
-                  [&](const EventRow& row) { statistics.add(row, ++line); });
+  simulate_events(truth, {4242, 0, worlds, 2, 2.0}, bidder, [&](const EventRow& row) { statistics.add(row, ++line); });
   statistics.finish();
   const CalibrationResult result = calibrate(statistics, CalibrationOptions{}, bidder);
   const CalibrationFit& fit = result.fit;
@@ -315,8 +314,8 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   //  feature_gap (iOS; Android is the reference, kept at the base value): the iOS / other devices conversion ratio
   //    is known to 1/sqrt(iOS conversions) and 1/sqrt(other conversions); d ln(1 - gap dep) / d gap = dep / (1 -
   //    gap dep) averages ~1 over conversions (crisis parents 0.8 / 0.52, the others ~0.37): SE(gap) ~ the ratio's.
-  const double gap_se = relative({1 / std::sqrt(n.device_conversions[0]),
-                                  1 / std::sqrt(n.device_conversions[1] + n.device_conversions[2])});
+  const double gap_se = relative(
+      {1 / std::sqrt(n.device_conversions[0]), 1 / std::sqrt(n.device_conversions[1] + n.device_conversions[2])});
   expect_recovered("devices.ios.feature_gap", fit.feature_gap[0], se.feature_gap[0], truth.devices[0].feature_gap,
                    gap_se);
   EXPECT_EQ(fit.feature_gap[1], defaults.devices[1].feature_gap);
@@ -327,10 +326,9 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   for (std::size_t s = 0; s < truth.segments.size(); ++s) {
     const double dependence = truth.segments[s].feature_dependence;
     const double through_gap = 0.45 * dependence / (1 - 0.6 * dependence) * gap_se;
-    expect_recovered("segments." + truth.segments[s].name + ".cvr", fit.segment_cvr[s], se.segment_cvr[s],
-                     truth.segments[s].cvr,
-                     relative({1 / std::sqrt(n.segment_conversions[s]), 0.15 / root_worlds, through_gap}) *
-                         truth.segments[s].cvr);
+    expect_recovered(
+        "segments." + truth.segments[s].name + ".cvr", fit.segment_cvr[s], se.segment_cvr[s], truth.segments[s].cvr,
+        relative({1 / std::sqrt(n.segment_conversions[s]), 0.15 / root_worlds, through_gap}) * truth.segments[s].cvr);
   }
   //  delays: log-normal, sd of ln(delay) ~1.64 over n conversions: SE of the mean log 1.64 / sqrt(n) (the worlds'
   //    median spread, 0.2 / sqrt(worlds), is small); of the log sd 1.64 / sqrt(2n), times 1.3 because the
@@ -345,9 +343,9 @@ TEST(Calibration, RecoversKnownPriorsFromASimulatedLog) {
   //    the hour's sessions (its share of all of them) count 1/sqrt(sessions at that hour).
   const std::array<double, 24> true_profile = mean_one(truth.hour_profile);
   for (int h = 0; h < 24; ++h)
-    expect_recovered("time.hour_profile[" + std::to_string(h) + "]", fit.hour_profile[h], se.hour_profile[h],
-                     true_profile[h],
-                     relative({0.15 / root_worlds, 1 / std::sqrt(n.sessions * true_profile[h] / 24)}) * true_profile[h]);
+    expect_recovered(
+        "time.hour_profile[" + std::to_string(h) + "]", fit.hour_profile[h], se.hour_profile[h], true_profile[h],
+        relative({0.15 / root_worlds, 1 / std::sqrt(n.sessions * true_profile[h] / 24)}) * true_profile[h]);
   //  price level: the click-weighted mean log price per click varies between worlds by ~0.47 (bid level,
   //    competitors, world type): 0.47 / sqrt(worlds) in the log and 0.47 / sqrt(800) in the reference simulation,
   //    divided by the measured price elasticity (reserve prices do not scale with the bids).

@@ -15,13 +15,13 @@ const std::string jobs_dir = MANYWORLDS_SOURCE_DIR "/jobs";
 
 // A minimal valid job; tests append or replace lines.
 const std::string minimal_job =
-    "[run]\n"                         // line 1
-    "name = \"t\"\n"                  // 2
-    "seed = 5\n"                      // 3
-    "worlds = 8\n"                    // 4
-    "\n"                              // 5
-    "[world]\n"                       // 6
-    "priors = \"priors/x.toml\"\n";   // 7
+    "[run]\n"                        // line 1
+    "name = \"t\"\n"                 // 2
+    "seed = 5\n"                     // 3
+    "worlds = 8\n"                   // 4
+    "\n"                             // 5
+    "[world]\n"                      // 6
+    "priors = \"priors/x.toml\"\n";  // 7
 
 template <class Body>
 std::string input_error_of(Body body) {
@@ -85,8 +85,7 @@ TEST(ConfigJobs, DefaultJobParses) {
   EXPECT_TRUE(job.sampling.advantage_priority);
   EXPECT_DOUBLE_EQ(job.sampling.beta_start, 1.0);
   EXPECT_DOUBLE_EQ(job.sampling.min_crisis_share, 0.05);
-  EXPECT_EQ(job.sampling.events.keywords,
-            (std::vector<std::string>{"crisis", "urgent", "emergency", "high_priority"}));
+  EXPECT_EQ(job.sampling.events.keywords, (std::vector<std::string>{"crisis", "urgent", "emergency", "high_priority"}));
   EXPECT_DOUBLE_EQ(job.sampling.events.value_percentile, 90.0);
   EXPECT_EQ(job.policy.value_hidden, (std::vector<int>{32, 32}));
   EXPECT_DOUBLE_EQ(job.policy.init_log_std, -1.5);
@@ -175,7 +174,8 @@ TEST(ConfigErrors, UnknownKeysNameTheNearestValidKey) {
 }
 
 TEST(ConfigErrors, MissingSectionsAndKeys) {
-  EXPECT_EQ(job_error("[world]\npriors = \"p\"\n"), "job.toml:1: 'run' is missing; add it at the top level of the file");
+  EXPECT_EQ(job_error("[world]\npriors = \"p\"\n"),
+            "job.toml:1: 'run' is missing; add it at the top level of the file");
   EXPECT_EQ(job_error("[run]\nseed = 1\n[world]\nhorizon_days = 2\n"),
             "job.toml:3: 'world.priors' is missing; add it to the [world] table");
 }
@@ -248,7 +248,8 @@ TEST(ConfigBatch, BatchPerWorldMakesTheBatchGrowWithTheWorlds) {
   resolve_batch_size(job);
   EXPECT_EQ(job.sampling.batch_size, 300 * 40);
   job.run.worlds = 100000;
-  EXPECT_NE(input_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"), std::string::npos);
+  EXPECT_NE(input_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"),
+            std::string::npos);
   EXPECT_EQ(job_error(minimal_job + "[sampling]\nbatch_size = 100\nbatch_per_world = 3\n"),
             "job.toml:10: 'sampling.batch_per_world' cannot be set together with 'batch_size' (the batch is one or "
             "the other)");
@@ -256,7 +257,8 @@ TEST(ConfigBatch, BatchPerWorldMakesTheBatchGrowWithTheWorlds) {
   EXPECT_NE(job_error(minimal_job + "[sampling]\nbatch_per_world = 100\n[ppo]\nminibatch_size = 801\n")
                 .find("'ppo.minibatch_size' (801) is larger than 'sampling.batch_size' (800)"),
             std::string::npos);
-  const JobConfig fixed = parse_job(minimal_job + "[sampling]\nbatch_size = 100\n[ppo]\nminibatch_size = 10\n", "job.toml");
+  const JobConfig fixed =
+      parse_job(minimal_job + "[sampling]\nbatch_size = 100\n[ppo]\nminibatch_size = 10\n", "job.toml");
   EXPECT_EQ(fixed.sampling.batch_per_world, 0);
   EXPECT_EQ(fixed.sampling.batch_size, 100);
 }
@@ -286,7 +288,8 @@ TEST(ConfigValidate, RulesHoldAfterOverrides) {
   EXPECT_EQ(input_error_of([&] { validate_job(bad); }), "'run.iterations' must be at least 1");
   bad = job;
   bad.ppo.minibatch_size = bad.sampling.batch_size + 1;
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (8193) is larger"), std::string::npos);
+  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (8193) is larger"),
+            std::string::npos);
   bad = job;
   bad.sampling.mode = SamplingMode::stratified;
   bad.sampling.batch_size = 512;
@@ -321,7 +324,7 @@ TEST(ConfigBeta, AnnealsLinearlyToBetaEnd) {
   EXPECT_DOUBLE_EQ(beta_at(sampling, 25, 11), 1.0);  // a resumed, extended run stays at beta_end
   EXPECT_DOUBLE_EQ(beta_at(sampling, 1, 2), 1.0);
   EXPECT_DOUBLE_EQ(beta_at(sampling, 0, 1), 1.0);  // a one-iteration run uses beta_end (unbiased)
-  sampling.beta_anneal_iterations = 4;  // explicit span
+  sampling.beta_anneal_iterations = 4;             // explicit span
   EXPECT_DOUBLE_EQ(beta_at(sampling, 0, 100), 0.4);
   EXPECT_DOUBLE_EQ(beta_at(sampling, 1, 100), 0.55);
   EXPECT_DOUBLE_EQ(beta_at(sampling, 2, 100), 0.7);

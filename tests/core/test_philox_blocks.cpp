@@ -1,7 +1,7 @@
-// Tests of the SIMD Philox blocks: bitwise Random123's on every instruction set; multi-block streams draw the same numbers.
-#include <gtest/gtest.h>
-
+// Tests of the SIMD Philox blocks: bitwise Random123's on every instruction set; multi-block streams draw the same
+// numbers.
 #include <Random123/philox.h>
+#include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>

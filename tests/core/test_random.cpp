@@ -20,9 +20,9 @@ constexpr int draws = 200000;
 
 struct Sample {
   double mean = 0;
-  double variance = 0;   // population (1/n) variance
+  double variance = 0;  // population (1/n) variance
   double skewness = 0;
-  double kurtosis = 0;   // not excess
+  double kurtosis = 0;  // not excess
 };
 
 template <class Draw>
@@ -49,8 +49,8 @@ Sample sample_of(Draw draw, int n = draws) {
 }
 
 // Mean within 5 SE (SE = sqrt(var/n)) and variance within 5 SE (SE = sqrt((mu4 - var^2)/n)).
-void expect_mean_and_variance(const Sample& s, double mean, double variance, double fourth_central,
-                              const char* what, int n = draws) {
+void expect_mean_and_variance(const Sample& s, double mean, double variance, double fourth_central, const char* what,
+                              int n = draws) {
   const double mean_se = std::sqrt(variance / n);
   EXPECT_NEAR(s.mean, mean, z_tolerance * mean_se) << what;
   const double variance_se = std::sqrt((fourth_central - variance * variance) / n);
@@ -68,10 +68,9 @@ double chi_square(const std::vector<double>& observed, const std::vector<double>
 // 0.999 quantiles of the chi-square distribution by degrees of freedom (a false alarm rate of 1 in 1000):
 // tabulated up to 30, Wilson-Hilferty above (accurate to better than 0.5% there).
 double chi_square_999(int df) {
-  static const std::array<double, 31> table{0,     10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32,
-                                            26.12, 27.88, 29.59, 31.26, 32.91, 34.53, 36.12, 37.70,
-                                            39.25, 40.79, 42.31, 43.82, 45.31, 46.80, 48.27, 49.73,
-                                            51.18, 52.62, 54.05, 55.48, 56.89, 58.30, 59.70};
+  static const std::array<double, 31> table{0,     10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88, 29.59,
+                                            31.26, 32.91, 34.53, 36.12, 37.70, 39.25, 40.79, 42.31, 43.82, 45.31, 46.80,
+                                            48.27, 49.73, 51.18, 52.62, 54.05, 55.48, 56.89, 58.30, 59.70};
   if (df <= 30) return table.at(static_cast<std::size_t>(df));
   const double k = df;
   const double z = 3.090232;  // standard normal 0.999 quantile
@@ -102,13 +101,14 @@ TEST(Stream, SameAddressGivesTheSameNumbers) {
 
 TEST(Stream, EveryPartOfTheAddressChangesTheNumbers) {
   const auto base = first_words(Stream(12345, Purpose::auction, 7, 3, 11));
-  EXPECT_NE(base, first_words(Stream(12346, Purpose::auction, 7, 3, 11)));             // seed, low bits
-  EXPECT_NE(base, first_words(Stream(12345 + (std::uint64_t{1} << 40), Purpose::auction, 7, 3, 11)));  // seed, high bits
-  EXPECT_NE(base, first_words(Stream(12345, Purpose::action, 7, 3, 11)));              // purpose
-  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 8, 3, 11)));             // world
+  EXPECT_NE(base, first_words(Stream(12346, Purpose::auction, 7, 3, 11)));  // seed, low bits
+  EXPECT_NE(base,
+            first_words(Stream(12345 + (std::uint64_t{1} << 40), Purpose::auction, 7, 3, 11)));  // seed, high bits
+  EXPECT_NE(base, first_words(Stream(12345, Purpose::action, 7, 3, 11)));                        // purpose
+  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 8, 3, 11)));                       // world
   EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, validation_world_base + 7, 3, 11)));
-  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 4, 11)));             // episode
-  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 3, 12)));             // step
+  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 4, 11)));  // episode
+  EXPECT_NE(base, first_words(Stream(12345, Purpose::auction, 7, 3, 12)));  // step
   // Swapping world and episode must not alias either.
   EXPECT_NE(first_words(Stream(1, Purpose::auction, 2, 5)), first_words(Stream(1, Purpose::auction, 5, 2)));
 }
@@ -151,7 +151,7 @@ TEST(Stream, UniformIsOpenAndHasUniformMoments) {
   });
   EXPECT_GT(low, 0.0);
   EXPECT_LT(high, 1.0);
-  EXPECT_LT(low, 1e-4);   // 2e5 draws: the smallest is about 5e-6; a stuck high bit would keep it near 0.5
+  EXPECT_LT(low, 1e-4);  // 2e5 draws: the smallest is about 5e-6; a stuck high bit would keep it near 0.5
   EXPECT_GT(high, 1 - 1e-4);
   // U(0,1): mean 1/2, variance 1/12, fourth central moment 1/80; skewness 0, kurtosis 9/5.
   expect_mean_and_variance(s, 0.5, 1.0 / 12, 1.0 / 80, "uniform");
@@ -226,7 +226,8 @@ TEST(Stream, NormalFollowsTheNormalCdfIncludingTheTails) {
     observed[static_cast<std::size_t>(bin)] += 1;
   }
   expected[0] = n * phi(-4.0);
-  for (int b = 1; b <= 32; ++b) expected[static_cast<std::size_t>(b)] = n * (phi(-4.0 + 0.25 * b) - phi(-4.0 + 0.25 * (b - 1)));
+  for (int b = 1; b <= 32; ++b)
+    expected[static_cast<std::size_t>(b)] = n * (phi(-4.0 + 0.25 * b) - phi(-4.0 + 0.25 * (b - 1)));
   expected[33] = n * (1 - phi(4.0));
   EXPECT_LT(chi_square(observed, expected), chi_square_999(33));
   // Beyond 3.5 sd (the ziggurat's tail algorithm): probability 4.65e-4, so 465 expected, binomial SE 21.6.
@@ -256,8 +257,8 @@ TEST(Stream, BetaHasItsMoments) {
     const double mean = a / (a + b);
     const double variance = a * b / ((a + b) * (a + b) * (a + b + 1));
     // Fourth central moment of Beta(a, b) from its excess kurtosis.
-    const double excess = 6 * ((a - b) * (a - b) * (a + b + 1) - a * b * (a + b + 2)) /
-                          (a * b * (a + b + 2) * (a + b + 3));
+    const double excess =
+        6 * ((a - b) * (a - b) * (a + b + 1) - a * b * (a + b + 2)) / (a * b * (a + b + 2) * (a + b + 3));
     const Sample s = sample_of([&] {
       const double x = stream.beta(a, b);
       EXPECT_GE(x, 0.0);

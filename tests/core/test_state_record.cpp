@@ -37,12 +37,17 @@ TEST(StateRecord, RefusesMissingWrongSizeNonFiniteAndOutOfRangeFields) {
   record.put("v", std::vector<double>{-1.0});
   record.put_integer("step", -3);
   const std::string tail = "; the checkpoint is damaged or from another program: start anew with --force";
-  EXPECT_EQ(refusal([&] { record.reals("missing", {}); }), "x.checkpoint: field 'missing' is missing (or not real-valued)" + tail);
-  EXPECT_EQ(refusal([&] { record.reals("w", {.size = 3}); }), "x.checkpoint: field 'w' holds 2 values, this job needs 3" + tail);
+  EXPECT_EQ(refusal([&] { record.reals("missing", {}); }),
+            "x.checkpoint: field 'missing' is missing (or not real-valued)" + tail);
+  EXPECT_EQ(refusal([&] { record.reals("w", {.size = 3}); }),
+            "x.checkpoint: field 'w' holds 2 values, this job needs 3" + tail);
   EXPECT_EQ(refusal([&] { record.reals("w", {.size = 2}); }), "x.checkpoint: field 'w' holds nan at index 1" + tail);
-  EXPECT_EQ(refusal([&] { record.reals("v", {.min = 0.0}); }), "x.checkpoint: field 'v' holds -1 at index 0, below the minimum 0" + tail);
-  EXPECT_EQ(refusal([&] { record.integer("step", 0, 5); }), "x.checkpoint: field 'step' holds -3, below the minimum 0" + tail);
-  EXPECT_EQ(refusal([&] { record.integers("w", {}); }), "x.checkpoint: field 'w' is missing (or not an integer)" + tail);
+  EXPECT_EQ(refusal([&] { record.reals("v", {.min = 0.0}); }),
+            "x.checkpoint: field 'v' holds -1 at index 0, below the minimum 0" + tail);
+  EXPECT_EQ(refusal([&] { record.integer("step", 0, 5); }),
+            "x.checkpoint: field 'step' holds -3, below the minimum 0" + tail);
+  EXPECT_EQ(refusal([&] { record.integers("w", {}); }),
+            "x.checkpoint: field 'w' is missing (or not an integer)" + tail);
 }
 
 TEST(Checksum, IsFnv1aAndIndependentOfHowTheBytesAreSplit) {

@@ -26,20 +26,20 @@ std::string input_error_of(Body body) {
 }
 
 const std::string sample_text =
-    "# a comment\n"                       // line 1
-    "name = \"demo\"\n"                   // 2
-    "count = 12\n"                        // 3
-    "ratio = 0.25\n"                      // 4
-    "flag = true\n"                       // 5
-    "widths = [1, 2.5, 3]\n"              // 6
-    "words = [\"a\", \"b\"]\n"            // 7
-    "\n"                                  // 8
-    "[zeta]\n"                            // 9
-    "x = 1\n"                             // 10
-    "\n"                                  // 11
-    "[alpha]\n"                           // 12
-    "mode = \"fast\"\n"                   // 13
-    "inner = { low = 1, high = 2 }\n";    // 14
+    "# a comment\n"                     // line 1
+    "name = \"demo\"\n"                 // 2
+    "count = 12\n"                      // 3
+    "ratio = 0.25\n"                    // 4
+    "flag = true\n"                     // 5
+    "widths = [1, 2.5, 3]\n"            // 6
+    "words = [\"a\", \"b\"]\n"          // 7
+    "\n"                                // 8
+    "[zeta]\n"                          // 9
+    "x = 1\n"                           // 10
+    "\n"                                // 11
+    "[alpha]\n"                         // 12
+    "mode = \"fast\"\n"                 // 13
+    "inner = { low = 1, high = 2 }\n";  // 14
 
 class TomlSample : public ::testing::Test {
  protected:
@@ -54,9 +54,9 @@ TEST(TomlEditDistance, CountsInsertionsDeletionsAndSubstitutions) {
   EXPECT_EQ(edit_distance("abc", ""), 3u);
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("sitting", "kitten"), 3u);
-  EXPECT_EQ(edit_distance("seeed", "seed"), 1u);       // one deletion
-  EXPECT_EQ(edit_distance("sed", "seed"), 1u);         // one insertion
-  EXPECT_EQ(edit_distance("worlds", "wordls"), 2u);    // a transposition costs two edits
+  EXPECT_EQ(edit_distance("seeed", "seed"), 1u);     // one deletion
+  EXPECT_EQ(edit_distance("sed", "seed"), 1u);       // one insertion
+  EXPECT_EQ(edit_distance("worlds", "wordls"), 2u);  // a transposition costs two edits
   EXPECT_EQ(edit_distance("flaw", "lawn"), 2u);
   EXPECT_EQ(edit_distance("batch_size", "minibatch_size"), 4u);
 }
@@ -88,8 +88,8 @@ TEST_F(TomlSample, ReadsTypedValues) {
 }
 
 TEST_F(TomlSample, KeysComeInFileOrder) {
-  EXPECT_EQ(root.keys(), (std::vector<std::string>{"name", "count", "ratio", "flag", "widths", "words", "zeta",
-                                                   "alpha"}));
+  EXPECT_EQ(root.keys(),
+            (std::vector<std::string>{"name", "count", "ratio", "flag", "widths", "words", "zeta", "alpha"}));
 }
 
 TEST_F(TomlSample, TypeErrorsNameFileLineKeyAndFoundType) {
@@ -105,24 +105,36 @@ TEST_F(TomlSample, TypeErrorsNameFileLineKeyAndFoundType) {
             "sample.toml:6: 'widths' must contain only strings, found an integer");
   EXPECT_EQ(input_error_of([&] { root.table("count"); }), "sample.toml:3: 'count' must be a table, found an integer");
   const TomlTable alpha = root.table("alpha");
-  EXPECT_EQ(input_error_of([&] { alpha.choice("mode", "slow", {"slow", "steady"}); }),
+  EXPECT_EQ(input_error_of([&] {
+              alpha.choice("mode", "slow", {"slow", "steady"});
+            }),
             "sample.toml:13: 'alpha.mode' = 'fast' is not one of 'slow', 'steady'");
 }
 
 TEST_F(TomlSample, RangeErrorsStateTheAllowedRange) {
   EXPECT_EQ(input_error_of([&] { root.integer("count", 0, 10); }),
             "sample.toml:3: 'count' = 12 is out of range: must be in [0, 10]");
-  EXPECT_EQ(input_error_of([&] { root.number("ratio", Bounds{0.5, 1.0}); }),
+  EXPECT_EQ(input_error_of([&] {
+              root.number("ratio", Bounds{0.5, 1.0});
+            }),
             "sample.toml:4: 'ratio' = 0.25 is out of range: must be in [0.5, 1]");
-  EXPECT_EQ(input_error_of([&] { root.number("ratio", Bounds{0.25, 1.0, true}); }),
+  EXPECT_EQ(input_error_of([&] {
+              root.number("ratio", Bounds{0.25, 1.0, true});
+            }),
             "sample.toml:4: 'ratio' = 0.25 is out of range: must be in (0.25, 1]");
-  EXPECT_EQ(input_error_of([&] { root.number("count", Bounds{-1.0, 3.0}); }),
+  EXPECT_EQ(input_error_of([&] {
+              root.number("count", Bounds{-1.0, 3.0});
+            }),
             "sample.toml:3: 'count' = 12 is out of range: must be in [-1, 3]");
-  EXPECT_EQ(input_error_of([&] { root.numbers("widths", Bounds{0.0, 2.0}); }),
+  EXPECT_EQ(input_error_of([&] {
+              root.numbers("widths", Bounds{0.0, 2.0});
+            }),
             "sample.toml:6: 'widths' = 2.5 is out of range: must be in [0, 2]");
   // Exactly at an inclusive bound is fine; at an exclusive one is not.
   EXPECT_EQ(root.number("ratio", Bounds{0.25, 0.25}), 0.25);
-  EXPECT_NE(input_error_of([&] { root.number("ratio", Bounds{0.25, 2.0, true}); }).find("must be in (0.25, 2]"),
+  EXPECT_NE(input_error_of([&] {
+              root.number("ratio", Bounds{0.25, 2.0, true});
+            }).find("must be in (0.25, 2]"),
             std::string::npos);
   // One-sided bounds.
   EXPECT_NE(input_error_of([&] { root.number("ratio", Bounds{1.0}); }).find("must be >= 1"), std::string::npos);
@@ -147,7 +159,8 @@ TEST_F(TomlSample, MissingKeysNameTheirTable) {
   // A missing key is reported at its table's header line.
   EXPECT_EQ(input_error_of([&] { alpha.number("speed"); }),
             "sample.toml:12: 'alpha.speed' is missing; add it to the [alpha] table");
-  EXPECT_EQ(input_error_of([&] { root.table("beta"); }), "sample.toml:1: 'beta' is missing; add it at the top level of the file");
+  EXPECT_EQ(input_error_of([&] { root.table("beta"); }),
+            "sample.toml:1: 'beta' is missing; add it at the top level of the file");
 }
 
 TEST_F(TomlSample, FinishNamesTheNearestKnownKey) {
@@ -168,7 +181,8 @@ TEST_F(TomlSample, FinishNamesTheNearestKnownKey) {
   const toml::value doc = parse_toml_text("[empty]\nstray = 1\n", "e.toml");
   const TomlTable top(doc, "e.toml", "");
   const TomlTable empty = top.table("empty");
-  EXPECT_EQ(input_error_of([&] { empty.finish(); }), "e.toml:2: 'empty.stray' is not a valid key; this table takes no keys");
+  EXPECT_EQ(input_error_of([&] { empty.finish(); }),
+            "e.toml:2: 'empty.stray' is not a valid key; this table takes no keys");
 }
 
 TEST(TomlParse, SyntaxErrorsNameFileAndLine) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # validate's memory estimate per rank is within 25% of the peak resident memory per rank that the run measures
-# (getrusage ru_maxrss, /runtime/max_rank_rss_bytes), for the quickstart job on 2 ranks and the default job on 1.
+# (getrusage ru_maxrss, /runtime/max_rank_rss_bytes), and its "output at most" bound is at least the file's size
+# (and at most 3 times it), for the quickstart job on 2 ranks and the default job on 1.
 set -uo pipefail
 work=$1
 rm -rf "$work" && mkdir -p "$work"
@@ -11,6 +12,14 @@ check() {  # check NAME JOB RANKS ITERATIONS
     sed -n 's/.*memory per rank about \([0-9.]*\) MB.*/\1/p')
   "$MPIEXEC" -n "$ranks" --oversubscribe "$MANYWORLDS_EXE" run "$job" --iterations "$iterations" -o "$work/$name.h5" -q \
     > /dev/null 2> "$work/$name.log" || { cat "$work/$name.log"; echo "FAIL $name: run failed"; failures=$((failures + 1)); return; }
+  output_estimate=$("$MANYWORLDS_EXE" validate "$job" --ranks "$ranks" --iterations "$iterations" |
+    sed -n 's/.*output at most \([0-9.]*\) MB.*/\1/p')
+  output=$(stat -c %s "$work/$name.h5")
+  if [[ -n $output_estimate ]] && awk -v e="$output_estimate" -v m="$output" 'BEGIN { r = e * 1e6 / m; exit !(r >= 1 && r <= 3) }'; then
+    echo "ok   $name: output at most $output_estimate MB, file $output bytes"
+  else
+    echo "FAIL $name: output estimate '$output_estimate' MB, file $output bytes (below the file or above 3 times it)"; failures=$((failures + 1))
+  fi
   measured=$(/usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['runtime/max_rank_rss_bytes'][:].max() / 1e6)" "$work/$name.h5")
   if [[ -n $estimate ]] && awk -v e="$estimate" -v m="$measured" 'BEGIN { r = e / m; exit !(r >= 0.75 && r <= 1.25) }'; then
     echo "ok   $name: estimate $estimate MB, measured peak $measured MB per rank"

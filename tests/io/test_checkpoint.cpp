@@ -1,4 +1,5 @@
-// Checkpoint files: round trip of the learner record and digests, refusal of damaged ones, digests and rewinding of an output.
+// Checkpoint files: round trip of the learner record and digests, refusal of damaged ones, digests and rewinding of an
+// output.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -31,7 +32,9 @@ class CheckpointFile : public ::testing::Test {
       std::vector<double> values(rows * 3);
       for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
       if (rows > 0) grow.write_rows<double>(0, rows, std::span<const double>(values));
-      out.root().create_dataset<std::int32_t>("worlds/id", {2}).write_rows<std::int32_t>(0, 2, std::vector<std::int32_t>{4, 5}.data());
+      out.root()
+          .create_dataset<std::int32_t>("worlds/id", {2})
+          .write_rows<std::int32_t>(0, 2, std::vector<std::int32_t>{4, 5}.data());
     }
     out.close();
   }
@@ -87,7 +90,7 @@ TEST_F(CheckpointFile, RefusesAnotherJobAndIterationsOutsideTheJob) {
   write_checkpoint(path("out.checkpoint"), state_for(path("out.partial"), 4));
   EXPECT_THROW(read_checkpoint(path("out.checkpoint"), {"other job", 10}), InputError);
   EXPECT_THROW(read_checkpoint(path("out.checkpoint"), {"job text", 4}), InputError);  // next_iteration must be < 4
-  write_checkpoint(path("out.checkpoint"), state_for(path("out.partial"), 3));          // 4 rows after 3 iterations
+  write_checkpoint(path("out.checkpoint"), state_for(path("out.partial"), 3));         // 4 rows after 3 iterations
   EXPECT_THROW(read_checkpoint(path("out.checkpoint"), {"job text", 10}), InputError);
 }
 

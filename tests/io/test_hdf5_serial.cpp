@@ -1,6 +1,5 @@
 // Tests of the HDF5 wrapper on serial (sec2) files: attributes, groups, datasets, errors, no leaks.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdint>
@@ -21,8 +20,8 @@ class Hdf5Serial : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    directory_ = fs::temp_directory_path() /
-                 ("manyworlds_hdf5_" + std::to_string(::getpid()) + "_" + std::string(info->name()));
+    directory_ =
+        fs::temp_directory_path() / ("manyworlds_hdf5_" + std::to_string(::getpid()) + "_" + std::string(info->name()));
     fs::remove_all(directory_);
     fs::create_directories(directory_);
   }
@@ -164,7 +163,7 @@ TEST_F(Hdf5Serial, GroupsAreCreatedWithIntermediatesAndFoundByExists) {
   EXPECT_TRUE(root.exists("/"));
   EXPECT_FALSE(root.exists("x"));
   EXPECT_FALSE(root.exists("a/x"));
-  EXPECT_FALSE(root.exists("x/y/z"));             // missing intermediate: false, not an error
+  EXPECT_FALSE(root.exists("x/y/z"));              // missing intermediate: false, not an error
   EXPECT_FALSE(root.exists("a/b/d/values/more"));  // a dataset has no children
   EXPECT_FALSE(b.exists("a"));                     // relative to b
 
@@ -175,13 +174,16 @@ TEST_F(Hdf5Serial, GroupsAreCreatedWithIntermediatesAndFoundByExists) {
 
 template <class T>
 class Hdf5SerialTyped : public Hdf5Serial {};
-using ElementTypes = ::testing::Types<float, double, std::int8_t, std::uint8_t, std::int32_t, std::uint32_t, std::int64_t>;
+using ElementTypes =
+    ::testing::Types<float, double, std::int8_t, std::uint8_t, std::int32_t, std::uint32_t, std::int64_t>;
 TYPED_TEST_SUITE(Hdf5SerialTyped, ElementTypes);
 
 template <class T>
 T value_at(std::size_t i, int salt) {
-  if constexpr (std::is_floating_point_v<T>) return static_cast<T>(static_cast<double>(i) * 0.5 - 3.25 * salt);
-  else return static_cast<T>((i * 7 + static_cast<std::size_t>(salt) * 13) % 100);
+  if constexpr (std::is_floating_point_v<T>)
+    return static_cast<T>(static_cast<double>(i) * 0.5 - 3.25 * salt);
+  else
+    return static_cast<T>((i * 7 + static_cast<std::size_t>(salt) * 13) % 100);
 }
 
 template <class T>
@@ -237,22 +239,22 @@ TEST_F(Hdf5Serial, IterationRowsGrowAndAreWrittenAtColumnOffsets) {
     {
       h5::File out = h5::File::create_serial(path);
       {
-      const h5::Dataset returns = out.root().create_dataset<double>(
-          name, {0, worlds}, {.max_dims = {h5::unlimited, worlds}, .chunk = {1, worlds}, .deflate = deflate});
-      returns.set_units("USD");
-      EXPECT_EQ(returns.max_dims(), (h5::Dims{h5::unlimited, worlds}));
-      for (std::uint64_t it = 0; it < iterations; ++it) {
-        returns.extend_rows(it + 1);
-        returns.extend_rows(it + 1);  // no-op
-        // Two "ranks": worlds [0, 3) and [3, 7).
-        for (const auto& [w0, n] : {std::pair<std::uint64_t, std::uint64_t>{3, 4}, {0, 3}}) {
-          std::vector<double> row(n);
-          for (std::uint64_t w = 0; w < n; ++w) row[w] = expected(it, w0 + w);
-          (void)returns.write_rows_at<double>({it, w0}, {1, n}, std::span<const double>(row));
+        const h5::Dataset returns = out.root().create_dataset<double>(
+            name, {0, worlds}, {.max_dims = {h5::unlimited, worlds}, .chunk = {1, worlds}, .deflate = deflate});
+        returns.set_units("USD");
+        EXPECT_EQ(returns.max_dims(), (h5::Dims{h5::unlimited, worlds}));
+        for (std::uint64_t it = 0; it < iterations; ++it) {
+          returns.extend_rows(it + 1);
+          returns.extend_rows(it + 1);  // no-op
+          // Two "ranks": worlds [0, 3) and [3, 7).
+          for (const auto& [w0, n] : {std::pair<std::uint64_t, std::uint64_t>{3, 4}, {0, 3}}) {
+            std::vector<double> row(n);
+            for (std::uint64_t w = 0; w < n; ++w) row[w] = expected(it, w0 + w);
+            (void)returns.write_rows_at<double>({it, w0}, {1, n}, std::span<const double>(row));
+          }
         }
-      }
-      EXPECT_EQ(returns.dims(), (h5::Dims{iterations, worlds}));
-      expect_error<RuntimeFailure>([&] { returns.extend_rows(2); }, {"shrink", path, "/" + name});
+        EXPECT_EQ(returns.dims(), (h5::Dims{iterations, worlds}));
+        expect_error<RuntimeFailure>([&] { returns.extend_rows(2); }, {"shrink", path, "/" + name});
       }
       out.close();  // reports failures the destructor could not
     }
@@ -295,7 +297,8 @@ TEST_F(Hdf5Serial, BadWritesAreRuntimeFailuresAndChangeNothing) {
   const std::vector<float> data(8, 1.0f);
   expect_error<RuntimeFailure>([&] { (void)values.write_rows<double>(0, 1, std::vector<double>(2).data()); },
                                {path, "/values", "float32", "float64"});
-  expect_error<RuntimeFailure>([&] { (void)values.write_rows<float>(3, 2, data.data()); }, {path, "/values", "exceeds"});
+  expect_error<RuntimeFailure>([&] { (void)values.write_rows<float>(3, 2, data.data()); },
+                               {path, "/values", "exceeds"});
   expect_error<RuntimeFailure>([&] { (void)values.write_rows<float>(0, 2, std::span<const float>(data.data(), 3)); },
                                {path, "has 4 elements but the data has 3"});
   expect_error<RuntimeFailure>([&] { (void)values.write_rows_at<float>({0}, {1}, data.data()); }, {path, "per axis"});
@@ -311,7 +314,8 @@ TEST_F(Hdf5Serial, ForeignAndMissingFilesAreRefusedWithInputError) {
   const std::string foreign = file("foreign.h5");
   std::ofstream(foreign) << "not hdf5, just some bytes that are long enough to look like a header\n";
   EXPECT_FALSE(h5::is_hdf5_file(foreign));
-  expect_error<InputError>([&] { (void)h5::File::open_read(foreign); }, {"open file for reading", foreign, "signature"});
+  expect_error<InputError>([&] { (void)h5::File::open_read(foreign); },
+                           {"open file for reading", foreign, "signature"});
 
   const std::string missing = file("missing.h5");
   EXPECT_FALSE(h5::is_hdf5_file(missing));

@@ -52,14 +52,14 @@ std::map<std::string, DocumentedDataset> documented_layout() {
 std::map<std::string, DocumentedDataset> schema_layout() {
   std::map<std::string, DocumentedDataset> layout;
   const std::string metric_type(h5::name_of(metric_element_type));
-  for (const auto& field : iteration_metric_fields()) layout["/metrics/" + std::string(field.name)] = {metric_type, "(I)", field.unit};
-  for (const auto& field : runtime_metric_fields()) layout["/runtime/" + std::string(field.name)] = {metric_type, "(I)", field.unit};
+  for (const auto& field : iteration_metric_fields())
+    layout["/metrics/" + std::string(field.name)] = {metric_type, "(I)", field.unit};
+  for (const auto& field : runtime_metric_fields())
+    layout["/runtime/" + std::string(field.name)] = {metric_type, "(I)", field.unit};
   for (const auto& field : world_stat_fields())
     layout["/worlds/stats/" + std::string(field.name)] = {metric_type, "(I, W)", field.unit};
   for (const BatchField& field : batch_fields()) {
-    const std::string shape = field.width == 0              ? "(I, B)"
-                              : field.width == per_creative ? "(I, B, C)"
-                                                            : "(I, B, O)";
+    const std::string shape = field.width == 0 ? "(I, B)" : field.width == per_creative ? "(I, B, C)" : "(I, B, O)";
     layout["/batches/" + std::string(field.name)] = {std::string(h5::name_of(field.type())), shape, field.unit};
   }
   return layout;

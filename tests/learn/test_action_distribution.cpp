@@ -39,7 +39,8 @@ TEST(LearnDistribution, ClampedGaussianIsAProperDistribution) {
   const int steps = 200000;
   const double dx = 2 * bound / steps;
   double inside = 0.0;
-  for (int i = 0; i < steps; ++i) inside += std::exp(bid_log_prob(-bound + (i + 0.5) * dx, mean, log_std, bound).value) * dx;
+  for (int i = 0; i < steps; ++i)
+    inside += std::exp(bid_log_prob(-bound + (i + 0.5) * dx, mean, log_std, bound).value) * dx;
   const double upper = std::exp(bid_log_prob(bound, mean, log_std, bound).value);
   const double lower = std::exp(bid_log_prob(-bound, mean, log_std, bound).value);
   EXPECT_NEAR(inside + upper + lower, 1.0, 1e-9);
@@ -56,9 +57,11 @@ TEST(LearnDistribution, BidLogProbDerivativesMatchFiniteDifferences) {
         const BidLogProb b = bid_log_prob(action, mean, log_std, bound);
         const double h = 1e-6;
         const double dm = (bid_log_prob(action, mean + h, log_std, bound).value -
-                           bid_log_prob(action, mean - h, log_std, bound).value) / (2 * h);
+                           bid_log_prob(action, mean - h, log_std, bound).value) /
+                          (2 * h);
         const double ds = (bid_log_prob(action, mean, log_std + h, bound).value -
-                           bid_log_prob(action, mean, log_std - h, bound).value) / (2 * h);
+                           bid_log_prob(action, mean, log_std - h, bound).value) /
+                          (2 * h);
         EXPECT_NEAR(b.d_mean, dm, 1e-7 * (1.0 + std::abs(dm)));
         EXPECT_NEAR(b.d_log_std, ds, 1e-7 * (1.0 + std::abs(ds)));
       }

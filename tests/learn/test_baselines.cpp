@@ -80,7 +80,8 @@ TEST(LearnBaselines, TuningPicksEachFamilysBestCandidateFirstOnTies) {
     EXPECT_EQ(best[f].a, candidates[first_best].a);
     EXPECT_EQ(best[f].b, candidates[first_best].b);
   }
-  EXPECT_EQ(describe(BaselineSpec{BaselineFamily::adaptive_pacing, -0.5, 10}), "adaptive_pacing(offset -0.50, step 10)");
+  EXPECT_EQ(describe(BaselineSpec{BaselineFamily::adaptive_pacing, -0.5, 10}),
+            "adaptive_pacing(offset -0.50, step 10)");
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
-
 #include <cstring>
 #include <vector>
 
@@ -84,8 +83,10 @@ std::vector<float> eigen_forward(const Network& net, const float* input) {
   Buffer a(64), b(64);
   std::copy(input, input + net.layers[0].inputs, a.begin());
   for (const DenseLayerView& layer : net.layers) {
-    if (layer.tanh) eigen_dense<true>(a.data(), layer.inputs, layer.weights, layer.outputs, layer.bias, b.data());
-    else eigen_dense<false>(a.data(), layer.inputs, layer.weights, layer.outputs, layer.bias, b.data());
+    if (layer.tanh)
+      eigen_dense<true>(a.data(), layer.inputs, layer.weights, layer.outputs, layer.bias, b.data());
+    else
+      eigen_dense<false>(a.data(), layer.inputs, layer.weights, layer.outputs, layer.bias, b.data());
     a.swap(b);
   }
   return {a.begin(), a.begin() + net.layers.back().outputs};
@@ -93,17 +94,22 @@ std::vector<float> eigen_forward(const Network& net, const float* input) {
 
 float testing_value(Stream& stream, int kind) {
   switch (kind % 4) {
-    case 0: return static_cast<float>(stream.uniform(-2.0, 2.0));
-    case 1: return static_cast<float>(stream.uniform(-1e-4, 1e-4));  // tanh's pass-through below 4e-4
-    case 2: return static_cast<float>(stream.uniform(-30.0, 30.0));  // beyond its clamps
-    default: return stream.uniform() < 0.5 ? -0.0f : 0.0f;
+    case 0:
+      return static_cast<float>(stream.uniform(-2.0, 2.0));
+    case 1:
+      return static_cast<float>(stream.uniform(-1e-4, 1e-4));  // tanh's pass-through below 4e-4
+    case 2:
+      return static_cast<float>(stream.uniform(-30.0, 30.0));  // beyond its clamps
+    default:
+      return stream.uniform() < 0.5 ? -0.0f : 0.0f;
   }
 }
 
 TEST(BatchForward, OneRowAndManyRowsAreBitwiseTheEigenKernelOnEveryInstructionSet) {
   Stream stream(3, Purpose::training, 77);
   // Widths that use every block shape: 32 (one sum), 16 (two partial sums), 8 (four), 24 = 16 + 8.
-  for (const std::vector<int>& widths : {std::vector<int>{32, 32, 8}, std::vector<int>{24, 40, 16}, std::vector<int>{8, 56}}) {
+  for (const std::vector<int>& widths :
+       {std::vector<int>{32, 32, 8}, std::vector<int>{24, 40, 16}, std::vector<int>{8, 56}}) {
     const int inputs = 16;
     const Network net = random_network(inputs, widths, stream);
     const int rows = 37;
@@ -126,11 +132,15 @@ TEST(BatchForward, OneRowAndManyRowsAreBitwiseTheEigenKernelOnEveryInstructionSe
       for (int first = 0; first < rows; first += lanes) {
         for (int r = 0; r < lanes; ++r)
           for (int k = 0; k < inputs; ++k)
-            transposed[static_cast<std::size_t>(k * lanes + r)] = first + r < rows ? input[static_cast<std::size_t>((first + r) * inputs + k)] : 0.0f;
+            transposed[static_cast<std::size_t>(k * lanes + r)] =
+                first + r < rows ? input[static_cast<std::size_t>((first + r) * inputs + k)] : 0.0f;
         const float* y = batch_forward(isa, net.layers, transposed.data(), ta.data(), tb.data());
         for (int r = 0; r < lanes && first + r < rows; ++r)
           for (int j = 0; j < outputs; ++j)
-            ASSERT_EQ(std::memcmp(&y[j * lanes + r], &expected[static_cast<std::size_t>(first + r)][static_cast<std::size_t>(j)], sizeof(float)), 0)
+            ASSERT_EQ(
+                std::memcmp(&y[j * lanes + r],
+                            &expected[static_cast<std::size_t>(first + r)][static_cast<std::size_t>(j)], sizeof(float)),
+                0)
                 << to_string(isa) << " row " << first + r << " output " << j;
       }
     }

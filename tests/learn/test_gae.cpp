@@ -77,8 +77,8 @@ TEST(LearnGae, BudgetShapingChargesCostWhenSpentAndTheRestAtTheEnd) {
 TEST(LearnGae, SingleTerminalStepAndRejectsMixedEpisodes) {
   std::vector<Experience> one = episode({-2.0f}, {0.5f});
   compute_gae(one, 0.99, 0.95, RewardSpec{.scale = 0.25});
-  EXPECT_EQ(one[0].advantage, -1.0f);      // -2 * 0.25 - 0.5
-  EXPECT_EQ(one[0].value_target, -0.5f);   // the scaled reward
+  EXPECT_EQ(one[0].advantage, -1.0f);     // -2 * 0.25 - 0.5
+  EXPECT_EQ(one[0].value_target, -0.5f);  // the scaled reward
   std::vector<Experience> mixed = episode({1.0f, 1.0f}, {0.0f, 0.0f});
   mixed[1].episode = 2;
   EXPECT_THROW(compute_gae(mixed, 0.99, 0.95, RewardSpec{.scale = 1.0}), std::invalid_argument);

@@ -1,4 +1,5 @@
-// Tests of the gradient-MSE diagnostic: zero error for the whole population, exact chunked means, the bias/variance split.
+// Tests of the gradient-MSE diagnostic: zero error for the whole population, exact chunked means, the bias/variance
+// split.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -29,8 +30,9 @@ Population make_population() {
     const PolicyDistribution d = population.model.distribution(population.params, s.obs);
     s.log_bid_multiplier = static_cast<float>(d.mean + std::exp(d.log_std) * stream.normal());
     s.creative = static_cast<int>(stream.below(3));
-    s.log_prob = static_cast<float>(population.model.log_prob(population.params, s.obs, s.log_bid_multiplier, s.creative, 0) +
-                                    stream.uniform(-0.3, 0.3));
+    s.log_prob =
+        static_cast<float>(population.model.log_prob(population.params, s.obs, s.log_bid_multiplier, s.creative, 0) +
+                           stream.uniform(-0.3, 0.3));
     s.advantage = static_cast<float>(stream.uniform(-2.0, 2.0));
     population.samples.push_back(s);
   }
@@ -60,7 +62,8 @@ TEST(GradientDiagnostic, EveryExperienceTwiceIsThePopulationAndDoubledWeightsAre
   const Eigen::VectorXd truth = policy_gradient(p.model, p.ppo, p.params, p.samples);
   std::vector<TrainingSample> twice = p.samples;
   twice.insert(twice.end(), p.samples.begin(), p.samples.end());
-  EXPECT_LT(estimator_error(std::vector<Eigen::VectorXd>{policy_gradient(p.model, p.ppo, p.params, twice)}, truth).relative_error,
+  EXPECT_LT(estimator_error(std::vector<Eigen::VectorXd>{policy_gradient(p.model, p.ppo, p.params, twice)}, truth)
+                .relative_error,
             1e-24);
   std::vector<TrainingSample> reweighted = p.samples;
   for (std::size_t i = 0; i < reweighted.size(); i += 2) reweighted[i].weight = 2.0F;

@@ -79,7 +79,8 @@ TEST(InferencePolicy, SampledActionsMatchTheDoubleModel) {
     const PolicyDistribution d = model.distribution(params, obs);
     const int creatives = trial % 2 == 0 ? 4 : 3;
     const Eigen::VectorXd logits = d.logits.head(creatives);
-    const Eigen::ArrayXd p = (logits.array() - logits.maxCoeff()).exp() / (logits.array() - logits.maxCoeff()).exp().sum();
+    const Eigen::ArrayXd p =
+        (logits.array() - logits.maxCoeff()).exp() / (logits.array() - logits.maxCoeff()).exp().sum();
     double below = 0.0;
     for (int c = 0; c < creatives; ++c) {
       // A uniform in the middle of creative c's CDF interval, and a normal well inside the bounds.
@@ -185,10 +186,17 @@ Observation testing_observation(Stream& stream, int kind) {
   Observation obs;
   for (float& x : obs) {
     switch (kind % 4) {
-      case 0: x = static_cast<float>(stream.uniform(-2.0, 2.0)); break;
-      case 1: x = static_cast<float>(stream.uniform(-1e-4, 1e-4)); break;
-      case 2: x = static_cast<float>(stream.uniform(-40.0, 40.0)); break;
-      default: x = stream.uniform() < 0.5 ? 0.0f : (stream.uniform() < 0.5 ? -0.0f : static_cast<float>(stream.normal()));
+      case 0:
+        x = static_cast<float>(stream.uniform(-2.0, 2.0));
+        break;
+      case 1:
+        x = static_cast<float>(stream.uniform(-1e-4, 1e-4));
+        break;
+      case 2:
+        x = static_cast<float>(stream.uniform(-40.0, 40.0));
+        break;
+      default:
+        x = stream.uniform() < 0.5 ? 0.0f : (stream.uniform() < 0.5 ? -0.0f : static_cast<float>(stream.normal()));
     }
   }
   return obs;
@@ -202,45 +210,45 @@ bool same_bits(const Action& a, const Action& b) {
 
 TEST(InferencePolicy, BatchedActionsAreBitwiseTheOneAtATimeActionsOnEveryInstructionSetAndBidPrior) {
   for (const std::vector<int>& hidden : {std::vector<int>{32, 32}, std::vector<int>{24, 40, 8}})
-  for (const BidPrior prior : {BidPrior::none, BidPrior::value, BidPrior::adaptive_pacing}) {
-    PolicySection section = test_policy();
-    section.hidden = hidden;
-    section.bid_prior = prior;
-    const PolicyModel model(section, 5);
-    const Eigen::VectorXd params = lively_parameters(model, 11);
-    for (const InferencePolicy::Mode mode : {InferencePolicy::Mode::sample, InferencePolicy::Mode::greedy}) {
-      InferencePolicy one(model, as_vector(params), mode, VectorIsa::sse2);
-      Stream stream(11, Purpose::training, 9);
-      std::vector<Observation> observations(203);
-      std::vector<Decision> decisions;
-      for (std::size_t i = 0; i < observations.size(); ++i) {
-        observations[i] = testing_observation(stream, static_cast<int>(i));
-        const int creatives = 1 + static_cast<int>(i % 6);  // also more than the model's 5
-        decisions.push_back({&observations[i], DecisionNoise{2.0 * stream.normal(), stream.uniform()}, creatives,
-                             static_cast<std::uint32_t>(i)});
-      }
-      std::vector<Action> expected;
-      for (const Decision& d : decisions) expected.push_back(one.act(*d.observation, d.creatives, d.noise));
-      for (VectorIsa isa : all_vector_isas) {
-        if (!supported(isa)) continue;
-        InferencePolicy batched(model, as_vector(params), mode, isa);
-        for (std::size_t size : {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{203}}) {
-          std::vector<Action> actions(decisions.size());
-          for (std::size_t first = 0; first < decisions.size(); first += size) {
-            const std::size_t count = std::min(size, decisions.size() - first);
-            batched.act(std::span<const Decision>(decisions.data() + first, count),
-                        std::span<Action>(actions.data() + first, count));
-          }
-          for (std::size_t i = 0; i < decisions.size(); ++i) {
-            ASSERT_TRUE(same_bits(actions[i], expected[i]))
-                << to_string(isa) << " batch " << size << " row " << i << ": " << actions[i].log_bid_multiplier << " "
-                << actions[i].creative << " " << actions[i].log_prob << " vs " << expected[i].log_bid_multiplier << " "
-                << expected[i].creative << " " << expected[i].log_prob;
+    for (const BidPrior prior : {BidPrior::none, BidPrior::value, BidPrior::adaptive_pacing}) {
+      PolicySection section = test_policy();
+      section.hidden = hidden;
+      section.bid_prior = prior;
+      const PolicyModel model(section, 5);
+      const Eigen::VectorXd params = lively_parameters(model, 11);
+      for (const InferencePolicy::Mode mode : {InferencePolicy::Mode::sample, InferencePolicy::Mode::greedy}) {
+        InferencePolicy one(model, as_vector(params), mode, VectorIsa::sse2);
+        Stream stream(11, Purpose::training, 9);
+        std::vector<Observation> observations(203);
+        std::vector<Decision> decisions;
+        for (std::size_t i = 0; i < observations.size(); ++i) {
+          observations[i] = testing_observation(stream, static_cast<int>(i));
+          const int creatives = 1 + static_cast<int>(i % 6);  // also more than the model's 5
+          decisions.push_back({&observations[i], DecisionNoise{2.0 * stream.normal(), stream.uniform()}, creatives,
+                               static_cast<std::uint32_t>(i)});
+        }
+        std::vector<Action> expected;
+        for (const Decision& d : decisions) expected.push_back(one.act(*d.observation, d.creatives, d.noise));
+        for (VectorIsa isa : all_vector_isas) {
+          if (!supported(isa)) continue;
+          InferencePolicy batched(model, as_vector(params), mode, isa);
+          for (std::size_t size : {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{203}}) {
+            std::vector<Action> actions(decisions.size());
+            for (std::size_t first = 0; first < decisions.size(); first += size) {
+              const std::size_t count = std::min(size, decisions.size() - first);
+              batched.act(std::span<const Decision>(decisions.data() + first, count),
+                          std::span<Action>(actions.data() + first, count));
+            }
+            for (std::size_t i = 0; i < decisions.size(); ++i) {
+              ASSERT_TRUE(same_bits(actions[i], expected[i]))
+                  << to_string(isa) << " batch " << size << " row " << i << ": " << actions[i].log_bid_multiplier << " "
+                  << actions[i].creative << " " << actions[i].log_prob << " vs " << expected[i].log_bid_multiplier
+                  << " " << expected[i].creative << " " << expected[i].log_prob;
+            }
           }
         }
       }
     }
-  }
 }
 
 TEST(InferencePolicy, ValuesAreBitwiseTheSameOnEveryInstructionSet) {
@@ -248,7 +256,8 @@ TEST(InferencePolicy, ValuesAreBitwiseTheSameOnEveryInstructionSet) {
   const Eigen::VectorXd params = lively_parameters(model, 12);
   Stream stream(12, Purpose::training, 9);
   std::vector<Experience> experiences(101);
-  for (std::size_t i = 0; i < experiences.size(); ++i) experiences[i].obs = testing_observation(stream, static_cast<int>(i));
+  for (std::size_t i = 0; i < experiences.size(); ++i)
+    experiences[i].obs = testing_observation(stream, static_cast<int>(i));
   std::vector<float> reference(experiences.size());
   InferencePolicy(model, as_vector(params), InferencePolicy::Mode::sample, VectorIsa::sse2)
       .values(experiences.data(), experiences.size(), reference.data());

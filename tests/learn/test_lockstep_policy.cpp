@@ -1,4 +1,5 @@
-// Tests of the batched policy in lockstep worlds: bitwise the world-by-world experiences for every bid prior, mode and instruction set.
+// Tests of the batched policy in lockstep worlds: bitwise the world-by-world experiences for every bid prior, mode and
+// instruction set.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,7 +42,8 @@ std::vector<Experience> world_by_world(InferencePolicy& policy) {
 std::vector<Experience> in_lockstep(InferencePolicy& policy, std::size_t lanes) {
   std::vector<World> worlds = make_worlds(priors(), seed, horizon_days, 0, 7);
   std::vector<Experience> out;
-  Lockstep(lanes).run(worlds, 3, 2, policy, out, capacity, [](std::size_t, const EpisodeStats&, std::span<Experience>) {});
+  Lockstep(lanes).run(worlds, 3, 2, policy, out, capacity,
+                      [](std::size_t, const EpisodeStats&, std::span<Experience>) {});
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Tests of the flat-parameter MLP: layout, forward values, deterministic initialisation, backward vs finite differences.
+// Tests of the flat-parameter MLP: layout, forward values, deterministic initialisation, backward vs finite
+// differences.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -59,7 +59,8 @@ std::vector<TrainingSample> make_samples(const PolicyModel& model, const Eigen::
       s.log_bid_multiplier = static_cast<float>(std::clamp(a, -bound + 0.05, bound - 0.05));
     }
     s.creatives = i % 3 == 0 ? 2 : 0;
-    s.creative = static_cast<int>(stream.below(static_cast<std::uint32_t>(active_creatives(s.creatives, model.creatives()))));
+    s.creative =
+        static_cast<int>(stream.below(static_cast<std::uint32_t>(active_creatives(s.creatives, model.creatives()))));
     const double log_prob = model.log_prob(params, s.obs, s.log_bid_multiplier, s.creative, s.creatives);
     s.log_prob = static_cast<float>(log_prob + offsets[i % 6]);
     const double sign = (i / 6) % 2 == 0 ? 1.0 : -1.0;
@@ -166,8 +167,8 @@ TEST(PpoLoss, UnitWeightsGiveTheUnweightedPpoLossAndGradient) {
   const double loss = trainer.loss_and_gradient(samples, grad);
   const double expected = unweighted_loss(model, ppo, params, samples);
   EXPECT_NEAR(loss, expected, 1e-12 * std::abs(expected));
-  const Eigen::VectorXd fd = numeric_gradient(
-      [&](const Eigen::VectorXd& q) { return unweighted_loss(model, ppo, q, samples); }, params, 1e-6);
+  const Eigen::VectorXd fd =
+      numeric_gradient([&](const Eigen::VectorXd& q) { return unweighted_loss(model, ppo, q, samples); }, params, 1e-6);
   EXPECT_LT((fd - grad).norm() / grad.norm(), 1e-6);
 }
 

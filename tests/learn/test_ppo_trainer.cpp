@@ -1,4 +1,5 @@
-// Tests of the PPO trainer: bitwise determinism, the plain serial update as reference, exact world sums, state export and import, a bandit.
+// Tests of the PPO trainer: bitwise determinism, the plain serial update as reference, exact world sums, state export
+// and import, a bandit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -37,8 +38,8 @@ std::vector<TrainingSample> random_batch(const PolicyModel& model, const Eigen::
     for (float& x : s.obs) x = static_cast<float>(stream.uniform(-1.0, 1.0));
     s.log_bid_multiplier = static_cast<float>(stream.normal(0.0, 0.5));
     s.creative = static_cast<int>(stream.below(static_cast<std::uint32_t>(model.creatives())));
-    s.log_prob = static_cast<float>(model.log_prob(params, s.obs, s.log_bid_multiplier, s.creative) +
-                                    stream.uniform(-0.3, 0.3));
+    s.log_prob =
+        static_cast<float>(model.log_prob(params, s.obs, s.log_bid_multiplier, s.creative) + stream.uniform(-0.3, 0.3));
     s.advantage = static_cast<float>(stream.normal());
     s.value_target = static_cast<float>(stream.normal());
     s.weight = static_cast<float>(stream.uniform(0.1, 4.0));
@@ -63,8 +64,7 @@ TEST(PpoTrainer, SameInputsGiveBitwiseIdenticalParametersAndState) {
   EXPECT_TRUE(bitwise_equal(a.export_optimizer_state(), b.export_optimizer_state()));
   EXPECT_EQ(std::memcmp(&stats_a, &stats_b, sizeof(PpoStats)), 0);
   EXPECT_EQ(stats_a.minibatches, 3 * 7);  // ceil(100 / 16) steps per epoch
-  EXPECT_FALSE(bitwise_equal(a.export_parameters(),
-                             std::vector<double>(params.data(), params.data() + params.size())));
+  EXPECT_FALSE(bitwise_equal(a.export_parameters(), std::vector<double>(params.data(), params.data() + params.size())));
   // A different minibatch order changes the result: the seed really drives the minibatches.
   PpoTrainer c(model, small_ppo(), params);
   c.update(batch, 2, 1);
@@ -135,7 +135,8 @@ TEST(PpoTrainer, TheUpdatesLearningRateScalesTheStepAndZeroKeepsTheParameters) {
   one_step.minibatch_size = 40;
   PpoTrainer frozen(model, one_step, params);
   EXPECT_EQ(frozen.update(batch, 1, 1, 0.0).learning_rate, 0.0);
-  EXPECT_TRUE(bitwise_equal(frozen.export_parameters(), std::vector<double>(params.data(), params.data() + params.size())));
+  EXPECT_TRUE(
+      bitwise_equal(frozen.export_parameters(), std::vector<double>(params.data(), params.data() + params.size())));
   PpoTrainer full(model, one_step, params);
   PpoTrainer half(model, one_step, params);
   EXPECT_EQ(full.update(batch, 1, 1).learning_rate, one_step.learning_rate);
@@ -202,7 +203,8 @@ TEST(PpoTrainer, StatisticsDescribeTheUpdate) {
   const Eigen::VectorXd params = model.initial_parameters(init);
   std::vector<TrainingSample> batch = random_batch(model, params, 64, 9);
   // On-policy log-probabilities: the first minibatch sees ratio 1, so no KL and no clipping there.
-  for (TrainingSample& s : batch) s.log_prob = static_cast<float>(model.log_prob(params, s.obs, s.log_bid_multiplier, s.creative));
+  for (TrainingSample& s : batch)
+    s.log_prob = static_cast<float>(model.log_prob(params, s.obs, s.log_bid_multiplier, s.creative));
   PpoSection ppo = small_ppo();
   ppo.epochs = 1;
   ppo.minibatch_size = 64;

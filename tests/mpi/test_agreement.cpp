@@ -1,10 +1,10 @@
-// agreed(): an allocation failure on one rank becomes the same exit code 5 and message naming the memory keys on every rank.
+// agreed(): an allocation failure on one rank becomes the same exit code 5 and message naming the memory keys on every
+// rank.
 #include <gtest/gtest.h>
 
+#include <boost/mpi/communicator.hpp>
 #include <new>
 #include <string>
-
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/agreement.hpp"
 

@@ -1,8 +1,9 @@
 // Under real mpirun: the AuctionGym scenario's per-round statistics and output file are identical for 1-4 ranks.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
+#include <boost/mpi/collectives/broadcast.hpp>
+#include <boost/mpi/communicator.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -10,9 +11,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <boost/mpi/collectives/broadcast.hpp>
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/io/auctiongym_file.hpp"
@@ -70,10 +68,12 @@ TEST(AuctionGymRanks, RoundStatisticsAreIdenticalForEveryRankCount) {
 TEST(AuctionGymRanks, CommandWritesTheSameStatisticsForEveryRankCount) {
   const boost::mpi::communicator world;
   const char* configured = std::getenv("MANYWORLDS_TEST_TMP");
-  const fs::path directory = configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
+  const fs::path directory =
+      configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
   long pid = static_cast<long>(::getpid());
   boost::mpi::broadcast(world, pid, 0);
-  const fs::path job = directory / ("auctiongym_" + std::to_string(world.size()) + "ranks_" + std::to_string(pid) + ".toml");
+  const fs::path job =
+      directory / ("auctiongym_" + std::to_string(world.size()) + "ranks_" + std::to_string(pid) + ".toml");
   const fs::path output = fs::path(job).replace_extension(".h5");
   if (world.rank() == 0) {
     fs::create_directories(directory);
@@ -126,10 +126,12 @@ TEST(AuctionGymRanks, CommandWritesTheSameStatisticsForEveryRankCount) {
 TEST(AuctionGymRanks, CommandOverridesTheSeedAndTheRounds) {
   const boost::mpi::communicator world;
   const char* configured = std::getenv("MANYWORLDS_TEST_TMP");
-  const fs::path directory = configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
+  const fs::path directory =
+      configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
   long pid = static_cast<long>(::getpid());
   boost::mpi::broadcast(world, pid, 0);
-  const fs::path job = directory / ("auctiongym_overrides_" + std::to_string(world.size()) + "_" + std::to_string(pid) + ".toml");
+  const fs::path job =
+      directory / ("auctiongym_overrides_" + std::to_string(world.size()) + "_" + std::to_string(pid) + ".toml");
   const fs::path output = fs::path(job).replace_extension(".h5");
   if (world.rank() == 0) {
     fs::create_directories(directory);

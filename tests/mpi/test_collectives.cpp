@@ -1,6 +1,9 @@
-// MPI tests of the parallel layer: MpiCollectives (gather, allgather, reductions, byte counts), broadcast_object, any_rank and agree_or_throw.
+// MPI tests of the parallel layer: MpiCollectives (gather, allgather, reductions, byte counts), broadcast_object,
+// any_rank and agree_or_throw.
 #include <gtest/gtest.h>
 
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/mpi/communicator.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -10,9 +13,6 @@
 #include <string>
 #include <typeinfo>
 #include <vector>
-
-#include <boost/archive/binary_oarchive.hpp>
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/app/serialization.hpp"
 #include "manyworlds/core/config.hpp"
@@ -115,8 +115,7 @@ TEST_F(MpiCollectivesTest, GatherRootIsRankZeroOfTheGivenCommunicator) {
 }
 
 TEST_F(MpiCollectivesTest, BroadcastReplacesEveryRanksBytesWithTheRoots) {
-  std::vector<std::byte> bytes = rank == 0 ? pattern_block(0, 300000)
-                                           : std::vector<std::byte>(5, std::byte{0xEE});
+  std::vector<std::byte> bytes = rank == 0 ? pattern_block(0, 300000) : std::vector<std::byte>(5, std::byte{0xEE});
   collectives.broadcast_bytes(bytes);
   EXPECT_EQ(bytes, pattern_block(0, 300000));
 
@@ -133,8 +132,7 @@ TEST_F(MpiCollectivesTest, BroadcastReplacesEveryRanksBytesWithTheRoots) {
 TEST_F(MpiCollectivesTest, SumInt64IsExactWhereDoubleSumsRound) {
   const auto values_of = [](int r) {
     const std::int64_t sign = r % 2 == 0 ? 1 : -1;
-    return std::vector<std::int64_t>{two_to_53 + 1, sign * ((std::int64_t{1} << 60) + r),
-                                     two_to_53 + 3 + 3 * r * r};
+    return std::vector<std::int64_t>{two_to_53 + 1, sign * ((std::int64_t{1} << 60) + r), two_to_53 + 3 + 3 * r * r};
   };
   std::vector<std::int64_t> expected(3, 0);
   double double_sum_of_first = 0.0;
@@ -154,8 +152,7 @@ TEST_F(MpiCollectivesTest, SumInt64IsExactWhereDoubleSumsRound) {
 
 TEST_F(MpiCollectivesTest, MaxDoubleIsElementWise) {
   const double big = rank == ranks - 1 ? 1e300 : -1e300;
-  const double minus_infinity_except_root =
-      rank == 0 ? -5.0 : -std::numeric_limits<double>::infinity();
+  const double minus_infinity_except_root = rank == 0 ? -5.0 : -std::numeric_limits<double>::infinity();
   std::vector<double> values{rank * 1.5 - 10.0, -(rank + 1.0), big, minus_infinity_except_root};
   collectives.max_double(values);
   EXPECT_EQ(values, (std::vector<double>{(ranks - 1) * 1.5 - 10.0, -1.0, 1e300, -5.0}));
@@ -180,7 +177,7 @@ TEST_F(MpiCollectivesTest, MaxUint8IsElementWise) {
   const std::int64_t before = collectives.bytes_moved();
   collectives.max_uint8(values);
   EXPECT_EQ(values, (std::vector<std::uint8_t>{static_cast<std::uint8_t>(ranks - 1), 255, 0,
-                                                static_cast<std::uint8_t>(ranks > 1 ? 200 : 7)}));
+                                               static_cast<std::uint8_t>(ranks > 1 ? 200 : 7)}));
   EXPECT_EQ(collectives.bytes_moved() - before, ranks > 1 ? 8 : 0);
 }
 

@@ -2,13 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <boost/mpi/communicator.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/core/random.hpp"
@@ -29,7 +28,8 @@ std::vector<double> contributions() {
   std::vector<double> values;
   for (int k = -300; k <= 300; k += 3) {
     const double x = stream.uniform(1.0, 10.0) * std::pow(10.0, k) * (stream.uniform() < 0.5 ? -1 : 1);
-    values.insert(values.end(), {x, stream.normal() * std::pow(10.0, k / 2), -x, stream.normal() * std::pow(10.0, -k / 3)});
+    values.insert(values.end(),
+                  {x, stream.normal() * std::pow(10.0, k / 2), -x, stream.normal() * std::pow(10.0, -k / 3)});
   }
   return values;
 }
@@ -37,12 +37,16 @@ std::vector<double> contributions() {
 // The rank that adds contribution i under partition scheme `scheme`.
 int owner(std::size_t i, int scheme, int ranks) {
   switch (scheme) {
-    case 0: return static_cast<int>(i % static_cast<std::size_t>(ranks));               // round robin
-    case 1: return owner_of(static_cast<std::int64_t>(contributions().size()), ranks, static_cast<std::int64_t>(i));  // blocks
-    case 2: return ranks - 1 - static_cast<int>(i % static_cast<std::size_t>(ranks));   // reversed
+    case 0:
+      return static_cast<int>(i % static_cast<std::size_t>(ranks));  // round robin
+    case 1:
+      return owner_of(static_cast<std::int64_t>(contributions().size()), ranks,
+                      static_cast<std::int64_t>(i));  // blocks
+    case 2:
+      return ranks - 1 - static_cast<int>(i % static_cast<std::size_t>(ranks));  // reversed
     default: {
       Stream stream(scheme, Purpose::training, static_cast<std::uint32_t>(i));
-      return static_cast<int>(stream.below(static_cast<std::uint32_t>(ranks)));        // scattered
+      return static_cast<int>(stream.below(static_cast<std::uint32_t>(ranks)));  // scattered
     }
   }
 }
@@ -157,15 +161,18 @@ TEST_F(DistributedUpdateRanks, CombinedGradientEqualsTheSerialOneToTheBit) {
   }
   Eigen::VectorXd independent(model.parameter_count());
   per_world.reduce(serial, std::span<double>(independent.data(), static_cast<std::size_t>(independent.size())));
-  EXPECT_EQ(std::memcmp(expected.data(), independent.data(), sizeof(double) * static_cast<std::size_t>(expected.size())), 0);
+  EXPECT_EQ(
+      std::memcmp(expected.data(), independent.data(), sizeof(double) * static_cast<std::size_t>(expected.size())), 0);
   // ... and it is the whole batch's gradient up to rounding.
   ppo_loss(model, small_ppo(), params, whole.samples, grad);
   EXPECT_LT((grad - expected).norm(), 1e-12 * expected.norm());
 
   for (bool lopsided : {false, true}) {
     PpoTrainer trainer(model, small_ppo(), params);
-    const Eigen::VectorXd combined = trainer.batch_gradient(world_rows(model, params, worlds_of(lopsided, rank, ranks)), collectives);
-    EXPECT_EQ(std::memcmp(combined.data(), expected.data(), sizeof(double) * static_cast<std::size_t>(expected.size())), 0)
+    const Eigen::VectorXd combined =
+        trainer.batch_gradient(world_rows(model, params, worlds_of(lopsided, rank, ranks)), collectives);
+    EXPECT_EQ(std::memcmp(combined.data(), expected.data(), sizeof(double) * static_cast<std::size_t>(expected.size())),
+              0)
         << ranks << " ranks, " << (lopsided ? "all worlds on the last rank" : "blocks");
   }
 }
@@ -182,7 +189,8 @@ TEST_F(DistributedUpdateRanks, UpdatesGiveTheSerialParametersStateAndStatistics)
   const PpoStats expected_second = serial_trainer.update(whole, 9, 2, serial, 0.5e-2);
 
   for (bool lopsided : {false, true}) {
-    const std::string where = std::to_string(ranks) + " ranks, " + (lopsided ? "all worlds on the last rank" : "blocks");
+    const std::string where =
+        std::to_string(ranks) + " ranks, " + (lopsided ? "all worlds on the last rank" : "blocks");
     PpoTrainer trainer(model, small_ppo(), params);
     LocalBatch local = world_rows(model, params, worlds_of(lopsided, rank, ranks));
     normalize_advantages(local.samples, collectives);

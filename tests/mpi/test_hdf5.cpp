@@ -1,6 +1,5 @@
 // Tests of the HDF5 wrapper under mpirun: collective writes at exclusive-scan offsets, growth, attributes, errors.
 #include <gtest/gtest.h>
-
 #include <mpi.h>
 #include <unistd.h>
 
@@ -51,15 +50,15 @@ class Hdf5Mpi : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* configured = std::getenv("MANYWORLDS_TEST_TMP");
-    const fs::path directory = configured != nullptr && *configured != '\0' ? fs::path(configured)
-                                                                             : fs::temp_directory_path();
+    const fs::path directory =
+        configured != nullptr && *configured != '\0' ? fs::path(configured) : fs::temp_directory_path();
     if (world_rank() == 0) fs::create_directories(directory);
     long pid = static_cast<long>(::getpid());
     MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    prefix_ = (directory / ("hdf5_" + std::to_string(world_size()) + "ranks_" + std::to_string(pid) + "_" +
-                            info->name()))
-                  .string();
+    prefix_ =
+        (directory / ("hdf5_" + std::to_string(world_size()) + "ranks_" + std::to_string(pid) + "_" + info->name()))
+            .string();
     MPI_Barrier(MPI_COMM_WORLD);
   }
   void TearDown() override {
@@ -89,9 +88,12 @@ void expect_collective(const h5::TransferReport& report, const std::string& what
 template <class T>
 T value_of(std::uint64_t row, std::uint64_t j, std::uint64_t salt) {
   const std::uint64_t code = (row * 31 + j * 7 + salt * 5) % 101;
-  if constexpr (std::is_floating_point_v<T>) return static_cast<T>(static_cast<double>(code) * 0.25 - 12.5);
-  else if constexpr (std::is_signed_v<T>) return static_cast<T>(static_cast<std::int64_t>(code) - 50);
-  else return static_cast<T>(code);
+  if constexpr (std::is_floating_point_v<T>)
+    return static_cast<T>(static_cast<double>(code) * 0.25 - 12.5);
+  else if constexpr (std::is_signed_v<T>)
+    return static_cast<T>(static_cast<std::int64_t>(code) - 50);
+  else
+    return static_cast<T>(code);
 }
 
 std::uint64_t row_size_of(const h5::Dims& inner) {
@@ -168,10 +170,9 @@ TEST_F(Hdf5Mpi, RowsAtExclusiveScanOffsetsOf1D2D3DDatasetsReadBackExactly) {
   }
   {
     const h5::File in = h5::File::open_parallel(path, MPI_COMM_WORLD, false);
-    check_every_dataset(in.root(), [](const h5::Group& group, auto type, const std::string& name,
-                                      const h5::Dims& inner, std::uint64_t salt) {
-      expect_all_rows<decltype(type)>(group, name, inner, salt);
-    });
+    check_every_dataset(in.root(),
+                        [](const h5::Group& group, auto type, const std::string& name, const h5::Dims& inner,
+                           std::uint64_t salt) { expect_all_rows<decltype(type)>(group, name, inner, salt); });
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == 0) {  // the same bytes through the serial driver
@@ -214,7 +215,8 @@ TEST_F(Hdf5Mpi, DeflateWorksWithCollectiveWritesOfChunksSharedBetweenRanks) {
     const h5::File out = h5::File::create_parallel(path, MPI_COMM_WORLD);
     const h5::Group root = out.root();
     // Chunks of 5 rows: rank boundaries (3, 0, 7, 9 rows) fall inside chunks.
-    write_my_rows<double>(root, "deflated_2d", {4}, 11, {.max_dims = {h5::unlimited, 4}, .chunk = {5, 4}, .deflate = 6});
+    write_my_rows<double>(root, "deflated_2d", {4}, 11,
+                          {.max_dims = {h5::unlimited, 4}, .chunk = {5, 4}, .deflate = 6});
     write_my_rows<std::int32_t>(root, "deflated_3d", {2, 3}, 12,
                                 {.max_dims = {h5::unlimited, 2, 3}, .chunk = {2, 2, 3}, .deflate = 1});
     write_my_rows<float>(root, "deflated_auto_chunks", {}, 13, {.deflate = 9});
@@ -240,11 +242,11 @@ void grow_over_iterations(const std::string& path, int deflate) {
   {
     const h5::File out = h5::File::create_parallel(path, MPI_COMM_WORLD);
     const h5::Group root = out.root();
-    const h5::Dataset returns = root.create_dataset<double>(
-        "returns", {0, static_cast<std::uint64_t>(worlds)},
-        {.max_dims = {h5::unlimited, static_cast<std::uint64_t>(worlds)},
-         .chunk = {1, static_cast<std::uint64_t>(worlds)},
-         .deflate = deflate});
+    const h5::Dataset returns =
+        root.create_dataset<double>("returns", {0, static_cast<std::uint64_t>(worlds)},
+                                    {.max_dims = {h5::unlimited, static_cast<std::uint64_t>(worlds)},
+                                     .chunk = {1, static_cast<std::uint64_t>(worlds)},
+                                     .deflate = deflate});
     const h5::Dataset batch = root.create_dataset<std::int64_t>(
         "batch", {0, 2}, {.max_dims = {h5::unlimited, 2}, .chunk = {8, 2}, .deflate = deflate});
     for (std::uint64_t it = 0; it < iterations; ++it) {
@@ -256,7 +258,8 @@ void grow_over_iterations(const std::string& path, int deflate) {
 
       const std::uint64_t mine_rows = batch_rows(world_rank(), it);
       const auto total = static_cast<std::uint64_t>(sum_over_ranks(static_cast<std::int64_t>(mine_rows)));
-      const std::uint64_t first = batch_total + static_cast<std::uint64_t>(exclusive_scan(static_cast<std::int64_t>(mine_rows)));
+      const std::uint64_t first =
+          batch_total + static_cast<std::uint64_t>(exclusive_scan(static_cast<std::int64_t>(mine_rows)));
       batch.extend_rows(batch_total + total);
       const std::vector<std::int64_t> rows = rows_of<std::int64_t>(first, mine_rows, 2, 22);
       expect_collective(batch.write_rows<std::int64_t>(first, mine_rows, std::span<const std::int64_t>(rows)),

@@ -1,13 +1,13 @@
-// Under real mpirun: batches, weights and event types byte-identical to a serial draw; bytes moved O(worlds), not O(experiences).
+// Under real mpirun: batches, weights and event types byte-identical to a serial draw; bytes moved O(worlds), not
+// O(experiences).
 #include <gtest/gtest.h>
 
+#include <boost/mpi/communicator.hpp>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/core/collectives.hpp"
 #include "manyworlds/core/config.hpp"
@@ -37,7 +37,8 @@ Experience synthetic_experience(std::int64_t world, int index, int size) {
   e.world = static_cast<std::int32_t>(world);
   e.episode = index / steps_per_episode;
   e.step = index % steps_per_episode;
-  for (int k = 0; k < obs_dim; ++k) e.obs[static_cast<std::size_t>(k)] = static_cast<float>(world * 100 + index + k) * 0.01f;
+  for (int k = 0; k < obs_dim; ++k)
+    e.obs[static_cast<std::size_t>(k)] = static_cast<float>(world * 100 + index + k) * 0.01f;
   const int mix = static_cast<int>((world * 31 + index * 17) % 10);
   const bool crisis = world % 7 == 3 || (world % 7 != 5 && mix < 2);
   const bool done = e.step == steps_per_episode - 1 || index + 1 == size;
@@ -62,7 +63,8 @@ LocalPopulation population_of(int parts, int part, int scale) {
   for (std::int64_t world = block.begin; world < block.end; ++world) {
     WorldSlice slice{world, static_cast<std::int64_t>(population.experiences.size()), 0};
     const int size = world_size(world, scale);
-    for (int index = 0; index < size; ++index) population.experiences.push_back(synthetic_experience(world, index, size));
+    for (int index = 0; index < size; ++index)
+      population.experiences.push_back(synthetic_experience(world, index, size));
     slice.end = static_cast<std::int64_t>(population.experiences.size());
     population.worlds.push_back(slice);
   }
@@ -116,7 +118,8 @@ class SamplerRanks : public ::testing::Test {
 
 TEST_F(SamplerRanks, EventTypesAndIdentificationCountsMatchTheSerialRun) {
   LocalPopulation local = population_of(ranks, rank, 1);
-  const IdentificationCounts counts = EventTyper(event_config(), tag_vocabulary).classify(local.experiences, collectives);
+  const IdentificationCounts counts =
+      EventTyper(event_config(), tag_vocabulary).classify(local.experiences, collectives);
   const auto gathered = collectives.gather(local.experiences);
   if (rank != 0) return;
   LocalPopulation all = population_of(1, 0, 1);
@@ -141,8 +144,8 @@ TEST_F(SamplerRanks, BatchesAreByteIdenticalToASerialDrawForEveryMode) {
       const SampledBatch batch = sampler.draw(local.experiences, local.worlds, iteration, beta, collectives);
       const auto rows = collectives.gather(batch.rows);
       const auto summaries = collectives.gather(std::vector<DrawSummary>{batch.summary});
-      const auto first_rows = collectives.gather(std::vector<std::int64_t>{batch.first_row,
-                                                                           static_cast<std::int64_t>(batch.rows.size())});
+      const auto first_rows =
+          collectives.gather(std::vector<std::int64_t>{batch.first_row, static_cast<std::int64_t>(batch.rows.size())});
       if (rank != 0) continue;
       SerialCollectives serial;
       const SampledBatch reference = sampler.draw(all.experiences, all.worlds, iteration, beta, serial);

@@ -16,8 +16,8 @@
 namespace manyworlds {
 namespace {
 
-const std::vector<std::string> vocabulary{"family", "crisis", "price", "urgent", "emergency", "research",
-                                          "high_priority"};
+const std::vector<std::string> vocabulary{"family",    "crisis",   "price",        "urgent",
+                                          "emergency", "research", "high_priority"};
 
 bool is_crisis(const Experience& e) { return e.event_type == static_cast<std::uint8_t>(EventType::crisis); }
 
@@ -54,8 +54,8 @@ TEST(EventTyper, UnknownKeywordIsAnInputErrorNamingItAndTheKnownTags) {
 
 // Every combination of (ground truth, keyword tag, value above the median), five times.
 std::vector<Experience> all_combinations() {
-  const std::uint32_t keyword_bit = 1u << 3;   // "urgent"
-  const std::uint32_t other_bit = 1u << 5;     // "research": not a keyword
+  const std::uint32_t keyword_bit = 1u << 3;  // "urgent"
+  const std::uint32_t other_bit = 1u << 5;    // "research": not a keyword
   std::vector<Experience> experiences;
   for (int copy = 0; copy < 5; ++copy)
     for (int combination = 0; combination < 8; ++combination) {
@@ -82,7 +82,8 @@ TEST(EventTyper, PrecedenceDecidesWhichSourceNamesACrisis) {
       {{ground_truth, keywords}, [](bool t, bool, bool) { return t; }, "truth first decides both ways"},
       {{keywords, ground_truth}, [](bool t, bool k, bool) { return k || t; }, "a keyword, else the truth"},
       {{keywords, value_percentile}, [](bool, bool k, bool h) { return k || h; }, "a keyword or a high value"},
-      {{value_percentile, ground_truth, keywords}, [](bool t, bool, bool h) { return h || t; },
+      {{value_percentile, ground_truth, keywords},
+       [](bool t, bool, bool h) { return h || t; },
        "a high value, else the truth (keywords never reached)"},
       {{keywords, value_percentile, ground_truth}, [](bool t, bool k, bool h) { return k || h || t; }, "any"},
   };
@@ -144,7 +145,8 @@ TEST(GlobalValuePercentile, IsTheExactOrderStatisticOfASortedReference) {
 
 TEST(GlobalValuePercentile, TopTenPercentOfDistinctValuesIsExactlyTenPercent) {
   std::vector<Experience> experiences;
-  for (int i = 0; i < 50; ++i) experiences.push_back(experience_with(false, 0, static_cast<float>((i * 13) % 50) * 0.1f));
+  for (int i = 0; i < 50; ++i)
+    experiences.push_back(experience_with(false, 0, static_cast<float>((i * 13) % 50) * 0.1f));
   EventTypeSection config;
   config.precedence = {EventSource::value_percentile};
   config.value_percentile = 90.0;

@@ -84,7 +84,8 @@ TEST(ExactSum, MatchesACorrectlyRoundedIntegerReference) {
     int128 scaled = 0;
     const int count = 1 + static_cast<int>(stream.below(12));
     for (int i = 0; i < count; ++i) {
-      const auto mantissa = static_cast<std::int64_t>((static_cast<std::uint64_t>(stream.next_u32()) << 21) ^ stream.next_u32());
+      const auto mantissa =
+          static_cast<std::int64_t>((static_cast<std::uint64_t>(stream.next_u32()) << 21) ^ stream.next_u32());
       const std::int64_t m = (stream.below(2) == 0 ? 1 : -1) * (mantissa & ((std::int64_t{1} << 53) - 1));
       const int e = static_cast<int>(stream.below(71)) - 60;
       values.push_back(std::ldexp(static_cast<double>(m), e));
@@ -96,7 +97,7 @@ TEST(ExactSum, MatchesACorrectlyRoundedIntegerReference) {
 }
 
 TEST(ExactSum, RoundsHalfwayCasesToEven) {
-  const double two53 = 9007199254740992.0;  // 2^53: from here on the spacing of doubles is 2
+  const double two53 = 9007199254740992.0;                    // 2^53: from here on the spacing of doubles is 2
   EXPECT_EQ(exact_sum({two53, 1.0}), two53);                  // tie, 2^53 is even
   EXPECT_EQ(exact_sum({two53, 3.0}), two53 + 4.0);            // tie, 2^53 + 4 is even
   EXPECT_EQ(exact_sum({two53, 1.0, 0x1p-100}), two53 + 2.0);  // just above the tie
@@ -108,7 +109,8 @@ TEST(ExactSum, RoundsHalfwayCasesToEven) {
 TEST(ExactSum, SubnormalsZerosAndNonFiniteValues) {
   const double tiny = std::numeric_limits<double>::denorm_min();
   EXPECT_EQ(exact_sum({tiny, tiny, tiny}), 3 * tiny);
-  EXPECT_EQ(exact_sum({std::numeric_limits<double>::min(), -tiny}), std::nextafter(std::numeric_limits<double>::min(), 0.0));
+  EXPECT_EQ(exact_sum({std::numeric_limits<double>::min(), -tiny}),
+            std::nextafter(std::numeric_limits<double>::min(), 0.0));
   EXPECT_EQ(bits(exact_sum({})), bits(0.0));
   EXPECT_EQ(bits(exact_sum({-0.0, -0.0})), bits(0.0));
   EXPECT_EQ(bits(exact_sum({2.5, -2.5})), bits(0.0));

@@ -1,4 +1,5 @@
-// Statistical proofs of the importance sampler: target distribution, unbiased weights, inclusion probabilities, ESS, shares.
+// Statistical proofs of the importance sampler: target distribution, unbiased weights, inclusion probabilities, ESS,
+// shares.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,7 +70,7 @@ struct ChiSquareResult {
   double statistic = 0;
   int degrees_of_freedom = 0;
   double p_value = 1;
-  double smallest_expected = 0;   // Pearson's approximation needs this >= 5
+  double smallest_expected = 0;  // Pearson's approximation needs this >= 5
 };
 
 // Pearson's goodness of fit of `observed` counts against cell `probabilities` (summing to 1).
@@ -153,7 +154,7 @@ constexpr int steps_per_episode = 5;
 
 struct Population {
   std::vector<Experience> experiences;
-  std::vector<WorldSlice> worlds;   // world id == its index here
+  std::vector<WorldSlice> worlds;  // world id == its index here
 
   std::size_t index_of(const Experience& e) const {
     return static_cast<std::size_t>(worlds[static_cast<std::size_t>(e.world)].begin + e.episode * steps_per_episode +
@@ -260,8 +261,7 @@ double sum_of(std::span<const double> values) { return std::accumulate(values.be
 
 // Calls `visit(batch)` for the batches of iterations 0 .. batches - 1 (one process).
 template <class Visit>
-void for_each_batch(const BatchSampler& sampler, const Population& population, int batches, double beta,
-                    Visit visit) {
+void for_each_batch(const BatchSampler& sampler, const Population& population, int batches, double beta, Visit visit) {
   SerialCollectives serial;
   for (int iteration = 0; iteration < batches; ++iteration)
     visit(sampler.draw(population.experiences, population.worlds, iteration, beta, serial));
@@ -384,7 +384,7 @@ TEST(SamplerProportional, BatchCrisisShareMatchesTheFormulaNotTheSeedClaim) {
   const Population population = two_type_population(100, 900, 10);
   struct Expectation {
     double alpha;
-    double stated;   // the figure, to 3 decimals
+    double stated;  // the figure, to 3 decimals
   };
   for (const Expectation& expectation : {Expectation{1.0, 0.357}, Expectation{0.6, 0.226}}) {
     const double alpha = expectation.alpha;
@@ -432,8 +432,8 @@ struct BiasZScores {
 // z-scores of the mean over `batches` batches of the estimates (1/B) sum w_i x_i against the
 // population means, for x = reward and each gradient component. Batches of different iterations
 // are independent, so z ~ N(0, 1) when the estimator is unbiased.
-BiasZScores weighted_mean_z_scores(const BatchSampler& sampler, const Population& population, int batches,
-                                   double beta, const WeightRule& weight_of) {
+BiasZScores weighted_mean_z_scores(const BatchSampler& sampler, const Population& population, int batches, double beta,
+                                   const WeightRule& weight_of) {
   double reward_truth = 0;
   std::array<double, 3> gradient_truth{};
   for (const Experience& e : population.experiences) {
@@ -474,15 +474,19 @@ void expect_unbiased(SamplingMode mode, std::uint64_t seed, const char* name) {
   const Population population = mixed_population();
   const BatchSampler sampler(mixed_config(mode), seed);
   const BiasZScores z = weighted_mean_z_scores(sampler, population, unbiasedness_batches, 1.0, sampler_weight);
-  std::cout << "[ stats    ] " << name << ": z(reward) = " << z.reward << ", z(gradient) = " << z.gradient[0]
-            << ", " << z.gradient[1] << ", " << z.gradient[2] << "\n";
+  std::cout << "[ stats    ] " << name << ": z(reward) = " << z.reward << ", z(gradient) = " << z.gradient[0] << ", "
+            << z.gradient[1] << ", " << z.gradient[2] << "\n";
   EXPECT_LT(std::fabs(z.reward), unbiased_z_limit);
   for (double gz : z.gradient) EXPECT_LT(std::fabs(gz), unbiased_z_limit);
 }
 
-TEST(SamplerUnbiased, ProportionalWithBetaOne) { expect_unbiased(SamplingMode::proportional, 41, "proportional beta 1"); }
+TEST(SamplerUnbiased, ProportionalWithBetaOne) {
+  expect_unbiased(SamplingMode::proportional, 41, "proportional beta 1");
+}
 TEST(SamplerUnbiased, Stratified) { expect_unbiased(SamplingMode::stratified, 42, "stratified"); }
-TEST(SamplerUnbiased, WithoutReplacement) { expect_unbiased(SamplingMode::without_replacement, 43, "without replacement"); }
+TEST(SamplerUnbiased, WithoutReplacement) {
+  expect_unbiased(SamplingMode::without_replacement, 43, "without replacement");
+}
 
 TEST(SamplerUnbiasedNegativeControl, ProportionalWithBetaBelowOneIsCaught) {
   // PER's beta = 0.4 under-corrects, so the high-reward, high-priority rows dominate: the same
@@ -611,8 +615,8 @@ TEST(SamplerWithoutReplacement, InclusionFrequenciesMatchExactProbabilitiesAndWe
   const BatchSampler sampler(config, 51);
   constexpr int iterations = 20000;
   std::vector<std::int64_t> included(scores.size(), 0);
-  std::vector<RunningMean> horvitz_thompson(scores.size());     // 1{i in S} * N w_i / B: mean 1 if unbiased
-  std::vector<RunningMean> naive_horvitz_thompson(scores.size()); // 1{i in S} / (B P(i)): the wrong factor
+  std::vector<RunningMean> horvitz_thompson(scores.size());        // 1{i in S} * N w_i / B: mean 1 if unbiased
+  std::vector<RunningMean> naive_horvitz_thompson(scores.size());  // 1{i in S} / (B P(i)): the wrong factor
   const double total = sum_of(scores);
   for_each_batch(sampler, population, iterations, 1.0, [&](const SampledBatch& batch) {
     ASSERT_EQ(batch.rows.size(), 2u);

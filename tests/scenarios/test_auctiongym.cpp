@@ -1,4 +1,5 @@
-// Tests of the AuctionGym-compatible scenario: job file, catalogue, ziggurat normals, oracle bids, auctions, statistics.
+// Tests of the AuctionGym-compatible scenario: job file, catalogue, ziggurat normals, oracle bids, auctions,
+// statistics.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,7 +42,8 @@ Bid reference_oracle(const Catalogue& catalogue, int bidder, const std::vector<d
     const auto item = static_cast<std::size_t>(bidder * catalogue.items + i);
     double z = 0;
     for (int d = 0; d < catalogue.dimensions; ++d)
-      z += context[static_cast<std::size_t>(d)] * catalogue.embeddings[item * static_cast<std::size_t>(catalogue.dimensions) + static_cast<std::size_t>(d)];
+      z += context[static_cast<std::size_t>(d)] *
+           catalogue.embeddings[item * static_cast<std::size_t>(catalogue.dimensions) + static_cast<std::size_t>(d)];
     z += catalogue.intercepts[item];
     const double ctr = sigmoid(z);
     const double bid = catalogue.values[item] * ctr;
@@ -60,14 +62,14 @@ bool same_bits(const RoundStats& a, const RoundStats& b) {
 TEST(AuctionGymJob, ShippedJobMirrorsAuctionGymSpOracleConfig) {
   const Scenario s = load_scenario(job_path);
   EXPECT_EQ(s.seed, 0u);
-  EXPECT_EQ(s.rounds, 20);                    // num_iter
-  EXPECT_EQ(s.auctions_per_round, 10000);     // rounds_per_iter
-  EXPECT_EQ(s.bidders, 6);                    // num_copies
-  EXPECT_EQ(s.items_per_bidder, 12);          // num_items
-  EXPECT_EQ(s.dimensions, 5);                 // embedding_size
-  EXPECT_EQ(s.observed_dimensions, 4);        // obs_embedding_size
-  EXPECT_EQ(s.participants, 2);               // num_participants_per_round
-  EXPECT_EQ(s.embedding_sd, 1.0);             // embedding_var
+  EXPECT_EQ(s.rounds, 20);                 // num_iter
+  EXPECT_EQ(s.auctions_per_round, 10000);  // rounds_per_iter
+  EXPECT_EQ(s.bidders, 6);                 // num_copies
+  EXPECT_EQ(s.items_per_bidder, 12);       // num_items
+  EXPECT_EQ(s.dimensions, 5);              // embedding_size
+  EXPECT_EQ(s.observed_dimensions, 4);     // obs_embedding_size
+  EXPECT_EQ(s.participants, 2);            // num_participants_per_round
+  EXPECT_EQ(s.embedding_sd, 1.0);          // embedding_var
   EXPECT_EQ(s.intercept_min, -4.0);
   EXPECT_EQ(s.intercept_max, -3.0);
   EXPECT_EQ(s.value_log_mean, 0.1);
@@ -88,8 +90,9 @@ TEST(AuctionGymJob, UnknownKeysAndTablesAreRejectedWithTheNearestKey) {
 TEST(AuctionGymJob, RangesAndCrossKeyRulesAreChecked) {
   EXPECT_NE(parse_error(job_text("intercept_min = -2.0\nintercept_max = -3.0")).find("'market.intercept_max' is below"),
             std::string::npos);
-  EXPECT_NE(parse_error(job_text("bidders = 3\nparticipants_per_auction = 4")).find("'market.participants_per_auction'"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error(job_text("bidders = 3\nparticipants_per_auction = 4")).find("'market.participants_per_auction'"),
+      std::string::npos);
   EXPECT_NE(parse_error(job_text("participants_per_auction = 1")).find("out of range"), std::string::npos);
   EXPECT_NE(parse_error(job_text("observed_dimensions = 6")).find("'market.observed_dimensions'"), std::string::npos);
   EXPECT_NE(parse_error(job_text("embedding_sd = 0")).find("'market.embedding_sd'"), std::string::npos);
@@ -99,16 +102,19 @@ TEST(AuctionGymJob, RangesAndCrossKeyRulesAreChecked) {
 
 TEST(AuctionGymJob, ExplicitCatalogueIsCheckedAndUsedVerbatim) {
   const std::string market = "bidders = 2\nitems_per_bidder = 2\nembedding_dimensions = 1\nobserved_dimensions = 1";
-  const std::string good = "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 2, 0.5, 1.5]\n";
+  const std::string good =
+      "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 2, 0.5, 1.5]\n";
   const Scenario s = parse_scenario(job_text(market, good), "job.toml");
   const Catalogue c = make_catalogue(s);
   EXPECT_EQ(c.embeddings, (std::vector<double>{0.5, -1, 2, 0}));
   EXPECT_EQ(c.intercepts, (std::vector<double>{-3, -3.5, -4, -3.25}));
   EXPECT_EQ(c.values, (std::vector<double>{1, 2, 0.5, 1.5}));
-  const std::string short_values = "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 2]\n";
+  const std::string short_values =
+      "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 2]\n";
   EXPECT_NE(parse_error(job_text(market, short_values)).find("'catalogue.values' has 2 numbers but needs 4"),
             std::string::npos);
-  const std::string zero_value = "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 0, 1, 1]\n";
+  const std::string zero_value =
+      "[catalogue]\nembeddings = [0.5, -1, 2, 0]\nintercepts = [-3, -3.5, -4, -3.25]\nvalues = [1, 0, 1, 1]\n";
   EXPECT_NE(parse_error(job_text(market, zero_value)).find("'catalogue.values'"), std::string::npos);
 }
 
@@ -435,7 +441,8 @@ TEST(AuctionGymStatistics, SumsAreTheAuctionsOutcomesPaidPerImpression) {
     t.expected_gross_utility += won.bid;
     t.ctr_sum += won.ctr;
     t.clicks += o.click ? 1 : 0;
-    t.gross_utility += o.click ? catalogue.values[static_cast<std::size_t>(won.bidder * s.items_per_bidder + won.item)] : 0.0;
+    t.gross_utility +=
+        o.click ? catalogue.values[static_cast<std::size_t>(won.bidder * s.items_per_bidder + won.item)] : 0.0;
   }
   expected.auctions = auctions;
   EXPECT_TRUE(same_bits(stats, expected));
@@ -444,7 +451,7 @@ TEST(AuctionGymStatistics, SumsAreTheAuctionsOutcomesPaidPerImpression) {
   for (const BidderTotals& t : stats.bidders) {
     participations += t.participations;
     wins += t.wins;
-    EXPECT_EQ(t.underbid_regret, 0.0);  // truthful bidders in a second-price auction never regret
+    EXPECT_EQ(t.underbid_regret, 0.0);             // truthful bidders in a second-price auction never regret
     EXPECT_LE(t.spend, t.expected_gross_utility);  // price <= own bid = value x CTR on every win
     // Every bidder takes part in 1/3 of the auctions (2 of 6): within 5 binomial SE.
     EXPECT_NEAR(static_cast<double>(t.participations), auctions / 3.0, 5 * std::sqrt(auctions * (1.0 / 3) * (2.0 / 3)));

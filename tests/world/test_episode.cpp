@@ -13,9 +13,9 @@
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/observation.hpp"
 #include "manyworlds/world/priors.hpp"
-#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
+#include "world_test_support.hpp"
 
 namespace manyworlds {
 namespace {
@@ -23,8 +23,6 @@ namespace {
 using testing_support::default_priors;
 using testing_support::default_priors_path;
 using testing_support::NoisyConstantBid;
-
-
 
 // What an experience must agree with, copied from its auction's record.
 struct RecordSummary {
@@ -39,7 +37,9 @@ struct RecordSummary {
 class InvariantChecker : public AuctionObserver {
  public:
   InvariantChecker(const Priors& priors, const World& world, double horizon_hours)
-      : priors_(priors), world_(world), horizon_hours_(horizon_hours),
+      : priors_(priors),
+        world_(world),
+        horizon_hours_(horizon_hours),
         competitor_clicked_spend_(world.params().competitors.size(), 0.0) {}
 
   void on_auction(const AuctionRecord& r) override {
@@ -72,10 +72,12 @@ class InvariantChecker : public AuctionObserver {
       // this is the last filled slot with more eligible bidders below it.
       const bool next_known = k + 1 < r.filled_slots || r.eligible_bidders == r.filled_slots;
       if (next_known) {
-        const double next_score =
-            k + 1 < r.filled_slots ? r.slots[static_cast<std::size_t>(k + 1)].bid * r.slots[static_cast<std::size_t>(k + 1)].quality : 0.0;
+        const double next_score = k + 1 < r.filled_slots ? r.slots[static_cast<std::size_t>(k + 1)].bid *
+                                                               r.slots[static_cast<std::size_t>(k + 1)].quality
+                                                         : 0.0;
         const double expected = std::min(s.bid, std::max(reserve, next_score / s.quality));
-        check(std::fabs(s.price - expected) <= 1e-12 * expected, "GSP price = max(reserve, next score / quality) capped at bid");
+        check(std::fabs(s.price - expected) <= 1e-12 * expected,
+              "GSP price = max(reserve, next score / quality) capped at bid");
         ++gsp_checks;
       }
       if (s.bidder >= 0 && s.clicked) competitor_clicked_spend_[static_cast<std::size_t>(s.bidder)] += s.price;
@@ -245,7 +247,8 @@ TEST(EpisodeInvariants, HoldInEveryAuction) {
       EXPECT_NEAR(stats.reward, stats.conversion_value - stats.spend, 1e-9 * std::max(1.0, stats.conversion_value));
       // The experiences' expected rewards add up to the episode's expected return (float rounding per step).
       const double expected_return = stats.expected_value - stats.expected_spend;
-      EXPECT_NEAR(expected_reward, expected_return, 1e-5 * static_cast<double>(out.size()) + 1e-4 * std::fabs(expected_return));
+      EXPECT_NEAR(expected_reward, expected_return,
+                  1e-5 * static_cast<double>(out.size()) + 1e-4 * std::fabs(expected_return));
     }
   }
   // The invariants were exercised, not vacuous: many slots, exact GSP prices, conversions outside the window,
@@ -350,7 +353,8 @@ TEST(EpisodeInvariants, AFullBufferIsARuntimeFailure) {
     world.run_episode(0, policy, out, 10);
     ADD_FAILURE() << "an episode of more than 10 decisions fitted into 10";
   } catch (const RuntimeFailure& error) {
-    EXPECT_NE(std::string(error.what()).find("experience buffer full (10 experiences"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("experience buffer full (10 experiences"), std::string::npos)
+        << error.what();
   }
   EXPECT_EQ(out.size(), 10u);
 }
@@ -384,7 +388,8 @@ TEST(EpisodeCoverage, EveryCategoryOccursAndIsExercised) {
       for (int k = 0; k < r.filled_slots; ++k) {
         const SlotOutcome& s = r.slots[static_cast<std::size_t>(k)];
         if (s.bidder < 0) continue;
-        const auto strategy = static_cast<std::size_t>(params->competitors[static_cast<std::size_t>(s.bidder)].strategy);
+        const auto strategy =
+            static_cast<std::size_t>(params->competitors[static_cast<std::size_t>(s.bidder)].strategy);
         ++strategy_shown[strategy];
         if (s.clicked) {
           ++strategy_clicks[strategy];

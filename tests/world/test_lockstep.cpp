@@ -1,4 +1,5 @@
-// Tests of lockstep worlds: bitwise the experiences and statistics of world-by-world episodes, stateful strategies per lane, capacity.
+// Tests of lockstep worlds: bitwise the experiences and statistics of world-by-world episodes, stateful strategies per
+// lane, capacity.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -58,9 +59,9 @@ bool same_bytes(const std::vector<Experience>& a, const std::vector<Experience>&
 bool same_stats(const EpisodeStats& a, const EpisodeStats& b) {
   return a.queries == b.queries && a.decisions == b.decisions && a.crisis_decisions == b.crisis_decisions &&
          a.impressions == b.impressions && a.clicks == b.clicks && a.conversions == b.conversions &&
-         a.crisis_conversions == b.crisis_conversions && a.spend == b.spend && a.conversion_value == b.conversion_value &&
-         a.crisis_value == b.crisis_value && a.reward == b.reward && a.budget == b.budget &&
-         a.expected_value == b.expected_value && a.expected_spend == b.expected_spend;
+         a.crisis_conversions == b.crisis_conversions && a.spend == b.spend &&
+         a.conversion_value == b.conversion_value && a.crisis_value == b.crisis_value && a.reward == b.reward &&
+         a.budget == b.budget && a.expected_value == b.expected_value && a.expected_spend == b.expected_spend;
 }
 
 TEST(Lockstep, StatefulStrategiesPerLaneGiveTheWorldByWorldBytes) {
@@ -101,7 +102,8 @@ TEST(Lockstep, StatefulStrategiesPerLaneGiveTheWorldByWorldBytes) {
     EXPECT_TRUE(same_bytes(out, expected)) << lanes << " lanes";
     for (std::size_t w = 0; w < worlds.size(); ++w) {
       ASSERT_EQ(stats[w].size(), static_cast<std::size_t>(episodes));
-      for (int e = 0; e < episodes; ++e) EXPECT_TRUE(same_stats(stats[w][e], expected_stats[w][e])) << lanes << " lanes";
+      for (int e = 0; e < episodes; ++e)
+        EXPECT_TRUE(same_stats(stats[w][e], expected_stats[w][e])) << lanes << " lanes";
     }
     // A second run of the same object (warm buffers) on later episodes matches, too.
     std::vector<Experience> again;
@@ -144,7 +146,8 @@ TEST(Lockstep, AFullBufferIsTheSameRuntimeFailureAsWorldByWorld) {
     run(total - 1);
     FAIL() << "no failure with a buffer one row too small";
   } catch (const RuntimeFailure& failure) {
-    EXPECT_NE(std::string(failure.what()).find("experience buffer full (" + std::to_string(total - 1)), std::string::npos)
+    EXPECT_NE(std::string(failure.what()).find("experience buffer full (" + std::to_string(total - 1)),
+              std::string::npos)
         << failure.what();
   }
 }

@@ -1,4 +1,5 @@
-// The job and priors parsers on the fuzzing corpus and on the inputs fuzzing found: a result or an InputError, never a crash.
+// The job and priors parsers on the fuzzing corpus and on the inputs fuzzing found: a result or an InputError, never a
+// crash.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -30,11 +31,15 @@ int parse_folder(const std::filesystem::path& folder, Parse parse) {
 }
 
 TEST(ParserRobustness, SeedCorpusOfJobsParsesOrFailsCleanly) {
-  EXPECT_GE(parse_folder(fuzz_dir / "corpus" / "job", [](const std::string& t, const std::string& f) { parse_job(t, f); }), 5);
+  EXPECT_GE(
+      parse_folder(fuzz_dir / "corpus" / "job", [](const std::string& t, const std::string& f) { parse_job(t, f); }),
+      5);
 }
 
 TEST(ParserRobustness, SeedCorpusOfPriorsParsesOrFailsCleanly) {
-  EXPECT_GE(parse_folder(fuzz_dir / "corpus" / "priors", [](const std::string& t, const std::string& f) { parse_priors(t, f); }), 1);
+  EXPECT_GE(parse_folder(fuzz_dir / "corpus" / "priors",
+                         [](const std::string& t, const std::string& f) { parse_priors(t, f); }),
+            1);
 }
 
 // Inputs fuzzing found crashes with (fuzz/regressions/): each now parses or is refused with an InputError.
@@ -47,7 +52,8 @@ TEST(ParserRobustness, InputsThatCrashedOnceFailCleanly) {
 
 // Found by fuzz/fuzz_job: toml11 3.7 reads out of bounds reporting invalid UTF-8 in a literal-string key.
 TEST(ParserRobustness, InvalidUtf8IsRefusedBeforeToml11SeesIt) {
-  const std::string text = read_text_file((fuzz_dir / "regressions" / "job" / "invalid-utf8-literal-string-key").string());
+  const std::string text =
+      read_text_file((fuzz_dir / "regressions" / "job" / "invalid-utf8-literal-string-key").string());
   try {
     parse_job(text, "bad.toml");
     FAIL() << "accepted";
@@ -56,7 +62,8 @@ TEST(ParserRobustness, InvalidUtf8IsRefusedBeforeToml11SeesIt) {
   }
   EXPECT_THROW(parse_job("[run]\nname = \"\xC0\xAF\"\n", "overlong.toml"), InputError);
   EXPECT_THROW(parse_job("[run]\nname = \"\xED\xA0\x80\"\n", "surrogate.toml"), InputError);
-  const JobConfig job = parse_job("[run]\nname = \"Z\xC3\xBCrich \xF0\x9F\x8C\x8D\"\nworlds = 4\n[world]\npriors = 'p.toml'\n", "utf8.toml");
+  const JobConfig job = parse_job(
+      "[run]\nname = \"Z\xC3\xBCrich \xF0\x9F\x8C\x8D\"\nworlds = 4\n[world]\npriors = 'p.toml'\n", "utf8.toml");
   EXPECT_EQ(job.run.name, "Z\xC3\xBCrich \xF0\x9F\x8C\x8D");
 }
 
@@ -78,8 +85,8 @@ TEST(ParserRobustness, DeeplyNestedInlineTablesAreRefusedInPriorsToo) {
 
 TEST(ParserRobustness, BracketsInsideStringsAndCommentsDoNotCount) {
   const std::string brackets(200, '[');
-  const std::string text = "# " + brackets + "\n[run]\nname = \"" + brackets + "\"\nworlds = 4\n[world]\npriors = '''" +
-                           brackets + "'''\n";
+  const std::string text =
+      "# " + brackets + "\n[run]\nname = \"" + brackets + "\"\nworlds = 4\n[world]\npriors = '''" + brackets + "'''\n";
   const JobConfig job = parse_job(text, "strings.toml");
   EXPECT_EQ(job.run.name, brackets);
   EXPECT_EQ(job.world.priors, brackets);

@@ -29,7 +29,8 @@ std::string mutated(const std::string& from, const std::string& to, int* line = 
   EXPECT_NE(at, std::string::npos) << "not in the default priors: " << from;
   EXPECT_EQ(text.find(from, at + 1), std::string::npos) << "occurs twice in the default priors: " << from;
   if (at == std::string::npos) return text;
-  if (line != nullptr) *line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+  if (line != nullptr)
+    *line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
   return text.substr(0, at) + to + text.substr(at + from.size());
 }
 
@@ -191,32 +192,38 @@ TEST(PriorsDistribution, SamplesFollowTheirSpecification) {
 TEST(PriorsErrors, UnknownKeysNameTheNearestKey) {
   int line = 0;
   std::string text = mutated("activity_shape = 2.0", "activity_shape = 2.0\nactivity_shap = 1.5", &line);
-  EXPECT_EQ(refusal(text), at_line(line + 1) +
-                               "'population.activity_shap' is not a valid key; did you mean 'population.activity_shape'?");
+  EXPECT_EQ(
+      refusal(text),
+      at_line(line + 1) + "'population.activity_shap' is not a valid key; did you mean 'population.activity_shape'?");
   text = mutated("cvr = 0.047", "cvr = 0.047\ncvrr = 0.05", &line);
-  EXPECT_EQ(refusal(text), at_line(line + 1) +
-                               "'segments.crisis_parent.cvrr' is not a valid key; did you mean 'segments.crisis_parent.cvr'?");
+  EXPECT_EQ(refusal(text),
+            at_line(line + 1) +
+                "'segments.crisis_parent.cvrr' is not a valid key; did you mean 'segments.crisis_parent.cvr'?");
   text = mutated("format = \"manyworlds-priors\"", "format = \"manyworlds-priors\"\nverison = 1", &line);
   EXPECT_EQ(refusal(text), at_line(line + 1) + "'verison' is not a valid key; did you mean 'version'?");
   // Inside a distribution's table.
   text = mutated("reserve_price = { dist = \"lognormal\", median = 0.25, sigma = 0.3 }",
                  "reserve_price = { dist = \"lognormal\", median = 0.25, sigmaa = 0.3, sigma = 0.3 }", &line);
-  EXPECT_EQ(refusal(text),
-            at_line(line) + "'auction.reserve_price.sigmaa' is not a valid key; did you mean 'auction.reserve_price.sigma'?");
+  EXPECT_EQ(
+      refusal(text),
+      at_line(line) + "'auction.reserve_price.sigmaa' is not a valid key; did you mean 'auction.reserve_price.sigma'?");
 }
 
 TEST(PriorsErrors, SharesMustSumToOne) {
-  EXPECT_NE(refusal(mutated("share = 0.10\n", "share = 0.20\n")).find("'segments' values sum to 1.100000, but must sum to 1"),
-            std::string::npos);
-  EXPECT_NE(refusal(mutated("share = 0.45", "share = 0.40")).find("'devices' values sum to 0.950000, but must sum to 1"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(mutated("share = 0.10\n", "share = 0.20\n")).find("'segments' values sum to 1.100000, but must sum to 1"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal(mutated("share = 0.45", "share = 0.40")).find("'devices' values sum to 0.950000, but must sum to 1"),
+      std::string::npos);
   const std::string mix = "query_mix = { brand = 0.12, generic = 0.25, competitor_brand = 0.06, crisis_intent = 0.57 }";
   expect_refused(mix, "query_mix = { brand = 0.12, generic = 0.25, competitor_brand = 0.06, crisis_intent = 0.50 }",
                  "'segments.crisis_parent.query_mix' values sum to 0.930000, but must sum to 1");
   EXPECT_NE(refusal(mutated("probability = 0.2\nbid_multiplier = 1.35", "probability = 0.3\nbid_multiplier = 1.35"))
                 .find("'competitors.strategies' values sum to 1.100000, but must sum to 1"),
             std::string::npos);
-  EXPECT_NE(refusal(mutated("probability = 0.28", "probability = 0.27")).find("'world_types' values sum to 0.990000, but must sum to 1"),
+  EXPECT_NE(refusal(mutated("probability = 0.28", "probability = 0.27"))
+                .find("'world_types' values sum to 0.990000, but must sum to 1"),
             std::string::npos);
 }
 
@@ -240,8 +247,7 @@ TEST(PriorsErrors, BadDistributionSpecsAreRefused) {
                  "'auction.reserve_price.sigma' is missing; add it to the [auction.reserve_price] table");
   expect_refused(reserve, "reserve_price = { dist = \"lognormal\", median = -0.25, sigma = 0.3 }",
                  "'auction.reserve_price.median' = -0.25 is out of range: must be > 0");
-  expect_refused(reserve, "reserve_price = \"cheap\"",
-                 "'auction.reserve_price' must be a number, found a string");
+  expect_refused(reserve, "reserve_price = \"cheap\"", "'auction.reserve_price' must be a number, found a string");
   expect_refused("participation = { dist = \"beta\", mean = 0.75, concentration = 20 }",
                  "participation = { dist = \"beta\", mean = 1.0, concentration = 20 }",
                  "'competitors.participation.mean' must be below 1");
@@ -290,11 +296,10 @@ TEST(PriorsErrors, OtherStructuralMistakes) {
   expect_refused("position_ctr = [1.0, 0.6, 0.38]", "position_ctr = [1.0, 0.38, 0.6]",
                  "'auction.position_ctr' must not increase from slot to slot");
   EXPECT_NE(refusal(mutated("day_of_week_profile = [1.05, 1.05, 1.0, 1.0, 0.95, 0.9, 1.05]",
-                 "day_of_week_profile = [1.05, 1.05, 1.0, 1.0, 0.95, 0.9]"))
+                            "day_of_week_profile = [1.05, 1.05, 1.0, 1.0, 0.95, 0.9]"))
                 .find("'time.day_of_week_profile' must have 7 entries, found 6"),
             std::string::npos);
-  expect_refused("cvr = 0.047", "cvr = 1.5",
-                 "'segments.crisis_parent.cvr' = 1.5 is out of range: must be in (0, 1]");
+  expect_refused("cvr = 0.047", "cvr = 1.5", "'segments.crisis_parent.cvr' = 1.5 is out of range: must be in (0, 1]");
   EXPECT_NE(refusal(mutated("version = 1", "version = 2")).find("'version' = 2 is out of range: must be in [1, 1]"),
             std::string::npos);
   // Syntax errors name the line.
@@ -313,18 +318,19 @@ TEST(PriorsErrors, OtherStructuralMistakes) {
 
 TEST(PriorsErrors, ValidEditsAreAccepted) {
   // The refusals above are not over-eager: edits that keep the file valid parse, and change what they say.
-  const Priors more_slots = parse_priors(mutated("slots = 3\nposition_ctr = [1.0, 0.6, 0.38]",
-                                                 "slots = 4\nposition_ctr = [1.0, 0.6, 0.38, 0.2]"),
-                                         "edited.toml");
+  const Priors more_slots = parse_priors(
+      mutated("slots = 3\nposition_ctr = [1.0, 0.6, 0.38]", "slots = 4\nposition_ctr = [1.0, 0.6, 0.38, 0.2]"),
+      "edited.toml");
   EXPECT_EQ(more_slots.slots, 4);
   const Priors constant_reserve = parse_priors(
-      mutated("reserve_price = { dist = \"lognormal\", median = 0.25, sigma = 0.3 }", "reserve_price = 0.4"), "edited.toml");
+      mutated("reserve_price = { dist = \"lognormal\", median = 0.25, sigma = 0.3 }", "reserve_price = 0.4"),
+      "edited.toml");
   EXPECT_EQ(constant_reserve.reserve_price.kind, Distribution::Kind::constant);
   EXPECT_DOUBLE_EQ(constant_reserve.reserve_price.a, 0.4);
-  const Priors explicit_constant = parse_priors(
-      mutated("reserve_price = { dist = \"lognormal\", median = 0.25, sigma = 0.3 }",
-              "reserve_price = { dist = \"constant\", value = 0.3 }"),
-      "edited.toml");
+  const Priors explicit_constant =
+      parse_priors(mutated("reserve_price = { dist = \"lognormal\", median = 0.25, sigma = 0.3 }",
+                           "reserve_price = { dist = \"constant\", value = 0.3 }"),
+                   "edited.toml");
   EXPECT_DOUBLE_EQ(explicit_constant.reserve_price.a, 0.3);
 }
 

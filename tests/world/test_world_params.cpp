@@ -11,9 +11,9 @@
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/core/toml_reader.hpp"
 #include "manyworlds/world/priors.hpp"
-#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
+#include "world_test_support.hpp"
 
 namespace manyworlds {
 namespace {
@@ -21,7 +21,6 @@ namespace {
 using testing_support::default_priors;
 using testing_support::default_priors_path;
 using testing_support::ReferenceBid;
-
 
 int type_index(const Priors& priors, const std::string& name) {
   for (std::size_t t = 0; t < priors.world_types.size(); ++t)
@@ -207,7 +206,8 @@ TEST(WorldParams, WorldTypesShiftWhatTheyClaim) {
       s.pulling_back += c.strategy == pulling_back ? 1 : 0;
       s.competitor_total += 1;
       // The drawn budget without the strategy's multiplier: lognormal(30, 0.5) x the type's competitor_budget.
-      s.log_base_budget.push_back(std::log(c.daily_budget / priors.strategies[static_cast<std::size_t>(c.strategy)].budget_multiplier));
+      s.log_base_budget.push_back(
+          std::log(c.daily_budget / priors.strategies[static_cast<std::size_t>(c.strategy)].budget_multiplier));
     }
     s.with_deep_pocket += deep ? 1 : 0;
     s.deep_pocket_last += p.competitors.back().strategy == deep_pocket ? 1 : 0;

@@ -2,18 +2,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <memory>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <numeric>
 #include <vector>
 
 #include "manyworlds/core/experience.hpp"
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/priors.hpp"
-#include "world_test_support.hpp"
 #include "manyworlds/world/world.hpp"
 #include "manyworlds/world/world_params.hpp"
+#include "world_test_support.hpp"
 
 namespace manyworlds {
 namespace {
@@ -21,7 +21,6 @@ namespace {
 using testing_support::default_priors;
 using testing_support::default_priors_path;
 using testing_support::NoisyConstantBid;
-
 
 struct Moments {
   double mean = 0, median = 0, sd = 0, skewness = 0;
@@ -58,11 +57,11 @@ struct MarketTally : AuctionObserver {
   const Priors* priors = nullptr;
   std::vector<std::int64_t> impressions_by_position, clicks_by_position;  // all bidders
   std::int64_t agent_clicks = 0, agent_conversions = 0;
-  double value = 0, crisis_value = 0;                  // attributed conversion value of the agent
+  double value = 0, crisis_value = 0;  // attributed conversion value of the agent
   std::int64_t within_hour = 0, beyond_day = 0, beyond_window = 0;
-  std::vector<double> prices;                          // price per click of every click, every bidder
-  std::int64_t prices_at_reserve = 0;                  // ... of which exactly the reserve price
-  std::vector<double> competitive_prices;              // ... and those set by the next bidder (above the reserve)
+  std::vector<double> prices;              // price per click of every click, every bidder
+  std::int64_t prices_at_reserve = 0;      // ... of which exactly the reserve price
+  std::vector<double> competitive_prices;  // ... and those set by the next bidder (above the reserve)
   // Crisis users' clicks and conversions by device (the iOS effect, pooled over default worlds).
   std::vector<std::int64_t> crisis_clicks_by_device, crisis_conversions_by_device;
 
@@ -169,7 +168,8 @@ TEST_F(WorldStatistics, ClickThroughIsInTheLowSingleDigitPercent) {
   for (std::size_t k = 0; k < t.impressions_by_position.size(); ++k) {
     impressions += t.impressions_by_position[k];
     clicks += t.clicks_by_position[k];
-    std::printf("slot %zu: CTR %.4f over %lld impressions\n", k + 1, ratio(t.clicks_by_position[k], t.impressions_by_position[k]),
+    std::printf("slot %zu: CTR %.4f over %lld impressions\n", k + 1,
+                ratio(t.clicks_by_position[k], t.impressions_by_position[k]),
                 static_cast<long long>(t.impressions_by_position[k]));
   }
   const double ctr = ratio(clicks, impressions);
@@ -221,9 +221,10 @@ TEST_F(WorldStatistics, ClearingPricesAreRightSkewedAndLogNormalLike) {
   std::sort(log_above.begin(), log_above.end());
   std::printf("price per click: mean %.4f median %.4f skewness %.3f; %.3f at the reserve; log price skewness %.3f\n",
               price.mean, price.median, price.skewness, at_reserve, log_price.skewness);
-  std::printf("prices above the reserve: skewness %.3f, quartile skewness %.3f; of their log: skewness %.3f, "
-              "quartile skewness %.3f\n",
-              competitive.skewness, quartile_skewness(above), log_competitive.skewness, quartile_skewness(log_above));
+  std::printf(
+      "prices above the reserve: skewness %.3f, quartile skewness %.3f; of their log: skewness %.3f, "
+      "quartile skewness %.3f\n",
+      competitive.skewness, quartile_skewness(above), log_competitive.skewness, quartile_skewness(log_above));
   EXPECT_GT(price.mean, 1.05 * price.median);
   EXPECT_GT(price.skewness, 0.5);
   EXPECT_GT(at_reserve, 0.05);
@@ -245,8 +246,9 @@ TEST_F(WorldStatistics, AboutAThirdOfConversionsWithinAnHourAndALongTail) {
   const double hour = ratio(t.within_hour, t.agent_conversions);
   const double day = ratio(t.beyond_day, t.agent_conversions);
   const double window = ratio(t.beyond_window, t.agent_conversions);
-  std::printf("conversion delays: %.4f within 1 h (band 0.25-0.42), %.4f beyond 24 h (>= 0.08), %.4f beyond the window\n",
-              hour, day, window);
+  std::printf(
+      "conversion delays: %.4f within 1 h (band 0.25-0.42), %.4f beyond 24 h (>= 0.08), %.4f beyond the window\n", hour,
+      day, window);
   EXPECT_GT(hour, 0.25);
   EXPECT_LT(hour, 0.42);
   EXPECT_GE(day, 0.08);
@@ -310,8 +312,8 @@ TEST_F(WorldStatistics, IosLowersConversionOfFeatureDependentUsers) {
   ASSERT_GT(conversions[0], 2000);
   ASSERT_GT(conversions[1], 2000);
   const double sharp = ratio(conversions[0], clicks[0]) / ratio(conversions[1], clicks[1]);
-  std::printf("crisis CVR iOS / android (all-crisis worlds): %.4f over %lld + %lld conversions (band 0.57-0.71)\n", sharp,
-              static_cast<long long>(conversions[0]), static_cast<long long>(conversions[1]));
+  std::printf("crisis CVR iOS / android (all-crisis worlds): %.4f over %lld + %lld conversions (band 0.57-0.71)\n",
+              sharp, static_cast<long long>(conversions[0]), static_cast<long long>(conversions[1]));
   EXPECT_NEAR(sharp, 1.0 - 0.45 * 0.8, 0.07);
 }
 

@@ -1,10 +1,9 @@
 // Running a step on every rank so that a failure anywhere becomes the same error everywhere.
 #pragma once
 
+#include <boost/mpi/communicator.hpp>
 #include <exception>
 #include <new>
-
-#include <boost/mpi/communicator.hpp>
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/parallel/error_agreement.hpp"

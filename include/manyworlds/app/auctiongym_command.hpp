@@ -12,7 +12,7 @@ namespace manyworlds {
 
 // Command-line values that replace the scenario file's [run] settings (as `run --seed` does).
 struct ScenarioOverrides {
-  std::optional<std::uint64_t> seed;  // [run] seed, 0 .. 2^48 - 1
+  std::optional<std::uint64_t> seed;   // [run] seed, 0 .. 2^48 - 1
   std::optional<std::int64_t> rounds;  // [run] rounds, 1 .. auctiongym::max_rounds
 };
 

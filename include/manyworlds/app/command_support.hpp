@@ -1,12 +1,11 @@
 // What every MPI subcommand shares: MPI set-up with agreed error handling, and output-path checks.
 #pragma once
 
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
 #include <exception>
 #include <iostream>
 #include <string>
-
-#include <boost/mpi/communicator.hpp>
-#include <boost/mpi/environment.hpp>
 
 #include "manyworlds/app/agreement.hpp"
 #include "manyworlds/core/errors.hpp"

@@ -13,16 +13,16 @@ struct RunArguments {
   bool force = false;
   bool quiet = false;
   bool resume = false;
-  int checkpoint_every = -1;   // -1: the job file's run.checkpoint_every
-  int lanes = 1;               // RunOptions::lanes
-  int diagnose_draws = 0;      // batches per sampling arm of the sampling diagnostic (0: none)
+  int checkpoint_every = -1;       // -1: the job file's run.checkpoint_every
+  int lanes = 1;                   // RunOptions::lanes
+  int diagnose_draws = 0;          // batches per sampling arm of the sampling diagnostic (0: none)
   double checkpoint_minutes = -1;  // -1: the job file's run.checkpoint_minutes
 };
 
 struct EvaluateArguments {
   std::string job_path;
-  std::string policy_path;     // a finished run's output
-  JobOverrides overrides;      // overrides.output: default "<job name>-evaluation.h5"
+  std::string policy_path;  // a finished run's output
+  JobOverrides overrides;   // overrides.output: default "<job name>-evaluation.h5"
   bool force = false;
 };
 

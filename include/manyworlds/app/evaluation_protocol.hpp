@@ -16,7 +16,7 @@ namespace manyworlds {
 
 // The reported policy so far: the validation round with the highest mean normalised score.
 struct SelectedSnapshot {
-  int iteration = -1;                 // training iterations completed when it was validated; -1: none yet
+  int iteration = -1;  // training iterations completed when it was validated; -1: none yet
   double score = 0;
   std::vector<double> parameters;
 };
@@ -70,7 +70,7 @@ class EvaluationProtocol {
   std::vector<World> tuning_;
   std::vector<Experience> scratch_;
   ValidationReferences references_;
-  std::vector<BaselineSpec> tuned_;   // every rank's copy
+  std::vector<BaselineSpec> tuned_;  // every rank's copy
   SelectedSnapshot selected_;
 };
 

@@ -141,12 +141,12 @@ class EvaluatePart {
 // What an iteration leaves for the output file on this rank.
 struct IterationData {
   int iteration = 0;
-  std::int64_t first_world = 0;                        // the rank's first world
-  std::span<const WorldIterationSummary> summaries;    // its worlds'
-  const SampledBatch* batch = nullptr;                 // its batch rows
-  const BehaviourColumns* behaviour = nullptr;         // the behaviour policy at those rows
-  std::span<const double> behaviour_parameters;        // the policy the iteration simulated with
-  IterationMetrics metrics;                            // read on rank 0
+  std::int64_t first_world = 0;                      // the rank's first world
+  std::span<const WorldIterationSummary> summaries;  // its worlds'
+  const SampledBatch* batch = nullptr;               // its batch rows
+  const BehaviourColumns* behaviour = nullptr;       // the behaviour policy at those rows
+  std::span<const double> behaviour_parameters;      // the policy the iteration simulated with
+  IterationMetrics metrics;                          // read on rank 0
 };
 
 // record: appends an iteration to the output file (collective).

@@ -25,7 +25,7 @@ struct Job {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & config & priors;
+    ar& config& priors;
   }
 };
 

@@ -10,11 +10,11 @@ namespace manyworlds {
 
 // Where and how the run will happen.
 struct PreflightTarget {
-  std::string output;      // the final output path
-  bool resume = false;     // OUTPUT.partial already holds part of the output
-  int rank = 0;            // named in messages when ranks > 1
+  std::string output;   // the final output path
+  bool resume = false;  // OUTPUT.partial already holds part of the output
+  int rank = 0;         // named in messages when ranks > 1
   int ranks = 1;
-  int ranks_on_node = 1;   // ranks sharing this machine's memory
+  int ranks_on_node = 1;  // ranks sharing this machine's memory
 };
 
 // Throws one line naming the file or key and the fix, and leaves nothing behind:

@@ -26,7 +26,7 @@ struct ArmDiagnosis {
   std::string arm;
   EstimatorError gradient;
   EstimatorError crisis_value;
-  double effective_sample_size = 0;   // mean Kish ESS of its batches
+  double effective_sample_size = 0;  // mean Kish ESS of its batches
 };
 
 // `draws` batches per arm from one iteration's experiences (all of them: one rank), each drawn

@@ -34,22 +34,37 @@ class TimedCollectives final : public Collectives {
     return timed([&] { return inner_->allgather_bytes(local); });
   }
   void broadcast_bytes(std::vector<std::byte>& bytes) override {
-    timed([&] { inner_->broadcast_bytes(bytes); return 0; });
+    timed([&] {
+      inner_->broadcast_bytes(bytes);
+      return 0;
+    });
   }
   void sum_int64(std::span<std::int64_t> values) override {
-    timed([&] { inner_->sum_int64(values); return 0; });
+    timed([&] {
+      inner_->sum_int64(values);
+      return 0;
+    });
   }
   void max_double(std::span<double> values) override {
-    timed([&] { inner_->max_double(values); return 0; });
+    timed([&] {
+      inner_->max_double(values);
+      return 0;
+    });
   }
   void max_uint8(std::span<std::uint8_t> values) override {
-    timed([&] { inner_->max_uint8(values); return 0; });
+    timed([&] {
+      inner_->max_uint8(values);
+      return 0;
+    });
   }
   std::int64_t exclusive_scan_int64(std::int64_t value) override {
     return timed([&] { return inner_->exclusive_scan_int64(value); });
   }
   void barrier() override {
-    timed([&] { inner_->barrier(); return 0; });
+    timed([&] {
+      inner_->barrier();
+      return 0;
+    });
   }
   std::int64_t bytes_moved() const override { return inner_->bytes_moved(); }
 

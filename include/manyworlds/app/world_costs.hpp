@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "manyworlds/app/job.hpp"
-#include "manyworlds/core/partition.hpp"
 #include "manyworlds/core/collectives.hpp"
+#include "manyworlds/core/partition.hpp"
 
 namespace manyworlds {
 

@@ -17,39 +17,56 @@ namespace manyworlds {
 
 // One auction of the advertiser's log. Names in the CSV, indices into the priors here.
 struct EventRow {
-  std::uint32_t world = 0;        // market / campaign id
-  std::uint32_t episode = 0;      // campaign flight of that market
-  double time_hours = 0;          // hours since midnight at the start of the episode
-  int hour = 0;                   // hour of day, floor(time_hours) mod 24
-  int day_of_week = 0;            // 0 = Monday (informational)
-  std::uint64_t user = 0;         // user id, unique within a world
-  int segment = 0;                // index into Priors::segments
-  int device = 0;                 // index into Priors::devices
-  int query_type = 0;             // QueryType
-  int creative = 0;               // the advertiser's creative shown (or offered)
-  double bid = 0;                 // the advertiser's bid (informational)
-  double reserve_price = 0;       // (informational)
-  int eligible_bidders = 0;       // bids at or above the reserve (informational)
-  int slot = 0;                   // 1-based slot of the advertiser's ad, 0 = not shown
-  double price = 0;               // price per click of the slot (paid only if clicked)
+  std::uint32_t world = 0;    // market / campaign id
+  std::uint32_t episode = 0;  // campaign flight of that market
+  double time_hours = 0;      // hours since midnight at the start of the episode
+  int hour = 0;               // hour of day, floor(time_hours) mod 24
+  int day_of_week = 0;        // 0 = Monday (informational)
+  std::uint64_t user = 0;     // user id, unique within a world
+  int segment = 0;            // index into Priors::segments
+  int device = 0;             // index into Priors::devices
+  int query_type = 0;         // QueryType
+  int creative = 0;           // the advertiser's creative shown (or offered)
+  double bid = 0;             // the advertiser's bid (informational)
+  double reserve_price = 0;   // (informational)
+  int eligible_bidders = 0;   // bids at or above the reserve (informational)
+  int slot = 0;               // 1-based slot of the advertiser's ad, 0 = not shown
+  double price = 0;           // price per click of the slot (paid only if clicked)
   bool clicked = false;
-  bool converted = false;         // a conversion happened, attributed or not (informational)
-  double delay_hours = 0;         // click to conversion
-  double conversion_value = 0;    // attributed conversion value (informational)
-  bool attributed = false;        // a conversion credited to this click within the attribution window
-  double followup_hours = 0;      // how long after the click a conversion would have been logged
+  bool converted = false;       // a conversion happened, attributed or not (informational)
+  double delay_hours = 0;       // click to conversion
+  double conversion_value = 0;  // attributed conversion value (informational)
+  bool attributed = false;      // a conversion credited to this click within the attribution window
+  double followup_hours = 0;    // how long after the click a conversion would have been logged
 };
 
 // The CSV columns, in the order the writer uses. A reader needs the required ones, in any order.
 inline constexpr int event_column_count = 21;
-inline constexpr std::array<const char*, event_column_count> event_columns{
-    "world", "episode", "time_hours", "hour", "day_of_week", "user", "segment", "device", "query_type",
-    "creative", "bid", "reserve_price", "eligible_bidders", "slot", "price", "clicked", "converted",
-    "delay_hours", "conversion_value", "attributed", "followup_hours"};
+inline constexpr std::array<const char*, event_column_count> event_columns{"world",
+                                                                           "episode",
+                                                                           "time_hours",
+                                                                           "hour",
+                                                                           "day_of_week",
+                                                                           "user",
+                                                                           "segment",
+                                                                           "device",
+                                                                           "query_type",
+                                                                           "creative",
+                                                                           "bid",
+                                                                           "reserve_price",
+                                                                           "eligible_bidders",
+                                                                           "slot",
+                                                                           "price",
+                                                                           "clicked",
+                                                                           "converted",
+                                                                           "delay_hours",
+                                                                           "conversion_value",
+                                                                           "attributed",
+                                                                           "followup_hours"};
 // Columns the fit uses; the others are optional (defaults in docs/calibration.md).
 inline constexpr std::array<const char*, 14> required_event_columns{
-    "world", "episode", "time_hours", "hour", "user", "segment", "device", "query_type", "creative", "slot",
-    "price", "clicked", "attributed", "delay_hours"};
+    "world",      "episode",  "time_hours", "hour",  "user",    "segment",    "device",
+    "query_type", "creative", "slot",       "price", "clicked", "attributed", "delay_hours"};
 
 // Writes the header on construction and one CSV line per row; segment, device and query type as names.
 class EventCsvWriter {

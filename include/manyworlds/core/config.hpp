@@ -28,17 +28,17 @@ struct RunSection {
   std::int64_t worlds = 128;
   int iterations = 10;
   int episodes_per_iteration = 1;
-  std::string output;                          // default: "<name>.h5" in the working directory
-  int checkpoint_every = 0;                    // iterations between checkpoints; 0 = none by count
-  double checkpoint_minutes = 15.0;            // minutes between checkpoints (at iteration ends); 0 = none by time
+  std::string output;                // default: "<name>.h5" in the working directory
+  int checkpoint_every = 0;          // iterations between checkpoints; 0 = none by count
+  double checkpoint_minutes = 15.0;  // minutes between checkpoints (at iteration ends); 0 = none by time
   std::int64_t max_experiences_per_rank = 1000000;
-  int batch_deflate = 0;                       // /batches compression: 0 none (fastest), 1..9 shuffle + deflate level
+  int batch_deflate = 0;  // /batches compression: 0 none (fastest), 1..9 shuffle + deflate level
 };
 
 struct WorldSection {
-  std::string priors;          // path as written in the job file
-  std::string priors_path;     // resolved against the job file's folder
-  double horizon_days = 7.0;   // one episode = one campaign of this many days
+  std::string priors;         // path as written in the job file
+  std::string priors_path;    // resolved against the job file's folder
+  double horizon_days = 7.0;  // one episode = one campaign of this many days
   RewardMode reward = RewardMode::expected;
 };
 
@@ -50,16 +50,16 @@ struct EventTypeSection {
 
 struct SamplingSection {
   SamplingMode mode = SamplingMode::proportional;
-  std::int64_t batch_size = 8192;      // rows per iteration (batch_per_world x run.worlds when that is set)
-  std::int64_t batch_per_world = 0;    // > 0: the batch grows with the worlds, batch_size follows
-  double crisis_weight = 5.0;          // event-type weight of crisis experiences (regular: 1)
-  double alpha = 0.6;                  // priority exponent
-  double beta_start = 0.4;             // importance-weight exponent at iteration 0 (proportional mode)
-  double beta_end = 1.0;               // ... reached at beta_anneal_iterations
-  int beta_anneal_iterations = 0;      // 0 = the number of iterations of the run
-  bool advantage_priority = false;     // multiply the priority by |advantage| + priority_epsilon
+  std::int64_t batch_size = 8192;    // rows per iteration (batch_per_world x run.worlds when that is set)
+  std::int64_t batch_per_world = 0;  // > 0: the batch grows with the worlds, batch_size follows
+  double crisis_weight = 5.0;        // event-type weight of crisis experiences (regular: 1)
+  double alpha = 0.6;                // priority exponent
+  double beta_start = 0.4;           // importance-weight exponent at iteration 0 (proportional mode)
+  double beta_end = 1.0;             // ... reached at beta_anneal_iterations
+  int beta_anneal_iterations = 0;    // 0 = the number of iterations of the run
+  bool advantage_priority = false;   // multiply the priority by |advantage| + priority_epsilon
   double priority_epsilon = 0.01;
-  double min_crisis_share = 0.05;      // stratified mode: guaranteed crisis share of each batch
+  double min_crisis_share = 0.05;  // stratified mode: guaranteed crisis share of each batch
   EventTypeSection events;
 };
 
@@ -81,16 +81,16 @@ struct PpoSection {
   double clip = 0.2;
   double value_coef = 0.5;
   double entropy_coef = 0.003;
-  double gamma = 0.999;       // long horizon: a bid's cost to the budget shows in later values
-  double gae_lambda = 0.5;    // short traces: advantages lean on the value head, not on noisy returns
+  double gamma = 0.999;     // long horizon: a bid's cost to the budget shows in later values
+  double gae_lambda = 0.5;  // short traces: advantages lean on the value head, not on noisy returns
   double max_grad_norm = 0.5;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  double reward_scale = 0.02;   // rewards (currency units) are multiplied by this before GAE (values of order 1)
-  double budget_price = 0;      // potential-based budget shaping kappa (see RewardSpec); 0 = none
-  bool lagrangian = false;      // charge expected costs at 1 + the pacing dual (see RewardSpec)
-  bool counterfactual = false;  // advantages from the same auction priced at the mean bid (see RewardSpec)
+  double reward_scale = 0.02;        // rewards (currency units) are multiplied by this before GAE (values of order 1)
+  double budget_price = 0;           // potential-based budget shaping kappa (see RewardSpec); 0 = none
+  bool lagrangian = false;           // charge expected costs at 1 + the pacing dual (see RewardSpec)
+  bool counterfactual = false;       // advantages from the same auction priced at the mean bid (see RewardSpec)
   bool normalize_advantages = true;  // standardise each batch's advantages (importance-weighted statistics)
 };
 
@@ -110,8 +110,8 @@ struct EvaluationSection {
 };
 
 struct JobConfig {
-  std::string file;   // path of the job file as given
-  std::string text;   // its full text, stored in the output
+  std::string file;  // path of the job file as given
+  std::string text;  // its full text, stored in the output
   RunSection run;
   WorldSection world;
   SamplingSection sampling;

@@ -9,12 +9,12 @@ namespace manyworlds {
 // Process exit codes (documented in README.md, "Exit codes").
 enum class ExitCode : int {
   ok = 0,
-  runtime_error = 1,   // an unexpected failure while running (I/O, MPI, ...)
-  usage_error = 2,     // bad command line
-  invalid_input = 3,   // a job, priors, CSV, checkpoint or HDF5 input file is invalid
-  output_exists = 4,   // the output exists and --force was not given
-  bad_resources = 5,   // impossible resources (e.g. more ranks than worlds)
-  interrupted = 6,     // stopped by a signal after writing a checkpoint
+  runtime_error = 1,  // an unexpected failure while running (I/O, MPI, ...)
+  usage_error = 2,    // bad command line
+  invalid_input = 3,  // a job, priors, CSV, checkpoint or HDF5 input file is invalid
+  output_exists = 4,  // the output exists and --force was not given
+  bad_resources = 5,  // impossible resources (e.g. more ranks than worlds)
+  interrupted = 6,    // stopped by a signal after writing a checkpoint
 };
 
 // Base of every error manyworlds reports itself; the message is one line.

@@ -13,11 +13,11 @@ using Observation = std::array<float, obs_dim>;
 
 // Bits of Experience::flags.
 enum ExperienceFlag : std::uint8_t {
-  flag_done = 1u << 0,            // last decision of its episode
-  flag_crisis_truth = 1u << 1,    // the user is in the crisis segment (simulator ground truth)
-  flag_won = 1u << 2,             // the agent's ad was shown
-  flag_clicked = 1u << 3,         // the ad was clicked
-  flag_converted = 1u << 4,       // the click converted within the attribution window
+  flag_done = 1u << 0,          // last decision of its episode
+  flag_crisis_truth = 1u << 1,  // the user is in the crisis segment (simulator ground truth)
+  flag_won = 1u << 2,           // the agent's ad was shown
+  flag_clicked = 1u << 3,       // the ad was clicked
+  flag_converted = 1u << 4,     // the click converted within the attribution window
 };
 
 // Event types the sampler tells apart.

@@ -16,18 +16,18 @@ namespace manyworlds {
 
 // What a stream is used for; part of its key, so different purposes never share numbers.
 enum class Purpose : std::uint32_t {
-  world_params = 1,  // a world's parameters drawn from the priors
-  population = 2,    // a world's users (per episode)
-  schedule = 3,      // sessions and queries of one user in one episode
-  auction = 4,       // competitor noise, clicks, conversions of one auction
-  action = 5,        // the agent's exploration noise of one decision
-  event_type = 6,    // metadata tags of experiences
-  sampler = 7,       // rank 0's batch draws
-  priority_keys = 8, // per-experience keys of priority sampling
-  training = 9,      // minibatch shuffles and parameter initialisation
-  calibration = 10,  // calibrate's Monte Carlo expectations over the base priors
-  auctiongym = 11,   // the AuctionGym-compatible scenario: its catalogue and its auctions
-  bootstrap = 12,    // resampling of worlds for the evaluation's confidence intervals
+  world_params = 1,      // a world's parameters drawn from the priors
+  population = 2,        // a world's users (per episode)
+  schedule = 3,          // sessions and queries of one user in one episode
+  auction = 4,           // competitor noise, clicks, conversions of one auction
+  action = 5,            // the agent's exploration noise of one decision
+  event_type = 6,        // metadata tags of experiences
+  sampler = 7,           // rank 0's batch draws
+  priority_keys = 8,     // per-experience keys of priority sampling
+  training = 9,          // minibatch shuffles and parameter initialisation
+  calibration = 10,      // calibrate's Monte Carlo expectations over the base priors
+  auctiongym = 11,       // the AuctionGym-compatible scenario: its catalogue and its auctions
+  bootstrap = 12,        // resampling of worlds for the evaluation's confidence intervals
   minibatch_order = 13,  // the keyed permutation that orders a batch's rows into minibatches
 };
 
@@ -189,8 +189,7 @@ class BasicStream {
       const double k = std::floor((2.0 * a / us + b) * u + mean + 0.43);
       if (us >= 0.07 && v <= vr) return static_cast<std::int64_t>(k);
       if (k < 0.0 || (us < 0.013 && v > us)) continue;
-      if (std::log(v) + std::log(invalpha) - std::log(a / (us * us) + b) <=
-          -mean + k * loglam - std::lgamma(k + 1.0))
+      if (std::log(v) + std::log(invalpha) - std::log(a / (us * us) + b) <= -mean + k * loglam - std::lgamma(k + 1.0))
         return static_cast<std::int64_t>(k);
     }
   }

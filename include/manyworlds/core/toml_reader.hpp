@@ -6,9 +6,8 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <vector>
-
 #include <toml.hpp>
+#include <vector>
 
 namespace manyworlds {
 
@@ -38,13 +37,12 @@ class TomlTable {
 
   bool has(const std::string& key) const;
   bool is_table(const std::string& key) const;  // present and a table
-  std::vector<std::string> keys() const;  // keys present, in file order where TOML keeps it
+  std::vector<std::string> keys() const;        // keys present, in file order where TOML keeps it
 
   double number(const std::string& key, Bounds bounds = {}) const;
   double number(const std::string& key, double fallback, Bounds bounds = {}) const;
   std::int64_t integer(const std::string& key, std::int64_t min, std::int64_t max) const;
-  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t min,
-                       std::int64_t max) const;
+  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
   bool boolean(const std::string& key, bool fallback) const;
   std::string string(const std::string& key) const;
   std::string string(const std::string& key, const std::string& fallback) const;
@@ -52,10 +50,8 @@ class TomlTable {
   std::string choice(const std::string& key, const std::string& fallback,
                      const std::vector<std::string>& allowed) const;
   std::vector<double> numbers(const std::string& key, Bounds bounds = {}) const;
-  std::vector<double> numbers(const std::string& key, const std::vector<double>& fallback,
-                              Bounds bounds = {}) const;
-  std::vector<std::string> strings(const std::string& key,
-                                   const std::vector<std::string>& fallback) const;
+  std::vector<double> numbers(const std::string& key, const std::vector<double>& fallback, Bounds bounds = {}) const;
+  std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback) const;
 
   TomlTable table(const std::string& key) const;
   std::optional<TomlTable> optional_table(const std::string& key) const;

@@ -1,12 +1,12 @@
 // The AuctionGym scenario's HDF5 file (layout in docs/auctiongym.md): attributes, catalogue, per-round rows, /runtime.
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <mpi.h>
 
 #include "manyworlds/core/vector_isa.hpp"
 #include "manyworlds/io/hdf5.hpp"

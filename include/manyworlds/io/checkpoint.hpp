@@ -30,11 +30,11 @@ struct DatasetDigest {
 // saving: worlds are re-drawn from the seed, and every random stream is addressed by (seed,
 // purpose, world, episode, step), so a resumed run meets the same numbers on any rank count.
 struct CheckpointState {
-  std::string fingerprint;             // the resolved job and priors it belongs to
-  std::int64_t next_iteration = 0;     // iterations [0, next_iteration) are complete in the output
-  std::int64_t learner_version = 1;    // the layout of `learner`, chosen by its writer
-  StateRecord learner;                 // named fields: parameters, optimiser state, ...
-  std::vector<DatasetDigest> output;   // every dataset of OUTPUT.partial at the checkpoint
+  std::string fingerprint;            // the resolved job and priors it belongs to
+  std::int64_t next_iteration = 0;    // iterations [0, next_iteration) are complete in the output
+  std::int64_t learner_version = 1;   // the layout of `learner`, chosen by its writer
+  StateRecord learner;                // named fields: parameters, optimiser state, ...
+  std::vector<DatasetDigest> output;  // every dataset of OUTPUT.partial at the checkpoint
 };
 
 // What a checkpoint must match to be resumed.
@@ -63,7 +63,8 @@ CheckpointState read_checkpoint(const std::string& checkpoint, const CheckpointL
 
 // Serial, read-only: InputError unless `partial` holds every dataset of `digests` with at least
 // its rows, and their checksum over those rows matches (O(output): reads the whole prefix).
-void verify_output(const std::string& partial, const std::string& checkpoint, const std::vector<DatasetDigest>& digests);
+void verify_output(const std::string& partial, const std::string& checkpoint,
+                   const std::vector<DatasetDigest>& digests);
 
 // Serial: cuts `partial` back to the checkpoint: growable datasets to their recorded rows, and
 // datasets the checkpoint does not list (written by the run that died) removed.

@@ -1,12 +1,12 @@
 // The output of `manyworlds evaluate`: a saved policy and the baselines on another job's worlds.
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <mpi.h>
 
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/io/evaluation_output.hpp"

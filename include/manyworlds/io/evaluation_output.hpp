@@ -16,29 +16,29 @@ namespace manyworlds {
 
 // What the validation worlds are measured against; rank 0 holds it (all validation worlds, in order).
 struct ValidationReferences {
-  std::vector<std::int32_t> world_type;    // [validation world]
-  std::vector<double> constant_return;     // tuned constant bid's expected return
-  std::vector<double> hindsight_return;    // hindsight optimum's expected return
-  std::vector<BaselineSpec> tuned;         // [family]: the baselines' tuned constants
+  std::vector<std::int32_t> world_type;  // [validation world]
+  std::vector<double> constant_return;   // tuned constant bid's expected return
+  std::vector<double> hindsight_return;  // hindsight optimum's expected return
+  std::vector<BaselineSpec> tuned;       // [family]: the baselines' tuned constants
 };
 
 // One validation round of the policy; rank 0 holds it.
 struct ValidationRound {
   int iteration = 0;
-  std::vector<double> returns;             // [validation world]: the policy's expected return
-  Interval score;                          // mean normalised score with its bootstrap 95% CI
+  std::vector<double> returns;  // [validation world]: the policy's expected return
+  Interval score;               // mean normalised score with its bootstrap 95% CI
   double mean_return = 0;
-  std::vector<double> parameters;          // the evaluated snapshot
+  std::vector<double> parameters;  // the evaluated snapshot
 };
 
 // The test evaluation; rank 0 holds it (all test worlds, in order).
 struct TestResults {
   std::vector<std::string> strategies;
-  std::vector<std::int32_t> world_type;    // [test world]
+  std::vector<std::int32_t> world_type;      // [test world]
   std::vector<double> hindsight_multiplier;  // [test world]: the hindsight optimum's c
-  std::vector<EpisodeStats> outcomes;      // [strategy][test world]
-  ScoreSummary summary;                    // comparison strategy: adaptive_pacing
-  int selected_iteration = -1;             // iteration whose snapshot is the reported policy
+  std::vector<EpisodeStats> outcomes;        // [strategy][test world]
+  ScoreSummary summary;                      // comparison strategy: adaptive_pacing
+  int selected_iteration = -1;               // iteration whose snapshot is the reported policy
   std::vector<BaselineSpec> tuned;
 };
 

@@ -22,11 +22,10 @@ class Group;
 // each with its own selection; a rank with nothing to write passes a zero count and still takes
 // part (it selects none). A write that fails on some ranks (e.g. a full disk under one aggregator)
 // makes every rank throw the same RuntimeFailure, carrying the lowest failing rank's message; so do
-// extend_rows, flush and close of parallel files. The transfer is H5FD_MPIO_COLLECTIVE; the returned TransferReport (also
-// kept as File::last_transfer()) says whether HDF5 really did collective I/O. Each write makes one
-// hyperslab selection and one H5Dwrite, whatever the number of rows. Data is row-major, exactly
-// count[0] * count[1] * ... elements. T must be the dataset's element type (else RuntimeFailure:
-// a conversion would also break collective I/O).
+// extend_rows, flush and close of parallel files. The transfer is H5FD_MPIO_COLLECTIVE; the returned TransferReport
+// (also kept as File::last_transfer()) says whether HDF5 really did collective I/O. Each write makes one hyperslab
+// selection and one H5Dwrite, whatever the number of rows. Data is row-major, exactly count[0] * count[1] * ...
+// elements. T must be the dataset's element type (else RuntimeFailure: a conversion would also break collective I/O).
 //
 // Reads are independent (any rank, any subset of ranks) and check that the stored element type
 // has the class, size and signedness of T (else InputError).

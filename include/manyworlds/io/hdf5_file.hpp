@@ -1,11 +1,11 @@
 // An HDF5 file, parallel (MPI-IO, collective) or serial: creating, opening, flushing and closing it.
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <mpi.h>
 
 #include "manyworlds/io/hdf5_group.hpp"
 

@@ -38,8 +38,8 @@ class Object {
   void write_attribute(const std::string& name, const std::vector<double>& values) const;
   // Any other integer is stored as int64 (RuntimeFailure if an unsigned value does not fit).
   template <class I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, std::int64_t>)
-  void write_attribute(const std::string& name, I value) const {
+  requires(std::is_integral_v<I> && !std::is_same_v<I, bool> &&
+           !std::is_same_v<I, std::int64_t>) void write_attribute(const std::string& name, I value) const {
     if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
       if (value > static_cast<I>(std::numeric_limits<std::int64_t>::max())) unsigned_attribute_too_large(name);
     }
@@ -51,8 +51,8 @@ class Object {
   // attributes of any width read as int64, floating ones as double; a different class (or a
   // missing attribute) throws InputError.
   template <class T>
-    requires is_attribute_type_v<T>
-  T read_attribute(const std::string& name) const;
+  requires is_attribute_type_v<T> T read_attribute(const std::string& name)
+  const;
 
   // The "units" attribute (a string), e.g. "USD", "seconds", "1" for dimensionless.
   void set_units(const std::string& units) const { write_attribute("units", units); }

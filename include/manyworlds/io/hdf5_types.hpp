@@ -30,13 +30,20 @@ inline constexpr bool is_element_type_v =
 template <class T>
 constexpr ElementType element_type_of() {
   static_assert(is_element_type_v<T>, "HDF5 datasets hold float, double, int8/uint8, int32/uint32 or int64 only");
-  if constexpr (std::is_same_v<T, float>) return ElementType::float32;
-  else if constexpr (std::is_same_v<T, double>) return ElementType::float64;
-  else if constexpr (std::is_same_v<T, std::int8_t>) return ElementType::int8;
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return ElementType::uint8;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return ElementType::int32;
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return ElementType::uint32;
-  else return ElementType::int64;
+  if constexpr (std::is_same_v<T, float>)
+    return ElementType::float32;
+  else if constexpr (std::is_same_v<T, double>)
+    return ElementType::float64;
+  else if constexpr (std::is_same_v<T, std::int8_t>)
+    return ElementType::int8;
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return ElementType::uint8;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ElementType::int32;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return ElementType::uint32;
+  else
+    return ElementType::int64;
 }
 
 // "float32", "int64", ...
@@ -45,11 +52,14 @@ std::string_view name_of(ElementType type);
 constexpr std::size_t element_size(ElementType type) {
   switch (type) {
     case ElementType::int8:
-    case ElementType::uint8: return 1;
+    case ElementType::uint8:
+      return 1;
     case ElementType::float32:
     case ElementType::int32:
-    case ElementType::uint32: return 4;
-    default: return 8;
+    case ElementType::uint32:
+      return 4;
+    default:
+      return 8;
   }
 }
 

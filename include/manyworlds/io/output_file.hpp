@@ -1,13 +1,13 @@
 // The run's output file: one parallel HDF5 file written collectively by all ranks (layout in docs/output-format.md).
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <mpi.h>
 
 #include "manyworlds/core/config.hpp"
 #include "manyworlds/io/evaluation_output.hpp"
@@ -30,7 +30,7 @@ struct OutputLayout {
   std::vector<std::string> evaluation_strategies;  // names of the strategies on the test worlds
   std::vector<int> policy_hidden;                  // documented with the policy parameters
   std::vector<int> value_hidden;
-  int ranks = 1;                                   // kept with the run-dependent data
+  int ranks = 1;  // kept with the run-dependent data
 };
 
 // One iteration's data. Every rank passes its own worlds' statistics and batch rows;

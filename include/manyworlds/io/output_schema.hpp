@@ -1,4 +1,5 @@
-// The output file's schema: every batch field, per-iteration metric and per-world statistic, with type, unit and meaning.
+// The output file's schema: every batch field, per-iteration metric and per-world statistic, with type, unit and
+// meaning.
 #pragma once
 
 #include <cstdint>
@@ -41,26 +42,27 @@ struct IterationMetrics {
 struct RuntimeMetrics {
   double iteration_seconds = 0, simulate_seconds = 0, classify_seconds = 0, sample_seconds = 0;
   double write_seconds = 0, update_seconds = 0, evaluate_seconds = 0;
-  double simulate_mean_seconds = 0;      // mean over ranks of their own simulation time
-  double simulate_imbalance = 0;         // slowest rank's simulation time / mean
-  double wait_seconds = 0;               // mean over ranks of the wait for the slowest one after simulating
-  double update_compute_seconds = 0;     // gradients of rank 0's own rows
-  double update_reduce_seconds = 0;      // exact reductions (with waiting), clipping, Adam
-  double collective_seconds = 0;         // inside collective operations, all phases
-  double collective_calls = 0;           // collective operations of the iteration
-  double serial_seconds = 0;             // work that does not shrink with more ranks (see docs/scaling.md)
-  double balance_seconds = 0;            // re-partitioning the worlds by measured cost
-  double partition_changes = 0;          // 1 if the worlds were re-partitioned after this iteration
-  double bytes_moved = 0;                // payload bytes between ranks this iteration (all ranks, each counted once)
-  double max_rank_bytes_moved = 0;       // largest sent + received payload of any rank
-  double decisions_per_second = 0;       // over all ranks
-  double max_rank_experiences = 0;       // largest experience buffer of any rank
-  double batch_writes_collective = 0;    // 1 if every batch write used collective MPI-IO (H5Pget_mpio_no_collective_cause)
-  double max_rank_rss_bytes = 0;         // peak resident memory of the largest rank so far
-  double min_rank_rss_bytes = 0;         // ... of the smallest rank
-  double root_rss_bytes = 0;             // ... of rank 0
-  double batch_bytes = 0;                // uncompressed bytes of the iteration's batch rows
-  double batch_write_seconds = 0;        // writing the batch datasets
+  double simulate_mean_seconds = 0;   // mean over ranks of their own simulation time
+  double simulate_imbalance = 0;      // slowest rank's simulation time / mean
+  double wait_seconds = 0;            // mean over ranks of the wait for the slowest one after simulating
+  double update_compute_seconds = 0;  // gradients of rank 0's own rows
+  double update_reduce_seconds = 0;   // exact reductions (with waiting), clipping, Adam
+  double collective_seconds = 0;      // inside collective operations, all phases
+  double collective_calls = 0;        // collective operations of the iteration
+  double serial_seconds = 0;          // work that does not shrink with more ranks (see docs/scaling.md)
+  double balance_seconds = 0;         // re-partitioning the worlds by measured cost
+  double partition_changes = 0;       // 1 if the worlds were re-partitioned after this iteration
+  double bytes_moved = 0;             // payload bytes between ranks this iteration (all ranks, each counted once)
+  double max_rank_bytes_moved = 0;    // largest sent + received payload of any rank
+  double decisions_per_second = 0;    // over all ranks
+  double max_rank_experiences = 0;    // largest experience buffer of any rank
+  double batch_writes_collective =
+      0;                           // 1 if every batch write used collective MPI-IO (H5Pget_mpio_no_collective_cause)
+  double max_rank_rss_bytes = 0;   // peak resident memory of the largest rank so far
+  double min_rank_rss_bytes = 0;   // ... of the smallest rank
+  double root_rss_bytes = 0;       // ... of rank 0
+  double batch_bytes = 0;          // uncompressed bytes of the iteration's batch rows
+  double batch_write_seconds = 0;  // writing the batch datasets
 };
 
 // The element type of every /metrics, /runtime and /worlds/stats dataset (their fields are doubles).
@@ -112,10 +114,9 @@ struct BatchColumns {
 };
 
 // Where a /batches dataset's values are in BatchColumns; its alternative fixes the element type.
-using BatchColumn =
-    std::variant<std::vector<std::int32_t> BatchColumns::*, std::vector<std::uint8_t> BatchColumns::*,
-                 std::vector<std::uint32_t> BatchColumns::*, std::vector<float> BatchColumns::*,
-                 std::vector<double> BatchColumns::*>;
+using BatchColumn = std::variant<std::vector<std::int32_t> BatchColumns::*, std::vector<std::uint8_t> BatchColumns::*,
+                                 std::vector<std::uint32_t> BatchColumns::*, std::vector<float> BatchColumns::*,
+                                 std::vector<double> BatchColumns::*>;
 
 // Values per row of a batch field: 0 (a scalar), a fixed count, or one per creative of the policy.
 inline constexpr std::uint64_t per_creative = ~std::uint64_t{0};

@@ -1,11 +1,11 @@
 // Writing worlds' parameters into a group of a parallel HDF5 file (layout in docs/output-format.md).
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
-
-#include <mpi.h>
 
 #include "manyworlds/io/hdf5.hpp"
 #include "manyworlds/world/priors.hpp"

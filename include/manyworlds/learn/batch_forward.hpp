@@ -1,4 +1,5 @@
-// Float32 MLP forward passes for one row (vectorised across outputs) or a group of rows (one per lane), per instruction set.
+// Float32 MLP forward passes for one row (vectorised across outputs) or a group of rows (one per lane), per instruction
+// set.
 #pragma once
 
 #include <span>
@@ -11,8 +12,8 @@ namespace manyworlds {
 // to a multiple of 8 (padding weights and biases 0), hidden layers followed by tanh.
 struct DenseLayerView {
   int inputs = 0;
-  int outputs = 0;      // padded width: fixes how each output's sum is split (see InferencePolicy)
-  int computed = 0;     // outputs actually computed: 0 .. computed - 1 (the last layer skips its padding)
+  int outputs = 0;   // padded width: fixes how each output's sum is split (see InferencePolicy)
+  int computed = 0;  // outputs actually computed: 0 .. computed - 1 (the last layer skips its padding)
   const float* weights = nullptr;
   const float* bias = nullptr;
   bool tanh = false;
@@ -27,8 +28,7 @@ struct DenseLayerView {
 // generic_fast_tanh_float without FMA, with its SSE min/max/select semantics). These are the
 // float operations of the Eigen kernel InferencePolicy used before, so results are bitwise those,
 // on every instruction set. `isa` must be supported by this CPU.
-const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a,
-                         float* b);
+const float* row_forward(VectorIsa isa, std::span<const DenseLayerView> layers, const float* input, float* a, float* b);
 
 // Rows evaluated together on `isa`: 4, 8 or 16 floats per vector.
 int batch_lanes(VectorIsa isa);

@@ -42,21 +42,21 @@ bool succeeds(const EpisodeStats& outcome, double robust_roas);
 struct ScoreInputs {
   std::span<const EpisodeStats> outcomes;  // [strategy][world]
   int strategies = 0;
-  std::span<const double> constant;        // [world]: the tuned constant bid's expected return (score 0)
-  std::span<const double> hindsight;       // [world]: the hindsight optimum's expected return (score 100)
-  std::span<const int> world_types;        // [world]
+  std::span<const double> constant;   // [world]: the tuned constant bid's expected return (score 0)
+  std::span<const double> hindsight;  // [world]: the hindsight optimum's expected return (score 100)
+  std::span<const int> world_types;   // [world]
   int type_count = 0;
-  int comparison = 0;                      // strategy the paired differences are taken against
-  double floor = 0.05;                     // see normalised_score
+  int comparison = 0;   // strategy the paired differences are taken against
+  double floor = 0.05;  // see normalised_score
   double robust_roas = 1;
 };
 struct ScoreSummary {
-  std::vector<double> score;               // [strategy][world]
-  std::vector<Interval> overall;           // [strategy]: mean normalised score, bootstrap 95% CI over worlds
-  std::vector<Interval> by_type;           // [strategy][type]
-  std::vector<Interval> versus;            // [strategy]: paired mean difference of scores to `comparison`
-  std::vector<double> mean_return;         // [strategy]: mean expected return per world
-  std::vector<double> success_share;       // [strategy]: share of worlds where it succeeds
+  std::vector<double> score;          // [strategy][world]
+  std::vector<Interval> overall;      // [strategy]: mean normalised score, bootstrap 95% CI over worlds
+  std::vector<Interval> by_type;      // [strategy][type]
+  std::vector<Interval> versus;       // [strategy]: paired mean difference of scores to `comparison`
+  std::vector<double> mean_return;    // [strategy]: mean expected return per world
+  std::vector<double> success_share;  // [strategy]: share of worlds where it succeeds
 };
 ScoreSummary summarize(const ScoreInputs& inputs, const Bootstrap& bootstrap);
 

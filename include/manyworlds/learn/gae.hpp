@@ -23,7 +23,7 @@ inline double learning_reward(const Experience& e, RewardMode mode) {
 // later, when the budget runs out (or is left over).
 struct RewardSpec {
   RewardMode mode = RewardMode::expected;
-  double scale = 1;          // rewards are multiplied by this (values of order 1)
+  double scale = 1;  // rewards are multiplied by this (values of order 1)
   // Lagrangian rewards: each step's expected cost is charged at 1 + mu_t instead of 1, mu_t the
   // observation's pacing dual (exp(pacing_pressure) - 1), the budget's shadow price as the agent
   // tracks it. With a short horizon (small gamma) the policy then learns the bid that is best at
@@ -35,8 +35,8 @@ struct RewardSpec {
   // noisy: only the action's own effect remains. Myopic: it ignores what the step does to later
   // steps, so it suits gamma = 0 with the budget priced in (lagrangian). Value targets stay GAE's.
   bool counterfactual = false;
-  double budget_price = 0;   // kappa (currency per currency of budget); 0 = no shaping
-  double budget = 0;         // the episode's budget (currency), needed when budget_price > 0
+  double budget_price = 0;  // kappa (currency per currency of budget); 0 = no shaping
+  double budget = 0;        // the episode's budget (currency), needed when budget_price > 0
 };
 
 // Fills advantage and value_target of one episode's experiences, given in step order with

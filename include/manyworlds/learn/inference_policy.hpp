@@ -2,7 +2,6 @@
 #pragma once
 
 #include <Eigen/Core>
-
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -43,11 +42,11 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
                   VectorIsa isa = best_vector_isa());
 
   // Sample mode: x = mean + exp(log_std) * noise.normal, log_bid_multiplier = clamp(x, -bound, +bound)
-  // with bound = PolicyModel::action_bound(); creative (both modes) = the first c with noise.uniform * S < sum_{j<=c} e_j
-  // (inverse CDF of the softmax over the first active_creatives(creatives, C) logits, e_j their
-  // unnormalised probabilities, S their sum); log_prob = bid_log_prob(returned multiplier) + log softmax
-  // of the creative, i.e. the exact log-probability of the returned (clamped) action, the same
-  // quantity PolicyModel::log_prob and the PPO loss compute from the stored action.
+  // with bound = PolicyModel::action_bound(); creative (both modes) = the first c with noise.uniform * S < sum_{j<=c}
+  // e_j (inverse CDF of the softmax over the first active_creatives(creatives, C) logits, e_j their unnormalised
+  // probabilities, S their sum); log_prob = bid_log_prob(returned multiplier) + log softmax of the creative, i.e. the
+  // exact log-probability of the returned (clamped) action, the same quantity PolicyModel::log_prob and the PPO loss
+  // compute from the stored action.
   Action act(const Observation& obs, int creatives, const DecisionNoise& noise) override;
   // The same for many decisions at once (bitwise the same actions): rows vectorised on isa().
   void act(std::span<const Decision> decisions, std::span<Action> actions) override;
@@ -70,9 +69,9 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   using Buffer = std::vector<float, Eigen::aligned_allocator<float>>;
   struct Layer {
     int inputs = 0;
-    int outputs = 0;              // padded to a multiple of the 8-float block; padding weights and biases are 0
-    Buffer weights;               // inputs x outputs, row-major
-    Buffer bias;                  // outputs
+    int outputs = 0;  // padded to a multiple of the 8-float block; padding weights and biases are 0
+    Buffer weights;   // inputs x outputs, row-major
+    Buffer bias;      // outputs
   };
   using Network = std::vector<Layer>;
 
@@ -95,11 +94,11 @@ class InferencePolicy : public BidPolicy, public BatchBidPolicy {
   double std_;
   Mode mode_;
   VectorIsa isa_;
-  int lanes_;                        // rows per batch_forward call
-  BidPrior prior_;       // the bid mean adds the prior rule's bid (PolicyModel::mean_offset)
+  int lanes_;       // rows per batch_forward call
+  BidPrior prior_;  // the bid mean adds the prior rule's bid (PolicyModel::mean_offset)
   float prior_offset_;
-  Buffer front_;  // workspace: the current layer's output ...
-  Buffer back_;   // ... and the previous one's
+  Buffer front_;                     // workspace: the current layer's output ...
+  Buffer back_;                      // ... and the previous one's
   std::vector<float> unnormalised_;  // workspace: exp(logit - max logit) of each creative
   Buffer batch_input_;               // workspace: obs_dim x lanes_, rows transposed
   Buffer batch_a_;                   // workspaces of batch_forward: widest layer x lanes_

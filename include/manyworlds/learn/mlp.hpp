@@ -2,7 +2,6 @@
 #pragma once
 
 #include <Eigen/Core>
-
 #include <vector>
 
 #include "manyworlds/core/random.hpp"
@@ -49,8 +48,7 @@ class Mlp {
   void initialize(Eigen::Ref<Eigen::VectorXd> params, Stream& stream, double output_gain) const;
 
   // Batched forward pass of the rows of `input`; returns the output rows (stored in `cache`).
-  const RowMatrix& forward(Eigen::Ref<const Eigen::VectorXd> params, const RowMatrix& input,
-                           MlpCache& cache) const;
+  const RowMatrix& forward(Eigen::Ref<const Eigen::VectorXd> params, const RowMatrix& input, MlpCache& cache) const;
 
   // Adds dLoss/dparams to `grad` (same layout as params), given dLoss/doutput for the rows of the
   // last forward pass made with `cache`.
@@ -63,8 +61,8 @@ class Mlp {
                      Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::VectorXd> grad) const;
 
  private:
-  std::vector<int> widths_;              // inputs, hidden..., outputs
-  std::vector<Eigen::Index> offsets_;    // weight offset of each layer, then the total size
+  std::vector<int> widths_;            // inputs, hidden..., outputs
+  std::vector<Eigen::Index> offsets_;  // weight offset of each layer, then the total size
 };
 
 }  // namespace manyworlds

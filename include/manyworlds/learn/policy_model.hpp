@@ -15,9 +15,9 @@ float bid_prior_mean(BidPrior prior, float offset, const Observation& obs);
 
 // The policy's distribution at one observation, in double precision.
 struct PolicyDistribution {
-  double mean = 0;          // mean of the (unclamped) Gaussian log bid multiplier
-  double log_std = 0;       // its log standard deviation (state independent)
-  Eigen::VectorXd logits;   // the model's C creative logits
+  double mean = 0;         // mean of the (unclamped) Gaussian log bid multiplier
+  double log_std = 0;      // its log standard deviation (state independent)
+  Eigen::VectorXd logits;  // the model's C creative logits
 };
 
 // Shape and maths of the actor-critic; the parameters live in one flat vector (theta) outside.

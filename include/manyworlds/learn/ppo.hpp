@@ -1,8 +1,8 @@
-// The PPO trainer: minibatch epochs of the importance-weighted loss over a batch spread over ranks, exact gradient sums, Adam.
+// The PPO trainer: minibatch epochs of the importance-weighted loss over a batch spread over ranks, exact gradient
+// sums, Adam.
 #pragma once
 
 #include <Eigen/Core>
-
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,17 +21,18 @@ namespace manyworlds {
 // parameters before its step (they equal the optimised loss's terms when the weights average 1;
 // NaN when every weight is 0). Sums are exact per epoch (ExactSum), then added in epoch order.
 struct PpoStats {
-  double policy_loss = 0;          // -min(r A, clip(r) A)
-  double value_loss = 0;           // (V - target)^2, before value_coef
-  double entropy = 0;              // policy entropy (Gaussian + categorical)
-  double approx_kl = 0;            // logp_old - logp_new
-  double clip_fraction = 0;        // share of samples with |r - 1| > clip
-  double grad_norm = 0;            // mean over minibatches of the global gradient norm before clipping
-  double explained_variance = 0;   // 1 - Var_w(target - V) / Var_w(target), V = value head before the update; NaN if Var_w(target) = 0
-  double last_epoch_kl = 0;        // approx_kl of the last epoch run alone (exact, the same on every rank)
-  double learning_rate = 0;        // the learning rate of this update
-  std::int64_t minibatches = 0;    // optimiser steps taken
-  std::int64_t epochs = 0;         // epochs run (fewer than ppo.epochs when target_kl stopped the update)
+  double policy_loss = 0;    // -min(r A, clip(r) A)
+  double value_loss = 0;     // (V - target)^2, before value_coef
+  double entropy = 0;        // policy entropy (Gaussian + categorical)
+  double approx_kl = 0;      // logp_old - logp_new
+  double clip_fraction = 0;  // share of samples with |r - 1| > clip
+  double grad_norm = 0;      // mean over minibatches of the global gradient norm before clipping
+  double explained_variance =
+      0;  // 1 - Var_w(target - V) / Var_w(target), V = value head before the update; NaN if Var_w(target) = 0
+  double last_epoch_kl = 0;      // approx_kl of the last epoch run alone (exact, the same on every rank)
+  double learning_rate = 0;      // the learning rate of this update
+  std::int64_t minibatches = 0;  // optimiser steps taken
+  std::int64_t epochs = 0;       // epochs run (fewer than ppo.epochs when target_kl stopped the update)
 };
 
 // The learning rate of update `iteration` of `iterations`: ppo.learning_rate annealed linearly to
@@ -53,8 +54,8 @@ LocalBatch single_rank_batch(std::span<const TrainingSample> samples);
 
 // Wall-clock seconds of the last update on this rank, for /runtime.
 struct UpdateTiming {
-  double compute_seconds = 0;   // this rank's rows: forward and backward passes, per-world partials
-  double combine_seconds = 0;   // exact reductions (with waiting for other ranks), clipping, Adam
+  double compute_seconds = 0;  // this rank's rows: forward and backward passes, per-world partials
+  double combine_seconds = 0;  // exact reductions (with waiting for other ranks), clipping, Adam
 };
 
 // Holds the model's parameters and Adam state; every rank owns one, and they stay bitwise equal:
@@ -101,8 +102,7 @@ class PpoTrainer {
  private:
   // Adds the per-world partial gradients and loss terms of `rows` (indices into batch.samples,
   // in minibatch order) to gradient_ and sums.
-  void add_rows(const LocalBatch& batch, std::span<const std::uint32_t> rows, double minibatch_rows,
-                ExactSum& sums);
+  void add_rows(const LocalBatch& batch, std::span<const std::uint32_t> rows, double minibatch_rows, ExactSum& sums);
 
   PolicyModel model_;
   PpoSection ppo_;
@@ -110,7 +110,7 @@ class PpoTrainer {
   Adam adam_;
   ExactSum gradient_;
   PpoWorkspace workspace_;
-  std::vector<std::uint32_t> grouped_;         // a minibatch's rows grouped by world
+  std::vector<std::uint32_t> grouped_;  // a minibatch's rows grouped by world
   std::vector<TrainingSample> chunk_;
   std::vector<std::size_t> world_ends_;
   UpdateTiming timing_;

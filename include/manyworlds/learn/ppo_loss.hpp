@@ -2,7 +2,6 @@
 #pragma once
 
 #include <Eigen/Core>
-
 #include <span>
 #include <vector>
 
@@ -19,11 +18,11 @@ struct TrainingSample {
   Observation obs{};
   float log_bid_multiplier = 0;  // the stored (clamped) action
   int creative = 0;
-  float log_prob = 0;            // log-probability under the behaviour policy
+  float log_prob = 0;  // log-probability under the behaviour policy
   float advantage = 0;
   float value_target = 0;
-  float weight = 1;              // importance weight of the sampler
-  int creatives = 0;             // creative count of the sample's world; 0 = the model's C (see active_creatives)
+  float weight = 1;   // importance weight of the sampler
+  int creatives = 0;  // creative count of the sample's world; 0 = the model's C (see active_creatives)
 };
 
 // The sample of an experience with importance weight `weight`.
@@ -38,12 +37,12 @@ void normalize_advantages(std::span<TrainingSample> local, Collectives& collecti
 
 // Importance-weighted sums sum_i w_i x_i over samples, from which PpoStats are made.
 struct LossSums {
-  double weight = 0;       // sum w_i
-  double policy = 0;       // of -min(r A, clip(r) A)
-  double value = 0;        // of (V - target)^2
-  double entropy = 0;      // of H
-  double approx_kl = 0;    // of logp_old - logp_new
-  double clipped = 0;      // of [|r - 1| > clip]
+  double weight = 0;     // sum w_i
+  double policy = 0;     // of -min(r A, clip(r) A)
+  double value = 0;      // of (V - target)^2
+  double entropy = 0;    // of H
+  double approx_kl = 0;  // of logp_old - logp_new
+  double clipped = 0;    // of [|r - 1| > clip]
 
   void add(const LossSums& other);
 };
@@ -80,10 +79,10 @@ struct PpoWorkspace {
   RowMatrix obs;
   RowMatrix grad_heads;
   RowMatrix grad_values;
-  std::vector<double> row_log_std;   // per row: d loss / d log_std
-  std::vector<double> row_terms;     // per row: loss, then the loss_sum_components
-  std::vector<double> scratch;       // d log p / d logit and d H / d logit of one row
-  Eigen::VectorXd partial;           // one world's gradient
+  std::vector<double> row_log_std;  // per row: d loss / d log_std
+  std::vector<double> row_terms;    // per row: loss, then the loss_sum_components
+  std::vector<double> scratch;      // d log p / d logit and d H / d logit of one row
+  Eigen::VectorXd partial;          // one world's gradient
 };
 
 // This rank's share of one minibatch of `minibatch_rows` rows spread over ranks: `samples` are the
@@ -94,7 +93,7 @@ struct PpoWorkspace {
 // in a fixed order, so it is the same whichever rank holds the world; ExactSum then makes the
 // total independent of the partition.
 void add_world_gradients(const PolicyModel& model, const PpoSection& ppo, const Eigen::VectorXd& params,
-                           std::span<const TrainingSample> samples, std::span<const std::size_t> world_ends,
-                           double minibatch_rows, PpoWorkspace& workspace, ExactSum& gradient, ExactSum& sums);
+                         std::span<const TrainingSample> samples, std::span<const std::size_t> world_ends,
+                         double minibatch_rows, PpoWorkspace& workspace, ExactSum& gradient, ExactSum& sums);
 
 }  // namespace manyworlds

@@ -53,13 +53,13 @@ inline double expected_return(const EpisodeStats& outcome) { return outcome.expe
 struct HindsightSearch {
   double min_multiplier = 0.05;
   double max_multiplier = 1.5;
-  int grid_points = 12;         // log-spaced, both ends included
-  int refinements = 8;          // golden-section steps in the bracket around the best grid point
+  int grid_points = 12;  // log-spaced, both ends included
+  int refinements = 8;   // golden-section steps in the bracket around the best grid point
 };
 struct HindsightOutcome {
   double multiplier = 0;
   EpisodeStats outcome;
-  int episodes = 0;             // episodes simulated by the search
+  int episodes = 0;  // episodes simulated by the search
 };
 HindsightOutcome hindsight_optimum(World& world, std::uint32_t episode, const HindsightSearch& search,
                                    std::vector<Experience>& scratch, std::size_t capacity);

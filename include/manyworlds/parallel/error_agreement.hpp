@@ -1,9 +1,8 @@
 // Agreement on failure across ranks: if any rank failed, every rank throws with the same exit code.
 #pragma once
 
-#include <exception>
-
 #include <boost/mpi/communicator.hpp>
+#include <exception>
 
 namespace manyworlds {
 

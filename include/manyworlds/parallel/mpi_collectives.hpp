@@ -1,13 +1,13 @@
 // The one MPI implementation of the Collectives interface, over a Boost.MPI communicator.
 #pragma once
 
+#include <mpi.h>
+
+#include <boost/mpi/communicator.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <boost/mpi/communicator.hpp>
-#include <mpi.h>
 
 #include "manyworlds/core/collectives.hpp"
 

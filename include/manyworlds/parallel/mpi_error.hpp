@@ -1,10 +1,10 @@
 // Turns MPI failures (raw return codes and Boost.MPI exceptions) into manyworlds::RuntimeFailure.
 #pragma once
 
-#include <utility>
+#include <mpi.h>
 
 #include <boost/mpi/exception.hpp>
-#include <mpi.h>
+#include <utility>
 
 #include "manyworlds/core/errors.hpp"
 

@@ -41,7 +41,6 @@ class EventTyper {
 // The smallest conversion value v such that at least `percentile`% of all experiences (over
 // all ranks) have conversion_value <= v. Exact: bisection on the float bit patterns with
 // integer counts (32 rounds of an 8-byte sum), identical for any number of ranks.
-float global_value_percentile(std::span<const Experience> experiences, double percentile,
-                              Collectives& collectives);
+float global_value_percentile(std::span<const Experience> experiences, double percentile, Collectives& collectives);
 
 }  // namespace manyworlds

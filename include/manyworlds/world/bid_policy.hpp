@@ -11,8 +11,8 @@ namespace manyworlds {
 // The random numbers of one decision, drawn from the world's action stream, so that
 // a decision never depends on how many worlds a rank evaluates together.
 struct DecisionNoise {
-  double normal = 0;    // standard normal for the continuous action
-  double uniform = 0;   // uniform (0,1) for the creative choice
+  double normal = 0;   // standard normal for the continuous action
+  double uniform = 0;  // uniform (0,1) for the creative choice
 };
 
 // What a strategy chose for one decision.

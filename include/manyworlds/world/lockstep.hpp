@@ -17,8 +17,8 @@ namespace manyworlds {
 struct Decision {
   const Observation* observation = nullptr;
   DecisionNoise noise;
-  int creatives = 0;        // the world's creative count (as BidPolicy::act's `creatives`)
-  std::uint32_t lane = 0;   // 0 .. Lockstep::lanes() - 1
+  int creatives = 0;       // the world's creative count (as BidPolicy::act's `creatives`)
+  std::uint32_t lane = 0;  // 0 .. Lockstep::lanes() - 1
 };
 
 // A bidding strategy that decides many decisions at once. actions[i] must be exactly what the
@@ -71,7 +71,7 @@ class Lockstep {
   struct Lane {
     bool active = false;
     std::size_t world = 0;
-    int episode = 0;              // 0 .. episodes - 1
+    int episode = 0;                // 0 .. episodes - 1
     std::size_t episode_first = 0;  // index of the episode's first row in the world's buffer
     Experience* pending = nullptr;
   };
@@ -86,7 +86,7 @@ class Lockstep {
   std::vector<Lane> lanes_;
   std::vector<std::vector<Experience>> buffers_;  // staging buffers, one per world in flight or waiting
   std::vector<std::size_t> free_buffers_;
-  std::vector<std::size_t> world_buffer_;         // per world of the current run: its staging buffer
+  std::vector<std::size_t> world_buffer_;  // per world of the current run: its staging buffer
   std::vector<bool> world_done_;
   std::vector<Decision> decisions_;
   std::vector<Action> actions_;

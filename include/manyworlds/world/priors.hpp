@@ -16,9 +16,9 @@ class TomlTable;
 // Query types are a fixed vocabulary (the observation one-hot encodes them).
 enum class QueryType : std::uint8_t { brand = 0, generic = 1, competitor_brand = 2, crisis_intent = 3 };
 inline constexpr int query_type_count = 4;
-inline constexpr std::array<const char*, query_type_count> query_type_names{
-    "brand", "generic", "competitor_brand", "crisis_intent"};
-inline constexpr int max_tags = 32;       // tag bits in Experience::tags
+inline constexpr std::array<const char*, query_type_count> query_type_names{"brand", "generic", "competitor_brand",
+                                                                            "crisis_intent"};
+inline constexpr int max_tags = 32;  // tag bits in Experience::tags
 inline constexpr int max_segments = 16;
 inline constexpr int max_devices = 8;
 inline constexpr int max_creatives = 16;
@@ -38,31 +38,31 @@ struct Distribution {
 
 struct SegmentPrior {
   std::string name;
-  bool crisis = false;                  // the rare, valuable segment the sampler tells apart
-  double share = 0;                     // mean share of users
-  double sessions_per_day = 0;          // mean sessions per user per day
-  double queries_per_session = 1;       // mean queries per session (>= 1)
+  bool crisis = false;                               // the rare, valuable segment the sampler tells apart
+  double share = 0;                                  // mean share of users
+  double sessions_per_day = 0;                       // mean sessions per user per day
+  double queries_per_session = 1;                    // mean queries per session (>= 1)
   std::array<double, query_type_count> query_mix{};  // probabilities by QueryType
   double ctr_multiplier = 1;
-  double cvr = 0;                       // conversion probability per click before device/query effects
-  double feature_dependence = 0;        // how much a device's feature gap lowers this segment's conversion
-  double value_median = 0;              // conversion value, log-normal (currency units)
+  double cvr = 0;                 // conversion probability per click before device/query effects
+  double feature_dependence = 0;  // how much a device's feature gap lowers this segment's conversion
+  double value_median = 0;        // conversion value, log-normal (currency units)
   double value_sigma = 0;
   std::vector<double> tag_probability;  // per entry of Priors::tags: chance a user carries it
 };
 
 struct DevicePrior {
   std::string name;
-  double share = 0;          // mean share of users
+  double share = 0;  // mean share of users
   double ctr_multiplier = 1;
-  double feature_gap = 0;    // conversion loss for feature-dependent users (iOS: a weaker feature)
+  double feature_gap = 0;  // conversion loss for feature-dependent users (iOS: a weaker feature)
 };
 
 struct QueryPrior {
-  double base_ctr = 0;            // click-through in slot 1 before other effects
+  double base_ctr = 0;  // click-through in slot 1 before other effects
   double cvr_multiplier = 1;
-  double competition = 1;         // multiplies competitors' chance to enter the auction
-  std::vector<int> tags;          // indices into Priors::tags that every query of this type carries
+  double competition = 1;  // multiplies competitors' chance to enter the auction
+  std::vector<int> tags;   // indices into Priors::tags that every query of this type carries
 };
 
 struct StrategyPrior {
@@ -71,8 +71,8 @@ struct StrategyPrior {
   double bid_multiplier = 1;
   std::array<double, query_type_count> query_multipliers{1, 1, 1, 1};
   double budget_multiplier = 1;
-  bool paced = false;             // throttles when spending ahead of an even schedule
-  double bid_trend_per_day = 0;   // log-bid change per day (negative: pulling back)
+  bool paced = false;            // throttles when spending ahead of an even schedule
+  double bid_trend_per_day = 0;  // log-bid change per day (negative: pulling back)
 };
 
 // How a world type shifts the parameters drawn for a world (all multipliers default to 1).
@@ -85,30 +85,30 @@ struct WorldTypePrior {
   double ctr = 1;
   double cvr = 1;
   double value = 1;
-  double crisis_share = 1;          // multiplies the crisis segment's share (then renormalised)
-  double crisis_intent = 1;         // multiplies crisis-intent queries in every segment's mix
+  double crisis_share = 1;   // multiplies the crisis segment's share (then renormalised)
+  double crisis_intent = 1;  // multiplies crisis-intent queries in every segment's mix
   double competitor_budget = 1;
   double seasonal_amplitude_add = 0;
   int competitors_add = 0;
-  int add_strategy = -1;            // index of a strategy: one more competitor using it
-  int switch_strategy = -1;         // index of a strategy some competitors switch to
-  double switch_share = 0;          // ... this share of them
+  int add_strategy = -1;     // index of a strategy: one more competitor using it
+  int switch_strategy = -1;  // index of a strategy some competitors switch to
+  double switch_share = 0;   // ... this share of them
 };
 
 struct Priors {
-  std::string file;   // where they were read from
-  std::string text;   // the full text, stored in the output
+  std::string file;  // where they were read from
+  std::string text;  // the full text, stored in the output
 
-  std::vector<std::string> tags;          // tag vocabulary (<= 32)
-  std::vector<int> urgency_tags;          // indices of tags the observation's urgency flag looks for
+  std::vector<std::string> tags;  // tag vocabulary (<= 32)
+  std::vector<int> urgency_tags;  // indices of tags the observation's urgency flag looks for
 
   Distribution users;
-  double activity_shape = 2;              // gamma shape of per-user activity (mean 1)
-  double segment_concentration = 300;     // Dirichlet concentration of a world's segment mix
+  double activity_shape = 2;           // gamma shape of per-user activity (mean 1)
+  double segment_concentration = 300;  // Dirichlet concentration of a world's segment mix
   double device_concentration = 80;
   std::vector<SegmentPrior> segments;
   std::vector<DevicePrior> devices;
-  int ios_device = -1;                    // index of the device named "ios"
+  int ios_device = -1;  // index of the device named "ios"
   std::array<QueryPrior, query_type_count> queries{};
 
   std::array<double, 24> hour_profile{};
@@ -147,12 +147,12 @@ struct Priors {
   Distribution value_level;
 
   Distribution agent_daily_budget;
-  double value_estimate_noise = 0.2;      // log-normal error of the advertiser's value-per-click estimates
-  PacingSignal pacing_signal;             // the observation's pacing pressure (see PacingDual)
+  double value_estimate_noise = 0.2;  // log-normal error of the advertiser's value-per-click estimates
+  PacingSignal pacing_signal;         // the observation's pacing pressure (see PacingDual)
 
   std::vector<WorldTypePrior> world_types;
 
-  int crisis_segment() const;             // index of the segment flagged crisis
+  int crisis_segment() const;  // index of the segment flagged crisis
   int strategy_index(const std::string& name) const;
 };
 

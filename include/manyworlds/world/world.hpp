@@ -19,16 +19,16 @@ namespace manyworlds {
 struct User {
   std::uint8_t segment = 0;
   std::uint8_t device = 0;
-  std::uint32_t tags = 0;     // bit t set: the user carries Priors::tags[t]
-  float activity = 1;         // session-rate multiplier (gamma, mean 1)
+  std::uint32_t tags = 0;  // bit t set: the user carries Priors::tags[t]
+  float activity = 1;      // session-rate multiplier (gamma, mean 1)
 };
 
 // One bidder's place on the results page.
 struct SlotOutcome {
-  int bidder = 0;             // -1: the agent, otherwise the competitor index
+  int bidder = 0;  // -1: the agent, otherwise the competitor index
   double bid = 0;
   double quality = 0;
-  double price = 0;           // per click
+  double price = 0;  // per click
   bool clicked = false;
 };
 
@@ -36,9 +36,9 @@ struct SlotOutcome {
 struct AuctionRecord {
   std::uint32_t episode = 0;
   std::uint32_t step = 0;
-  double time_hours = 0;      // since the episode started
+  double time_hours = 0;  // since the episode started
   int hour = 0;
-  int day_of_week = 0;        // 0 = Monday
+  int day_of_week = 0;  // 0 = Monday
   int day_of_year = 0;
   std::uint32_t user = 0;
   int segment = 0;
@@ -47,15 +47,15 @@ struct AuctionRecord {
   int creative = 0;
   double agent_bid = 0;
   double reserve_price = 0;
-  int eligible_bidders = 0;   // bids at or above the reserve
-  int agent_slot = 0;         // 1-based, 0 when the agent's ad was not shown
-  double price = 0;           // agent's price per click (0 when not shown)
+  int eligible_bidders = 0;  // bids at or above the reserve
+  int agent_slot = 0;        // 1-based, 0 when the agent's ad was not shown
+  double price = 0;          // agent's price per click (0 when not shown)
   bool clicked = false;
   double cost = 0;
-  bool converted = false;     // a conversion happened (attributed or not)
+  bool converted = false;  // a conversion happened (attributed or not)
   double delay_hours = 0;
   double conversion_value = 0;
-  bool attributed = false;    // the conversion fell inside the attribution window
+  bool attributed = false;  // the conversion fell inside the attribution window
   double spend_after = 0;
   double budget = 0;
   int filled_slots = 0;
@@ -69,12 +69,12 @@ class AuctionObserver {
 };
 
 struct EpisodeStats {
-  std::int64_t queries = 0;            // auctions scheduled in the horizon
-  std::int64_t decisions = 0;          // auctions the agent bid in (one Experience each)
+  std::int64_t queries = 0;    // auctions scheduled in the horizon
+  std::int64_t decisions = 0;  // auctions the agent bid in (one Experience each)
   std::int64_t crisis_decisions = 0;
   std::int64_t impressions = 0;
   std::int64_t clicks = 0;
-  std::int64_t conversions = 0;        // attributed
+  std::int64_t conversions = 0;  // attributed
   std::int64_t crisis_conversions = 0;
   double spend = 0;
   double conversion_value = 0;
@@ -102,7 +102,8 @@ class World {
   // Conversion probability of a click by a user of `segment` on `device` for query type `query`.
   double conversion_probability(int segment, int device, int query) const {
     return conversion_probability_[(static_cast<std::size_t>(segment) * priors_->devices.size() + device) *
-                                       query_type_count + query];
+                                       query_type_count +
+                                   query];
   }
   // Expected attributed conversion value of a conversion by a user of `segment` (value x P(delay within window)).
   double expected_attributed_value(int segment) const { return expected_attributed_value_[segment]; }
@@ -114,8 +115,8 @@ class World {
 
   // Runs one campaign horizon, appending one Experience per agent decision to `out`.
   // Throws RuntimeFailure if `out` would exceed `capacity`.
-  EpisodeStats run_episode(std::uint32_t episode, BidPolicy& policy, std::vector<Experience>& out,
-                           std::size_t capacity, AuctionObserver* observer = nullptr);
+  EpisodeStats run_episode(std::uint32_t episode, BidPolicy& policy, std::vector<Experience>& out, std::size_t capacity,
+                           AuctionObserver* observer = nullptr);
 
   // The same episode one decision at a time, so that many worlds can be stepped in lockstep
   // (world/lockstep.hpp). run_episode is exactly:
@@ -160,17 +161,17 @@ class World {
     double bid_noise = 0;
     double bid_trend_per_day = 0;
     double quality = 0;
-    double budget = 0;            // per episode
+    double budget = 0;  // per episode
     bool paced = false;
   };
   // The running state of the episode being stepped.
   struct EpisodeState {
     std::uint32_t episode = 0;
-    std::uint32_t step = 0;       // index of the next schedule entry
-    std::size_t first = 0;        // index in `out` of the episode's first experience
+    std::uint32_t step = 0;  // index of the next schedule entry
+    std::size_t first = 0;   // index in `out` of the episode's first experience
     double budget = 0;
     double spend = 0;
-    double observed_value = 0;    // attributed conversion value delivered so far
+    double observed_value = 0;  // attributed conversion value delivered so far
     float recent_ctr = 0;
     float log_last_price = 0;
     PacingDual pacing{PacingSignal{}};  // the observation's pacing pressure
@@ -180,20 +181,20 @@ class World {
   struct PendingDecision {
     DecisionNoise noise;
     double time_fraction = 0;
-    double remaining = 0;         // budget left before this auction
+    double remaining = 0;  // budget left before this auction
     int hour = 0;
     int day_of_week = 0;
   };
   // The agent's result in one auction.
   struct AuctionResult {
-    int agent_slot = 0;           // 1-based, 0 when not shown
-    double price = 0;             // per click
+    int agent_slot = 0;  // 1-based, 0 when not shown
+    double price = 0;    // per click
     int filled = 0;
   };
   // The same auction at the strategy's deterministic bid (Experience::mean_expected_reward).
   struct MeanBidOutcome {
-    double ctr = 0;               // the ad's click-through in the slot that bid gets (0 when not shown)
-    double price = 0;             // per click
+    double ctr = 0;    // the ad's click-through in the slot that bid gets (0 when not shown)
+    double price = 0;  // per click
   };
   struct AgentOutcome {
     bool clicked = false;
@@ -202,7 +203,7 @@ class World {
     double cost = 0;
     double value = 0;
     double delay = 0;
-    double expected_ctr = 0;      // the shown ad's click-through (0 when not shown)
+    double expected_ctr = 0;  // the shown ad's click-through (0 when not shown)
   };
 
   // The agent's slot (1-based; 0: not shown) and price per click had it bid `bid` with `quality`
@@ -210,6 +211,9 @@ class World {
   std::pair<int, double> placement(double bid, double quality) const;
   void draw_population();
   void precompute();
+  void precompute_schedule_tables();
+  void precompute_response_tables();
+  void precompute_bidders();
   void draw_schedule(std::uint32_t episode);
   void sort_schedule();
   int hour_of(double time_hours) const;
@@ -241,28 +245,28 @@ class World {
   std::vector<User> users_;
 
   // Precomputed per world.
-  std::vector<double> hour_cumulative_;          // session-time weights over the horizon's hours
-  double expected_sessions_factor_ = 0;          // sum of those weights
+  std::vector<double> hour_cumulative_;                                 // session-time weights over the horizon's hours
+  double expected_sessions_factor_ = 0;                                 // sum of those weights
   std::vector<std::array<double, query_type_count>> query_cumulative_;  // per segment
-  std::vector<double> click_base_;               // [segment][device][query]
-  std::vector<double> conversion_probability_;   // [segment][device][query]
-  std::vector<double> log_value_median_;         // per segment
-  std::vector<double> expected_attributed_value_; // per segment: E[value] x P(delay within the window)
+  std::vector<double> click_base_;                                      // [segment][device][query]
+  std::vector<double> conversion_probability_;                          // [segment][device][query]
+  std::vector<double> log_value_median_;                                // per segment
+  std::vector<double> expected_attributed_value_;  // per segment: E[value] x P(delay within the window)
   std::array<double, 24> hour_ctr_{};
   std::array<float, 24> hour_sin_{};
   std::array<float, 24> hour_cos_{};
-  std::vector<float> log_value_per_click_;       // [device][query]: observation entry, log(estimate / reference bid)
-  std::vector<Bidder> bidders_;                  // per competitor
+  std::vector<float> log_value_per_click_;  // [device][query]: observation entry, log(estimate / reference bid)
+  std::vector<Bidder> bidders_;             // per competitor
   std::array<std::uint32_t, query_type_count> query_tags_{};  // tag bits every query of a type carries
   std::uint32_t urgency_mask_ = 0;
 
   // Reused between episodes (no allocation once warm).
   std::vector<QueryEvent> schedule_;
-  std::vector<QueryEvent> drawn_;                // the schedule in the order it is drawn
-  std::vector<std::size_t> hour_starts_;         // sort_schedule's hour buckets
+  std::vector<QueryEvent> drawn_;         // the schedule in the order it is drawn
+  std::vector<std::size_t> hour_starts_;  // sort_schedule's hour buckets
   std::vector<std::size_t> hour_fill_;
-  std::vector<std::uint16_t> impressions_;       // [user][creative]
-  std::vector<PendingConversion> pending_;       // min-heap on time
+  std::vector<std::uint16_t> impressions_;  // [user][creative]
+  std::vector<PendingConversion> pending_;  // min-heap on time
   std::vector<double> competitor_spend_;
   std::vector<SlotOutcome> candidates_;
   EpisodeState state_;

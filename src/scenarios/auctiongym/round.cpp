@@ -32,7 +32,8 @@ RoundStats simulate_round(const Scenario& scenario, const Simulator& simulator, 
     throw RuntimeFailure("auctiongym: rank 0 gathered " + std::to_string(gathered.size()) + " block sums, expected " +
                          std::to_string(static_cast<std::size_t>(scenario.blocks_per_round) * bidders));
   for (int block = 0; block < scenario.blocks_per_round; ++block) {
-    for (std::size_t b = 0; b < bidders; ++b) total.bidders[b] += gathered[static_cast<std::size_t>(block) * bidders + b];
+    for (std::size_t b = 0; b < bidders; ++b)
+      total.bidders[b] += gathered[static_cast<std::size_t>(block) * bidders + b];
     total.auctions += auctiongym::auction_block(scenario, block).size();
   }
   return total;

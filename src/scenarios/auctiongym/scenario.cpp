@@ -91,9 +91,12 @@ struct Simd<8> {
 
 int lanes_of(VectorIsa isa) {
   switch (isa) {
-    case VectorIsa::avx512: return 8;
-    case VectorIsa::avx2: return 4;
-    case VectorIsa::sse2: break;
+    case VectorIsa::avx512:
+      return 8;
+    case VectorIsa::avx2:
+      return 4;
+    case VectorIsa::sse2:
+      break;
   }
   return 2;
 }
@@ -174,9 +177,9 @@ template <class Real, class Int, int N>
     r[i] = (t - n * ln2_hi) - n * ln2_lo;
     p[i] = Real{} + 1.0 / 479001600.0;
   }
-  constexpr double coefficients[] = {1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
-                                     1.0 / 5040.0,     1.0 / 720.0,     1.0 / 120.0,    1.0 / 24.0,
-                                     1.0 / 6.0,        0.5,             1.0,            1.0};
+  constexpr double coefficients[] = {
+      1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0,
+      1.0 / 120.0,      1.0 / 24.0,      1.0 / 6.0,      0.5,           1.0,          1.0};
   for (const double c : coefficients)
     for (int i = 0; i < N; ++i) p[i] = p[i] * r[i] + c;
   // The low bits of `shifted` hold n (two's complement); shifted left by 52 they add n to the exponent.
@@ -413,7 +416,8 @@ struct Simulator::Kernels {
         best_item[n] = select(better, other_item, best_item[n]);
       }
     }
-    for (int n = 0; n < N; ++n) out[n] = {bidders[n], static_cast<int>(best_item[n][0]), best_ctr[n][0], best_bid[n][0]};
+    for (int n = 0; n < N; ++n)
+      out[n] = {bidders[n], static_cast<int>(best_item[n][0]), best_ctr[n][0], best_bid[n][0]};
   }
 
   // The auction whose first dimensions + participants + 1 words are `word`; `stream` continues
@@ -436,7 +440,8 @@ struct Simulator::Kernels {
     for (int b = 0; b < s.bidders_; ++b) order[static_cast<std::size_t>(b)] = b;
     out.participants = s.participants_;
     for (int j = 0; j < s.participants_; ++j) {
-      const auto pick = static_cast<std::size_t>(j) + bounded(*word++, static_cast<std::uint32_t>(s.bidders_ - j), stream);
+      const auto pick =
+          static_cast<std::size_t>(j) + bounded(*word++, static_cast<std::uint32_t>(s.bidders_ - j), stream);
       std::swap(order[static_cast<std::size_t>(j)], order[pick]);
       out.bids[static_cast<std::size_t>(j)].bidder = order[static_cast<std::size_t>(j)];
     }
@@ -449,7 +454,8 @@ struct Simulator::Kernels {
     const double* const pair_contexts[2] = {context, context};
     int j = 0;
     for (; j + 2 <= out.participants; j += 2) {
-      const int pair[2] = {out.bids[static_cast<std::size_t>(j)].bidder, out.bids[static_cast<std::size_t>(j) + 1].bidder};
+      const int pair[2] = {out.bids[static_cast<std::size_t>(j)].bidder,
+                           out.bids[static_cast<std::size_t>(j) + 1].bidder};
       choose_many<W, 2>(s, pair, pair_contexts, &out.bids[static_cast<std::size_t>(j)]);
     }
     if (j < out.participants) {
@@ -539,7 +545,8 @@ struct Simulator::Kernels {
     if (s.participants_ == 2)
       for (; next + 2 <= count; next += 2) bid_pairs<W, 2>(s, out + next);
     for (; next < count; ++next) bid<W>(s, out[next]);
-    for (int i = 0; i < count; ++i) settle(s, words[static_cast<std::size_t>(i)][static_cast<std::size_t>(word_count - 1)], out[i]);
+    for (int i = 0; i < count; ++i)
+      settle(s, words[static_cast<std::size_t>(i)][static_cast<std::size_t>(word_count - 1)], out[i]);
   }
 
   template <int W>
@@ -584,7 +591,9 @@ struct Simulator::Kernels {
   }
 
   // Entry points: one per instruction set.
-  static Bid choose_sse2(const Simulator& s, int bidder, const double* context) { return choose<2>(s, bidder, context); }
+  static Bid choose_sse2(const Simulator& s, int bidder, const double* context) {
+    return choose<2>(s, bidder, context);
+  }
   [[gnu::target("avx2")]] static Bid choose_avx2(const Simulator& s, int bidder, const double* context) {
     return choose<4>(s, bidder, context);
   }
@@ -595,11 +604,12 @@ struct Simulator::Kernels {
                                                    AuctionOutcome& out) {
     auction<4>(s, round, index, out);
   }
-  [[gnu::target("avx512f"), gnu::flatten]] static Bid choose_avx512(const Simulator& s, int bidder, const double* context) {
+  [[gnu::target("avx512f"), gnu::flatten]] static Bid choose_avx512(const Simulator& s, int bidder,
+                                                                    const double* context) {
     return choose<8>(s, bidder, context);
   }
-  [[gnu::target("avx512f"), gnu::flatten]] static void auction_avx512(const Simulator& s, std::uint32_t round, std::int64_t index,
-                                                        AuctionOutcome& out) {
+  [[gnu::target("avx512f"), gnu::flatten]] static void auction_avx512(const Simulator& s, std::uint32_t round,
+                                                                      std::int64_t index, AuctionOutcome& out) {
     auction<8>(s, round, index, out);
   }
   static void simulate_sse2(const Simulator& s, std::uint32_t round, IdRange range, RoundStats& stats) {
@@ -609,8 +619,8 @@ struct Simulator::Kernels {
                                                     RoundStats& stats) {
     simulate<4>(s, round, range, stats);
   }
-  [[gnu::target("avx512f"), gnu::flatten]] static void simulate_avx512(const Simulator& s, std::uint32_t round, IdRange range,
-                                                        RoundStats& stats) {
+  [[gnu::target("avx512f"), gnu::flatten]] static void simulate_avx512(const Simulator& s, std::uint32_t round,
+                                                                       IdRange range, RoundStats& stats) {
     simulate<8>(s, round, range, stats);
   }
 };
@@ -625,7 +635,8 @@ Simulator::Simulator(const Scenario& scenario, const Catalogue& catalogue, Vecto
       embedding_sd_(scenario.embedding_sd),
       isa_(isa) {
   if (!supported(isa))
-    throw RuntimeFailure(std::string("auctiongym: ") + to_string(isa) + " code requested but this CPU does not support it");
+    throw RuntimeFailure(std::string("auctiongym: ") + to_string(isa) +
+                         " code requested but this CPU does not support it");
   const auto count = [](int n) { return static_cast<std::size_t>(n); };
   if (bidders_ != scenario.bidders || items_ != scenario.items_per_bidder || dimensions_ != scenario.dimensions ||
       catalogue.embeddings.size() != count(bidders_ * items_ * dimensions_) ||
@@ -640,7 +651,8 @@ Simulator::Simulator(const Scenario& scenario, const Catalogue& catalogue, Vecto
       const std::size_t item = count(b * items_ + i);
       const std::size_t slot = count(b) * padded + count(i);
       for (int d = 0; d < dimensions_; ++d)
-        weights_[count(b * dimensions_ + d) * padded + count(i)] = catalogue.embeddings[item * count(dimensions_) + count(d)];
+        weights_[count(b * dimensions_ + d) * padded + count(i)] =
+            catalogue.embeddings[item * count(dimensions_) + count(d)];
       intercepts_[slot] = catalogue.intercepts[item];
       values_[slot] = catalogue.values[item];
     }
@@ -653,9 +665,12 @@ Bid Simulator::oracle(int bidder, std::span<const double> context) const {
                          std::to_string(context.size()) + " entries (" + std::to_string(bidders_) + " bidders, " +
                          std::to_string(dimensions_) + " dimensions)");
   switch (isa_) {
-    case VectorIsa::avx512: return Kernels::choose_avx512(*this, bidder, context.data());
-    case VectorIsa::avx2: return Kernels::choose_avx2(*this, bidder, context.data());
-    case VectorIsa::sse2: break;
+    case VectorIsa::avx512:
+      return Kernels::choose_avx512(*this, bidder, context.data());
+    case VectorIsa::avx2:
+      return Kernels::choose_avx2(*this, bidder, context.data());
+    case VectorIsa::sse2:
+      break;
   }
   return Kernels::choose_sse2(*this, bidder, context.data());
 }
@@ -663,9 +678,15 @@ Bid Simulator::oracle(int bidder, std::span<const double> context) const {
 AuctionOutcome Simulator::auction(std::uint32_t round, std::int64_t index) const {
   AuctionOutcome outcome;
   switch (isa_) {
-    case VectorIsa::avx512: Kernels::auction_avx512(*this, round, index, outcome); break;
-    case VectorIsa::avx2: Kernels::auction_avx2(*this, round, index, outcome); break;
-    case VectorIsa::sse2: Kernels::auction_sse2(*this, round, index, outcome); break;
+    case VectorIsa::avx512:
+      Kernels::auction_avx512(*this, round, index, outcome);
+      break;
+    case VectorIsa::avx2:
+      Kernels::auction_avx2(*this, round, index, outcome);
+      break;
+    case VectorIsa::sse2:
+      Kernels::auction_sse2(*this, round, index, outcome);
+      break;
   }
   return outcome;
 }
@@ -675,9 +696,15 @@ void Simulator::simulate(std::uint32_t round, IdRange auctions, RoundStats& stat
     throw RuntimeFailure("auctiongym: statistics for " + std::to_string(stats.bidders.size()) +
                          " bidders passed to a simulator of " + std::to_string(bidders_));
   switch (isa_) {
-    case VectorIsa::avx512: Kernels::simulate_avx512(*this, round, auctions, stats); break;
-    case VectorIsa::avx2: Kernels::simulate_avx2(*this, round, auctions, stats); break;
-    case VectorIsa::sse2: Kernels::simulate_sse2(*this, round, auctions, stats); break;
+    case VectorIsa::avx512:
+      Kernels::simulate_avx512(*this, round, auctions, stats);
+      break;
+    case VectorIsa::avx2:
+      Kernels::simulate_avx2(*this, round, auctions, stats);
+      break;
+    case VectorIsa::sse2:
+      Kernels::simulate_sse2(*this, round, auctions, stats);
+      break;
   }
 }
 

@@ -31,25 +31,25 @@ struct Scenario {
   // [run]
   std::string name = "auctiongym";
   std::uint64_t seed = 0;
-  int rounds = 20;                           // AuctionGym num_iter
-  std::int64_t auctions_per_round = 10000;   // AuctionGym rounds_per_iter
-  int blocks_per_round = 256;                // summation blocks (fixes the floating-point order)
-  std::string output;                        // default: "<name>.h5"
+  int rounds = 20;                          // AuctionGym num_iter
+  std::int64_t auctions_per_round = 10000;  // AuctionGym rounds_per_iter
+  int blocks_per_round = 256;               // summation blocks (fixes the floating-point order)
+  std::string output;                       // default: "<name>.h5"
   // [market]
-  int bidders = 6;                           // AuctionGym num_copies of the agent
-  int items_per_bidder = 12;                 // num_items
-  int dimensions = 5;                        // embedding_size
-  int observed_dimensions = 4;               // obs_embedding_size (no effect on oracle bidders)
-  int participants = 2;                      // num_participants_per_round
-  double embedding_sd = 1.0;                 // embedding_var (numpy's scale: a standard deviation)
+  int bidders = 6;              // AuctionGym num_copies of the agent
+  int items_per_bidder = 12;    // num_items
+  int dimensions = 5;           // embedding_size
+  int observed_dimensions = 4;  // obs_embedding_size (no effect on oracle bidders)
+  int participants = 2;         // num_participants_per_round
+  double embedding_sd = 1.0;    // embedding_var (numpy's scale: a standard deviation)
   double intercept_min = -4.0;
   double intercept_max = -3.0;
-  double value_log_mean = 0.1;               // item values ~ log-normal(value_log_mean, value_log_sd)
+  double value_log_mean = 0.1;  // item values ~ log-normal(value_log_mean, value_log_sd)
   double value_log_sd = 0.2;
   // [catalogue] (optional): the items given explicitly instead of drawn from the seed
-  std::vector<double> embeddings;            // [bidder][item][dimension]
-  std::vector<double> intercepts;            // [bidder][item]
-  std::vector<double> values;                // [bidder][item]
+  std::vector<double> embeddings;  // [bidder][item][dimension]
+  std::vector<double> intercepts;  // [bidder][item]
+  std::vector<double> values;      // [bidder][item]
 };
 
 // Parses and checks a job file's text; InputError naming the file, line, key and fix. Unknown
@@ -122,24 +122,24 @@ struct Bid {
 struct AuctionOutcome {
   std::array<double, max_dimensions> context{};  // the first `dimensions` entries; the constant 1 is implicit
   int participants = 0;
-  std::array<Bid, max_participants> bids{};      // in the order the participants were drawn
-  int winner = 0;                                // index into bids: highest bid, first drawn on ties
-  double price = 0;                              // second-highest bid, paid per impression
+  std::array<Bid, max_participants> bids{};  // in the order the participants were drawn
+  int winner = 0;                            // index into bids: highest bid, first drawn on ties
+  double price = 0;                          // second-highest bid, paid per impression
   bool click = false;
 };
 
 // Per-bidder sums over a set of auctions (AuctionGym's per-agent figures are these sums or ratios
 // of them; see docs/auctiongym.md). Trivially copyable, so blocks of them can be gathered.
 struct BidderTotals {
-  std::int64_t participations = 0;      // auctions entered
-  std::int64_t wins = 0;                // impressions won
-  std::int64_t clicks = 0;              // clicks on won impressions
-  double spend = 0;                     // sum of prices paid (per impression)
-  double gross_utility = 0;             // sum of value x click over wins
-  double expected_gross_utility = 0;    // sum of value x true CTR over wins
-  double bid_sum = 0;                   // sum of bids = sum of max_i value_i x CTR_i over participations
-  double ctr_sum = 0;                   // sum of the true CTR of won impressions
-  double underbid_regret = 0;           // AuctionGym's sum of (price - bid) over lost auctions with price < value x CTR
+  std::int64_t participations = 0;    // auctions entered
+  std::int64_t wins = 0;              // impressions won
+  std::int64_t clicks = 0;            // clicks on won impressions
+  double spend = 0;                   // sum of prices paid (per impression)
+  double gross_utility = 0;           // sum of value x click over wins
+  double expected_gross_utility = 0;  // sum of value x true CTR over wins
+  double bid_sum = 0;                 // sum of bids = sum of max_i value_i x CTR_i over participations
+  double ctr_sum = 0;                 // sum of the true CTR of won impressions
+  double underbid_regret = 0;         // AuctionGym's sum of (price - bid) over lost auctions with price < value x CTR
 
   BidderTotals& operator+=(const BidderTotals& other);
 };
