@@ -14,12 +14,16 @@
 #include "manyworlds/app/commands.hpp"
 #include "manyworlds/app/runner.hpp"
 #include "manyworlds/core/errors.hpp"
+#include "manyworlds/io/output_schema.hpp"
 
 namespace manyworlds {
 
 namespace {
 
-constexpr const char* version_text = "manyworlds " MANYWORLDS_VERSION " (output format manyworlds v1)";
+// The program's version and the output format version it writes (the file attribute format_version).
+std::string version_text() {
+  return "manyworlds " MANYWORLDS_VERSION " (output format manyworlds v" + std::to_string(output_format_version) + ")";
+}
 
 int exit_code(ExitCode code) { return static_cast<int>(code); }
 
@@ -265,7 +269,7 @@ int run_cli(int argc, char** argv) {
   CLI::App app{
       "manyworlds: simulate many ad-auction markets in parallel, importance-sample their "
       "experiences and train a bidding agent on all of them (MPI + parallel HDF5)."};
-  app.set_version_flag("--version", version_text);
+  app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
