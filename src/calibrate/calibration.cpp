@@ -8,12 +8,12 @@
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/random.hpp"
+#include "manyworlds/world/model_formulas.hpp"
 
 namespace manyworlds {
 
 namespace {
 
-constexpr double two_pi = 6.283185307179586476925;
 constexpr int fatigue_draws = 1 << 14;
 constexpr int moment_draws = 1 << 18;
 constexpr int max_sweeps = 20000;
@@ -91,8 +91,7 @@ EventStatistics::EventStatistics(const Priors& base, std::string source, int jac
       cells_(base.segments.size() * base.devices.size() * query_type_count),
       groups_(static_cast<std::size_t>(std::max(1, jackknife_groups))) {
   for (GroupStatistics& group : groups_) group.resize(cells_);
-  for (int h = 0; h < 24; ++h)
-    hour_ctr_[h] = 1.0 + base.hour_ctr_amplitude * std::cos(two_pi * (h - base.evening_peak_hour) / 24.0);
+  for (int h = 0; h < 24; ++h) hour_ctr_[h] = model::hour_ctr_factor(base, h);
   ctr_constant_ =
       base.ctr_level.mean() * world_type_mean(base, &WorldTypePrior::ctr) * base.creative_effectiveness.mean();
   crisis_affinity_ = base.creative_crisis_affinity.mean();
@@ -229,14 +228,15 @@ EventStatistics::UserState& EventStatistics::user_of(const EventRow& row, std::i
   return user;
 }
 
-// A query starts a session unless the same user queried less than session_gap_hours before.
+// A query starts a session unless the same user queried less than the priors' longest gap between the queries
+// of one session (query_gap_max_minutes) before.
 void EventStatistics::add_session(const EventRow& row, UserState& user) {
   const bool new_episode = user.episode != episodes_;
   if (new_episode) {
     user.episode = episodes_;
     user.impressions.clear();
   }
-  if (new_episode || row.time_hours - user.last_query >= session_gap_hours) {
+  if (new_episode || row.time_hours - user.last_query >= base_->query_gap_max_minutes / 60.0) {
     user.sessions += 1.0;
     day_starts_[row.hour] += 1.0;
   }
@@ -612,7 +612,7 @@ double fit_gap(const Raking& model, const FitContext& c, int device) {
 std::vector<double> conversion_exposure(const GroupStatistics& data, double log_mean, double log_sd, double constant) {
   std::vector<double> exposure(data.clicks.size(), 0.0);
   for (const ClickFollowup& click : data.followups)
-    exposure[click.cell] += constant * 0.5 * std::erfc(-(click.log_window - log_mean) / (log_sd * std::sqrt(2.0)));
+    exposure[click.cell] += constant * model::share_within(click.log_window, log_mean, log_sd);
   return exposure;
 }
 
@@ -646,11 +646,11 @@ void fit_cvr(const GroupStatistics& data, const FitContext& c, CalibrationFit& f
 
 // log Phi(a) and phi(a) / Phi(a), with the asymptotic forms far in the lower tail.
 double log_normal_cdf(double a) {
-  if (a > -30) return std::log(0.5 * std::erfc(-a / std::sqrt(2.0)));
-  return -0.5 * a * a - std::log(-a) - 0.5 * std::log(two_pi);
+  if (a > -30) return std::log(model::normal_cdf(a));
+  return -0.5 * a * a - std::log(-a) - 0.5 * std::log(model::two_pi);
 }
 double inverse_mills(double a) {
-  if (a > -30) return std::exp(-0.5 * a * a) / std::sqrt(two_pi) / (0.5 * std::erfc(-a / std::sqrt(2.0)));
+  if (a > -30) return std::exp(-0.5 * a * a) / std::sqrt(model::two_pi) / model::normal_cdf(a);
   return -a - 1.0 / a;
 }
 

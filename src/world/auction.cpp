@@ -3,11 +3,8 @@
 #include <cmath>
 
 #include "manyworlds/world/world.hpp"
-#include "world_internals.hpp"
 
 namespace manyworlds {
-
-using world_internals::max_log_multiplier;
 
 // The agent and every competitor that enters and can still pay bid against the reserve; slots go
 // by bid x quality, prices are generalised second prices; competitors' clicks are drawn here.
@@ -26,7 +23,7 @@ World::AuctionResult World::run_auction(const QueryEvent& event, double agent_bi
     const double competitor_spent = competitor_spend_[c] / bidder.budget;
     // A paced competitor ahead of its schedule enters less often (x 1 leaves `entry` as it is).
     entry *= bidder.paced && competitor_spent > time_fraction
-                 ? std::max(0.0, 1.0 - 4.0 * (competitor_spent - time_fraction))
+                 ? std::max(0.0, 1.0 - priors_->pacing_slope * (competitor_spent - time_fraction))
                  : 1.0;
     if (static_cast<double>(auction_stream_.next_u32()) * 0x1.0p-32 >= entry) continue;  // 32 bits suffice here
     const double bid = bidder.bid_median[q] *
@@ -86,6 +83,7 @@ World::MeanBidOutcome World::mean_bid_outcome(const QueryEvent& event, const Act
                                               double agent_quality, int creative, const AuctionResult& auction,
                                               std::size_t cell) const {
   MeanBidOutcome mean;
+  const auto max_log_multiplier = static_cast<float>(priors_->max_log_bid_multiplier);
   const float mean_log_multiplier =
       std::isnan(action.mean_log_bid_multiplier)
           ? log_multiplier

@@ -7,6 +7,7 @@
 
 #include "manyworlds/core/errors.hpp"
 #include "manyworlds/core/toml_reader.hpp"
+#include "manyworlds/world/model_formulas.hpp"
 
 namespace manyworlds {
 
@@ -36,7 +37,7 @@ double Distribution::mean() const {
     case Kind::uniform_int:
       return 0.5 * (a + b);
     case Kind::lognormal:
-      return a * std::exp(0.5 * b * b);
+      return model::lognormal_mean(a, b);
     default:
       return a;
   }
@@ -249,6 +250,11 @@ void read_population(const TomlTable& root, Priors& priors) {
   priors.activity_shape = table.number("activity_shape", positive);
   priors.segment_concentration = table.number("segment_concentration", positive);
   priors.device_concentration = table.number("device_concentration", positive);
+  priors.query_gap_min_minutes = table.number("query_gap_min_minutes", priors.query_gap_min_minutes, {0.0, 1440.0});
+  priors.query_gap_max_minutes = table.number("query_gap_max_minutes", priors.query_gap_max_minutes, {0.0, 1440.0});
+  if (!(priors.query_gap_max_minutes > priors.query_gap_min_minutes))
+    table.fail("query_gap_max_minutes",
+               "must be above query_gap_min_minutes (" + std::to_string(priors.query_gap_min_minutes) + ")");
   table.finish();
 
   const TomlTable segments = root.table("segments");
@@ -310,6 +316,7 @@ void read_time(const TomlTable& root, Priors& priors) {
   priors.day_of_week_profile = read_fixed<7>(table, "day_of_week_profile", positive);
   priors.start_day_of_year = read_distribution(table, "start_day_of_year", {0.0, 364.0});
   priors.seasonal_amplitude = read_distribution(table, "seasonal_amplitude", {0.0, 0.9});
+  priors.max_seasonal_amplitude = table.number("max_seasonal_amplitude", priors.max_seasonal_amplitude, {0.0, 0.99});
   priors.seasonal_peak_day = table.number("seasonal_peak_day", {0.0, 365.0});
   priors.hour_ctr_amplitude = table.number("hour_ctr_amplitude", {0.0, 0.9});
   priors.evening_peak_hour = table.number("evening_peak_hour", {0.0, 24.0});
@@ -342,6 +349,7 @@ void read_competitors(const TomlTable& root, Priors& priors) {
   priors.competitor_bid_noise = read_distribution(table, "bid_noise", non_negative);
   priors.competitor_daily_budget = read_distribution(table, "daily_budget", positive);
   priors.competitor_participation = read_distribution(table, "participation", unit_interval);
+  priors.pacing_slope = table.number("pacing_slope", priors.pacing_slope, non_negative);
   const TomlTable strategies = table.table("strategies");
   for (const std::string& name : strategies.keys())
     priors.strategies.push_back(read_strategy(strategies.table(name), name));
@@ -378,6 +386,8 @@ void read_agent(const TomlTable& root, Priors& priors) {
   priors.value_estimate_noise = table.number("value_estimate_noise", {0.0, 3.0});
   priors.pacing_signal.step = table.number("pacing_step", priors.pacing_signal.step, {0.0, 10000.0});
   priors.pacing_signal.max_mu = table.number("pacing_max", priors.pacing_signal.max_mu, {0.0, 1e6});
+  priors.max_log_bid_multiplier =
+      table.number("max_log_bid_multiplier", priors.max_log_bid_multiplier, {0.0, 30.0, true});
   table.finish();
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "manyworlds/world/model_formulas.hpp"
 #include "world_internals.hpp"
 
 namespace manyworlds {
@@ -11,8 +12,6 @@ namespace manyworlds {
 using world_internals::index3;
 
 namespace {
-
-constexpr double two_pi = 6.283185307179586476925;
 
 // std::upper_bound's index in the non-empty ascending `values`, without branches on the data
 // (each comparison is a coin flip for the branch predictor): the first i with values[i] > x.
@@ -113,23 +112,19 @@ void World::precompute_response_tables() {
         const std::size_t i = index3(s, d, q, devices);
         click_base_[i] =
             priors.queries[q].base_ctr * segment.ctr_multiplier * device.ctr_multiplier * params_.ctr_level;
-        conversion_probability_[i] =
-            std::min(1.0, segment.cvr * (1.0 - device.feature_gap * segment.feature_dependence) *
-                              priors.queries[q].cvr_multiplier * params_.cvr_level);
+        conversion_probability_[i] = model::conversion_probability(priors, segment, device, q, params_.cvr_level);
       }
     }
     log_value_median_.push_back(std::log(segment.value_median * params_.value_level));
-    // P(delay <= window) for a log-normal delay: Phi((ln window - ln median) / sigma).
-    const double z = (std::log(params_.attribution_window_hours) - std::log(params_.delay_median_hours)) /
-                     std::max(params_.delay_sigma, 1e-12);
-    const double attributed = 0.5 * std::erfc(-z / std::sqrt(2.0));
-    expected_attributed_value_.push_back(segment.value_median * params_.value_level *
-                                         std::exp(0.5 * segment.value_sigma * segment.value_sigma) * attributed);
+    const double attributed = model::share_within(std::log(params_.attribution_window_hours),
+                                                  std::log(params_.delay_median_hours), params_.delay_sigma);
+    expected_attributed_value_.push_back(
+        model::lognormal_mean(segment.value_median * params_.value_level, segment.value_sigma) * attributed);
   }
   for (int h = 0; h < 24; ++h) {
-    hour_ctr_[h] = 1.0 + priors.hour_ctr_amplitude * std::cos(two_pi * (h - priors.evening_peak_hour) / 24.0);
-    hour_sin_[h] = static_cast<float>(std::sin(two_pi * h / 24.0));
-    hour_cos_[h] = static_cast<float>(std::cos(two_pi * h / 24.0));
+    hour_ctr_[h] = model::hour_ctr_factor(priors, h);
+    hour_sin_[h] = static_cast<float>(std::sin(model::two_pi * h / 24.0));
+    hour_cos_[h] = static_cast<float>(std::cos(model::two_pi * h / 24.0));
   }
   for (std::size_t d = 0; d < devices; ++d)
     for (int q = 0; q < query_type_count; ++q)
@@ -199,7 +194,7 @@ void World::draw_schedule(std::uint32_t episode) {
         std::uint32_t query = 0;
         for (int q = 0; q + 1 < query_type_count; ++q) query += query_cdf[q] <= pick ? 1u : 0u;
         drawn_.push_back({time, u, query});
-        time += stream.uniform(0.5, 3.0) / 60.0;  // next query of the session minutes later
+        time += stream.uniform(priors.query_gap_min_minutes, priors.query_gap_max_minutes) / 60.0;
       } while (stream.uniform() < more_queries);
     }
   }

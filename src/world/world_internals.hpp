@@ -7,8 +7,6 @@
 
 namespace manyworlds::world_internals {
 
-inline constexpr float max_log_multiplier = 10.0f;  // the world clamps every action's log bid multiplier to +-this
-
 inline std::size_t index3(std::size_t segment, std::size_t device, std::size_t query, std::size_t devices) {
   return (segment * devices + device) * query_type_count + query;
 }

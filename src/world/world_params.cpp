@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "manyworlds/world/model_formulas.hpp"
+
 namespace manyworlds {
 
 namespace {
-
-constexpr double two_pi = 6.283185307179586476925;
 
 int draw_index(Stream& stream, const std::vector<double>& probabilities) {
   std::vector<double> cumulative(probabilities.size());
@@ -39,11 +39,8 @@ double value_per_click(const Priors& priors, const WorldParams& world, int query
     if (query == static_cast<int>(QueryType::crisis_intent)) mix *= world.crisis_intent_boost;
     const double weight =
         world.segment_share[s] * segment.sessions_per_day * segment.queries_per_session * mix * segment.ctr_multiplier;
-    const double cvr =
-        std::min(1.0, segment.cvr * (1 - priors.devices[device].feature_gap * segment.feature_dependence) *
-                          priors.queries[query].cvr_multiplier * world.cvr_level);
-    const double value =
-        segment.value_median * std::exp(0.5 * segment.value_sigma * segment.value_sigma) * world.value_level;
+    const double cvr = model::conversion_probability(priors, segment, priors.devices[device], query, world.cvr_level);
+    const double value = model::lognormal_mean(segment.value_median, segment.value_sigma) * world.value_level;
     weight_total += weight;
     value_total += weight * cvr * value;
   }
@@ -53,7 +50,7 @@ double value_per_click(const Priors& priors, const WorldParams& world, int query
 }  // namespace
 
 double seasonal_factor(const Priors& priors, const WorldParams& world, int day_of_year) {
-  return 1.0 + world.seasonal_amplitude * std::cos(two_pi * (day_of_year - priors.seasonal_peak_day) / 365.0);
+  return 1.0 + world.seasonal_amplitude * std::cos(model::two_pi * (day_of_year - priors.seasonal_peak_day) / 365.0);
 }
 
 double expected_queries(const Priors& priors, const WorldParams& world, double horizon_days) {
@@ -111,8 +108,8 @@ void draw_levels_and_calendar(const Priors& priors, const WorldTypePrior& type, 
   for (int d = 0; d < 7; ++d) world.day_weight[d] = priors.day_of_week_profile[d] * 7.0 / day_total;
   world.start_day_of_year = static_cast<int>(priors.start_day_of_year.sample(stream));
   world.start_day_of_week = static_cast<int>(stream.below(7));
-  world.seasonal_amplitude =
-      std::clamp(priors.seasonal_amplitude.sample(stream) + type.seasonal_amplitude_add, 0.0, 0.95);
+  world.seasonal_amplitude = std::clamp(priors.seasonal_amplitude.sample(stream) + type.seasonal_amplitude_add, 0.0,
+                                        priors.max_seasonal_amplitude);
 
   world.delay_median_hours = priors.delay_median_hours.sample(stream);
   world.delay_sigma = priors.delay_sigma.sample(stream);

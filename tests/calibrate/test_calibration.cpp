@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -198,6 +199,53 @@ TEST(EventLog, TooSmallALogIsRefusedByName) {
     EXPECT_EQ(message.find("tiny.csv: "), 0u) << message;
     EXPECT_NE(message.find("; use a longer log"), std::string::npos) << message;
   }
+}
+
+// Share of the gaps between consecutive queries of one user in one episode that fall in [low, high) minutes.
+double share_of_gaps(const std::vector<EventRow>& rows, double low, double high) {
+  std::map<std::array<std::uint64_t, 3>, double> last_query;  // (world, episode, user) -> time
+  double gaps = 0;
+  double inside = 0;
+  for (const EventRow& row : rows) {
+    const auto [entry, first] = last_query.try_emplace({row.world, row.episode, row.user}, row.time_hours);
+    if (first) continue;
+    const double minutes = (row.time_hours - entry->second) * 60.0;
+    entry->second = row.time_hours;
+    gaps += 1;
+    inside += minutes >= low && minutes < high ? 1 : 0;
+  }
+  return inside / gaps;
+}
+
+double sessions_counted(const Priors& base, const std::vector<EventRow>& rows) {
+  EventStatistics statistics(base, "simulated.csv");
+  std::int64_t line = 1;
+  for (const EventRow& row : rows) statistics.add(row, ++line);
+  statistics.finish();
+  double sessions = 0;
+  for (const WorldStatistics& world : statistics.worlds())
+    for (double s : world.sessions) sessions += s;
+  return sessions;
+}
+
+TEST(QueryGaps, FollowThePriorsAndCalibrationSplitsSessionsAtTheirMaximum) {
+  const Priors defaults = load_priors(default_priors_path);
+  Priors slow = defaults;
+  slow.query_gap_min_minutes = 6.0;
+  slow.query_gap_max_minutes = 9.0;
+  const std::vector<EventRow> usual = simulated_rows(defaults, 3, 1.0);
+  const std::vector<EventRow> spread = simulated_rows(slow, 3, 1.0);
+  // Within a session the gaps are uniform in the priors' range; gaps between sessions rarely are that short.
+  EXPECT_GT(share_of_gaps(usual, 0.5, 3.0), 0.3);
+  EXPECT_LT(share_of_gaps(usual, 6.0, 9.0), 0.02);
+  EXPECT_GT(share_of_gaps(spread, 6.0, 9.0), 0.3);
+  EXPECT_LT(share_of_gaps(spread, 0.5, 3.0), 0.02);
+  // The same draws make the same sessions: calibration against each log's own priors counts them alike (the few
+  // that differ ran past the horizon or into another session); split at the default 3 minutes, the spread-out
+  // log's every query would start a session.
+  const double sessions = sessions_counted(defaults, usual);
+  EXPECT_NEAR(sessions_counted(slow, spread) / sessions, 1.0, 0.03);
+  EXPECT_GT(sessions_counted(defaults, spread) / sessions, 1.3);
 }
 
 TEST(Calibration, ScaledDistributionsKeepTheirShape) {

@@ -548,6 +548,48 @@ class SplitBid : public BidPolicy {
   int step_ = 0;
 };
 
+// One episode of world `w` under `priors` with a constant log bid multiplier `level` (no exploration).
+std::vector<Experience> episode_under(const Priors& priors, std::uint32_t w, float level) {
+  World world(priors, draw_world(priors, 31, w), 31, 2.0);
+  NoisyConstantBid policy(level, 0.0f);
+  std::vector<Experience> out;
+  world.run_episode(0, policy, out, 1u << 20);
+  return out;
+}
+
+TEST(EpisodeModelConstants, PacingSlopeComesFromThePriors) {
+  // The documented default written out changes nothing; a steeper throttle changes the auctions of paced
+  // competitors wherever one runs ahead of its schedule.
+  const Priors& priors = default_priors();
+  Priors explicit_default = priors;
+  explicit_default.pacing_slope = 4.0;
+  Priors steep = priors;
+  steep.pacing_slope = 400.0;
+  int differing = 0;
+  for (std::uint32_t w = 0; w < 8; ++w) {
+    const std::vector<Experience> usual = episode_under(priors, w, 0.3f);
+    EXPECT_TRUE(same_bytes(episode_under(explicit_default, w, 0.3f), usual)) << "world " << w;
+    differing += same_bytes(episode_under(steep, w, 0.3f), usual) ? 0 : 1;
+  }
+  EXPECT_GE(differing, 2);  // 3 of these 8 worlds have a paced competitor ahead of its schedule at some point
+}
+
+TEST(EpisodeModelConstants, TheWorldClampsBidsAtThePriorsMaximum) {
+  Priors clamped = default_priors();
+  clamped.max_log_bid_multiplier = 0.5;
+  for (std::uint32_t w = 0; w < 3; ++w) {
+    const double reference_bid = draw_world(clamped, 31, w).reference_bid;
+    double largest_usual = 0;
+    for (const Experience& e : episode_under(default_priors(), w, 2.0f))
+      largest_usual = std::max(largest_usual, static_cast<double>(e.bid));
+    double largest_clamped = 0;
+    for (const Experience& e : episode_under(clamped, w, 2.0f))
+      largest_clamped = std::max(largest_clamped, static_cast<double>(e.bid));
+    EXPECT_NEAR(largest_usual / reference_bid, std::exp(2.0), 1e-5) << "world " << w;
+    EXPECT_NEAR(largest_clamped / reference_bid, std::exp(0.5), 1e-5) << "world " << w;
+  }
+}
+
 TEST(EpisodeCounterfactual, TheMeanBidsPriceIsWhatBiddingItWouldHaveEarned) {
   // Up to the split step both episodes are the same; at it, the world prices the same auction at
   // the mean bid, which must equal what bidding the mean there actually gives.

@@ -316,6 +316,40 @@ TEST(PriorsErrors, OtherStructuralMistakes) {
   }
 }
 
+TEST(PriorsModelConstants, OptionalKeysTakeTheirDefaultsOrTheFilesValues) {
+  // The numbers the model once had in code: absent from the default file, so they take the documented defaults.
+  const Priors defaults = load_priors(priors_path);
+  EXPECT_EQ(defaults.query_gap_min_minutes, 0.5);
+  EXPECT_EQ(defaults.query_gap_max_minutes, 3.0);
+  EXPECT_EQ(defaults.max_seasonal_amplitude, 0.95);
+  EXPECT_EQ(defaults.pacing_slope, 4.0);
+  EXPECT_EQ(defaults.max_log_bid_multiplier, 10.0);
+  std::string text = mutated("device_concentration = 60",
+                             "device_concentration = 60\nquery_gap_min_minutes = 2\n"
+                             "query_gap_max_minutes = 7.5");
+  text = text.replace(text.find("evening_peak_hour = 20"), 22, "evening_peak_hour = 20\nmax_seasonal_amplitude = 0.5");
+  text = text.replace(text.find("[competitors]\n"), 14, "[competitors]\npacing_slope = 1.5\n");
+  text = text.replace(text.find("[agent]\n"), 8, "[agent]\nmax_log_bid_multiplier = 4\n");
+  const Priors edited = parse_priors(text, "edited.toml");
+  EXPECT_EQ(edited.query_gap_min_minutes, 2.0);
+  EXPECT_EQ(edited.query_gap_max_minutes, 7.5);
+  EXPECT_EQ(edited.max_seasonal_amplitude, 0.5);
+  EXPECT_EQ(edited.pacing_slope, 1.5);
+  EXPECT_EQ(edited.max_log_bid_multiplier, 4.0);
+}
+
+TEST(PriorsModelConstants, ImpossibleValuesAreRefused) {
+  expect_refused("device_concentration = 60",
+                 "device_concentration = 60\nquery_gap_min_minutes = 3\nquery_gap_max_minutes = 2",
+                 "'population.query_gap_max_minutes' must be above query_gap_min_minutes (3.000000)", 2);
+  expect_refused("evening_peak_hour = 20", "evening_peak_hour = 20\nmax_seasonal_amplitude = 1.2",
+                 "'time.max_seasonal_amplitude' = 1.2 is out of range: must be in [0, 0.99]", 1);
+  expect_refused("[agent]\n", "[agent]\nmax_log_bid_multiplier = 0\n",
+                 "'agent.max_log_bid_multiplier' = 0 is out of range: must be in (0, 30]", 1);
+  expect_refused("[competitors]\n", "[competitors]\npacing_slope = -1\n",
+                 "'competitors.pacing_slope' = -1 is out of range: must be >= 0", 1);
+}
+
 TEST(PriorsErrors, ValidEditsAreAccepted) {
   // The refusals above are not over-eager: edits that keep the file valid parse, and change what they say.
   const Priors more_slots = parse_priors(

@@ -42,6 +42,19 @@ double sd_of(const std::vector<double>& values) {
   return std::sqrt(sum / static_cast<double>(values.size() - 1));
 }
 
+TEST(WorldParams, SeasonalAmplitudeIsCappedAtThePriorsMaximum) {
+  Priors capped = default_priors();
+  capped.max_seasonal_amplitude = 0.1;
+  int at_cap = 0;
+  for (std::uint32_t w = 0; w < 300; ++w) {
+    const WorldParams usual = draw_world(default_priors(), 7, w);
+    const WorldParams world = draw_world(capped, 7, w);
+    EXPECT_EQ(world.seasonal_amplitude, std::min(usual.seasonal_amplitude, 0.1)) << "world " << w;
+    at_cap += world.seasonal_amplitude == 0.1 ? 1 : 0;
+  }
+  EXPECT_GT(at_cap, 100);  // default amplitudes are uniform on [0, 0.25] and more in seasonal-peak worlds
+}
+
 TEST(WorldParams, NoTwoWorldsShareTheirParameterVector) {
   const Priors& priors = default_priors();
   std::set<std::vector<double>> seen;

@@ -101,14 +101,15 @@ void serialize(Archive& ar, WorldTypePrior& x, unsigned) {
 template <class Archive>
 void serialize(Archive& ar, Priors& x, unsigned) {
   ar& x.file& x.text& x.tags& x.urgency_tags& x.users& x.activity_shape& x.segment_concentration& x
-      .device_concentration& x.segments& x.devices& x.ios_device& x.queries& x.hour_profile& x.hour_noise& x
-      .day_of_week_profile& x.start_day_of_year& x.seasonal_amplitude& x.seasonal_peak_day& x.hour_ctr_amplitude& x
-      .evening_peak_hour& x.slots& x.position_ctr& x.reserve_price& x.bid_level& x.agent_quality& x.ctr_level& x
-      .competitor_count& x.competitor_base_bid& x.competitor_quality& x.competitor_bid_noise& x
-      .competitor_daily_budget& x.competitor_participation& x.strategies& x.creatives& x.creative_effectiveness& x
+      .device_concentration& x.query_gap_min_minutes& x.query_gap_max_minutes& x.segments& x.devices& x.ios_device& x
+      .queries& x.hour_profile& x.hour_noise& x.day_of_week_profile& x.start_day_of_year& x.seasonal_amplitude& x
+      .max_seasonal_amplitude& x.seasonal_peak_day& x.hour_ctr_amplitude& x.evening_peak_hour& x.slots& x
+      .position_ctr& x.reserve_price& x.bid_level& x.agent_quality& x.ctr_level& x.competitor_count& x
+      .competitor_base_bid& x.competitor_quality& x.competitor_bid_noise& x.competitor_daily_budget& x
+      .competitor_participation& x.pacing_slope& x.strategies& x.creatives& x.creative_effectiveness& x
       .creative_crisis_affinity& x.creative_fatigue_rate& x.delay_median_hours& x.delay_sigma& x
       .attribution_window_days& x.cvr_level& x.value_level& x.agent_daily_budget& x.value_estimate_noise& x
-      .pacing_signal& x.world_types;
+      .pacing_signal& x.max_log_bid_multiplier& x.world_types;
 }
 
 }  // namespace manyworlds

@@ -49,13 +49,10 @@ struct GroupStatistics {
 struct WorldStatistics {
   int group = 0;                        // jackknife group
   std::vector<double> users;            // distinct users seen, per segment
-  std::vector<double> sessions;         // their sessions (queries less than session_gap_hours apart), per segment
+  std::vector<double> sessions;         // their sessions (see EventStatistics::add_session), per segment
   std::vector<double> expected_clicks;  // per cell: sum over impressions of the known CTR factors
   std::vector<double> clicks;           // per cell
 };
-
-// Queries of a user less than this far apart belong to one session.
-inline constexpr double session_gap_hours = 10.0 / 60.0;
 
 // Streams event rows into the statistics of the fit. Rows must come grouped by world, then episode, in
 // time order (as the simulator writes them); add() throws an InputError naming source:line otherwise.

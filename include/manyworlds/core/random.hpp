@@ -11,6 +11,7 @@
 #include <span>
 
 #include "manyworlds/core/philox_blocks.hpp"
+#include "manyworlds/core/ziggurat.hpp"
 
 namespace manyworlds {
 
@@ -213,23 +214,11 @@ class BasicStream {
   }
 
  private:
-  static constexpr int ziggurat_layers = 128;
-  static constexpr double ziggurat_edge = 3.442619855899;       // R: start of the tail
-  static constexpr double ziggurat_area = 9.91256303526217e-3;  // V: area of each layer
-
-  // Layer edges x[0..128] and ratios x[i+1]/x[i]; built once on first use, never changed.
+  // Layer edges x[0..128] (ziggurat_edges) and ratios x[i+1]/x[i]; built once on first use, never changed.
   struct ZigguratTables {
-    double x[ziggurat_layers + 1];
+    ZigguratEdges x = ziggurat_edges();
     double ratio[ziggurat_layers];
     ZigguratTables() {
-      double f = std::exp(-0.5 * ziggurat_edge * ziggurat_edge);
-      x[0] = ziggurat_area / f;
-      x[1] = ziggurat_edge;
-      x[ziggurat_layers] = 0.0;
-      for (int i = 2; i < ziggurat_layers; ++i) {
-        x[i] = std::sqrt(-2.0 * std::log(ziggurat_area / x[i - 1] + f));
-        f = std::exp(-0.5 * x[i] * x[i]);
-      }
       for (int i = 0; i < ziggurat_layers; ++i) ratio[i] = x[i + 1] / x[i];
     }
   };

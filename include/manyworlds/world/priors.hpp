@@ -106,6 +106,8 @@ struct Priors {
   double activity_shape = 2;           // gamma shape of per-user activity (mean 1)
   double segment_concentration = 300;  // Dirichlet concentration of a world's segment mix
   double device_concentration = 80;
+  double query_gap_min_minutes = 0.5;  // queries of one session follow each other after a uniform gap in
+  double query_gap_max_minutes = 3.0;  // [min, max) minutes; calibration splits sessions at the max
   std::vector<SegmentPrior> segments;
   std::vector<DevicePrior> devices;
   int ios_device = -1;  // index of the device named "ios"
@@ -116,6 +118,7 @@ struct Priors {
   std::array<double, 7> day_of_week_profile{};  // Monday first
   Distribution start_day_of_year;
   Distribution seasonal_amplitude;
+  double max_seasonal_amplitude = 0.95;  // a world's amplitude, world type added, is clamped to [0, this]
   double seasonal_peak_day = 250;
   double hour_ctr_amplitude = 0.15;
   double evening_peak_hour = 20;
@@ -133,6 +136,7 @@ struct Priors {
   Distribution competitor_bid_noise;
   Distribution competitor_daily_budget;
   Distribution competitor_participation;
+  double pacing_slope = 4.0;  // entry chance x max(0, 1 - slope x) for a paced competitor x ahead
   std::vector<StrategyPrior> strategies;
 
   int creatives = 4;
@@ -147,8 +151,9 @@ struct Priors {
   Distribution value_level;
 
   Distribution agent_daily_budget;
-  double value_estimate_noise = 0.2;  // log-normal error of the advertiser's value-per-click estimates
-  PacingSignal pacing_signal;         // the observation's pacing pressure (see PacingDual)
+  double value_estimate_noise = 0.2;   // log-normal error of the advertiser's value-per-click estimates
+  PacingSignal pacing_signal;          // the observation's pacing pressure (see PacingDual)
+  double max_log_bid_multiplier = 10;  // the world clamps every action's log bid multiplier to +-this
 
   std::vector<WorldTypePrior> world_types;
 

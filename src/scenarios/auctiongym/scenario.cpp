@@ -266,14 +266,8 @@ Catalogue make_catalogue(const Scenario& scenario) {
 // ---- ziggurat -------------------------------------------------------------------------------
 
 ZigguratNormal::ZigguratNormal() {
-  // Marsaglia & Tsang's 128-layer constants: the base strip starts at r, every layer has area v.
-  constexpr double r = 3.442619855899;
-  constexpr double v = 9.91256303526217e-3;
   const auto f = [](double x) { return std::exp(-0.5 * x * x); };
-  x_[0] = v / f(r);
-  x_[1] = r;
-  for (std::uint32_t i = 1; i + 1 < layers; ++i) x_[i + 1] = std::sqrt(-2.0 * std::log(f(x_[i]) + v / x_[i]));
-  x_[layers] = 0.0;
+  x_ = ziggurat_edges();
   for (std::uint32_t i = 0; i <= layers; ++i) f_[i] = f(x_[i]);
   for (std::uint32_t i = 0; i < layers; ++i) {
     inner_[i] = static_cast<std::uint32_t>(std::floor(x_[i + 1] / x_[i] * 16777216.0));

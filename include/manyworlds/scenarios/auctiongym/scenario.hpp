@@ -11,6 +11,7 @@
 #include "manyworlds/core/partition.hpp"
 #include "manyworlds/core/random.hpp"
 #include "manyworlds/core/vector_isa.hpp"
+#include "manyworlds/core/ziggurat.hpp"
 
 namespace manyworlds::auctiongym {
 
@@ -101,12 +102,12 @@ class ZigguratNormal {
   }
 
  private:
-  static constexpr std::uint32_t layers = 128;
+  static constexpr std::uint32_t layers = ziggurat_layers;
   double slow(Stream& stream, std::uint32_t word) const;
 
   std::array<std::uint32_t, layers> inner_{};  // positions below this are inside the curve
   std::array<double, layers> width_{};         // layer width / 2^24
-  std::array<double, layers + 1> x_{};         // layer edges: x_[0] base width, x_[1] = r, x_[128] = 0
+  ZigguratEdges x_{};                          // layer edges (ziggurat_edges)
   std::array<double, layers + 1> f_{};         // exp(-x^2 / 2) at the edges
 };
 
