@@ -10,6 +10,7 @@
 #include "manyworlds/io/output_schema.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/policy_model.hpp"
+#include "manyworlds/sampling/sampler.hpp"
 #include "manyworlds/world/world.hpp"
 
 namespace manyworlds {
@@ -81,7 +82,13 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
   const double experience_buffer = largest_rank * (sizeof(Experience) + 8.0 /* sampler score */);
   const double schedules = largest_rank / config.run.episodes_per_iteration * 24.0;
   estimate.experiences_per_iteration = total_queries * config.run.episodes_per_iteration;
-  estimate.memory_per_rank_bytes = process_base_bytes + experience_buffer + schedules +
+  // This rank's share of the batch: its rows, and the output's columns of them (an eighth of room kept).
+  const double batch_rows =
+      estimate.experiences_per_iteration > 0
+          ? static_cast<double>(config.sampling.batch_size) * largest_rank / estimate.experiences_per_iteration
+          : 0.0;
+  const double batch_buffers = batch_rows * (sizeof(BatchRow) + 1.125 * batch_row_bytes(model.creatives()));
+  estimate.memory_per_rank_bytes = process_base_bytes + experience_buffer + schedules + batch_buffers +
                                    largest_rank_users * world_state_bytes_per_user +
                                    static_cast<double>(model.parameter_count()) * 8.0 * 4.0;
   const double iterations = config.run.iterations;

