@@ -36,6 +36,11 @@ def repetitions(work, stem):
     return runs[0][0], medians, len(runs)
 
 
+def rates(path):
+    """The bytes per second dd reported, one line each run."""
+    return [float(line) for line in open(path) if line.strip()]
+
+
 def rank_runs(work):
     """The single-repetition files rN.h5 for N ranks (bytes and memory), in rank order."""
     names = [n for n in os.listdir(work) if re.fullmatch(r"r\d+\.h5", n)]
@@ -198,16 +203,22 @@ def main():
               f"{m['root_rss_bytes'] / 1e6:>10.1f} {m['max_rank_rss_bytes'] / 1e6:>8.1f} "
               f"{m['min_rank_rss_bytes'] / 1e6:>8.1f} {ratio:>15.3f}")
 
-    write_path = os.path.join(work, "write.h5")
-    if os.path.exists(write_path):
-        wf, w = runtime(write_path)
+    wf, w, write_runs = repetitions(work, "write")
+    if write_runs:
         rate = w["batch_bytes"] / w["batch_write_seconds"]
-        dd = float(open(os.path.join(work, "dd.txt")).read())
+        dd_runs = rates(os.path.join(work, "dd.txt"))
+        dd = float(np.median(dd_runs))
+        cached_runs = rates(os.path.join(work, "dd_cached.txt"))
+        cached = float(np.median(cached_runs))
         print()
-        print(f"batch writing ({int(wf.attrs['batch_size'])} rows, {w['ranks']} ranks, batch_deflate "
+        print(f"batch writing ({int(wf.attrs['batch_size'])} rows, {int(w['ranks'])} ranks, batch_deflate "
               f"{wf['batches/weight'].id.get_create_plist().get_nfilters() and 'on' or 'off'}): "
-              f"{w['batch_bytes'] / 1e6:.0f} MB of row data in {w['batch_write_seconds']:.3f} s = {rate / 1e6:.0f} MB/s; "
-              f"dd oflag=direct {dd / 1e6:.0f} MB/s; ratio {100 * rate / dd:.0f}%")
+              f"{w['batch_bytes'] / 1e6:.0f} MB of row data in {w['batch_write_seconds']:.3f} s (median of {write_runs}) = "
+              f"{rate / 1e6:.0f} MB/s; "
+              f"dd oflag=direct {dd / 1e6:.0f} MB/s (median of {' '.join(f'{x / 1e6:.0f}' for x in dd_runs)}); "
+              f"ratio {100 * rate / dd:.0f}%")
+        print(f"  dd through the page cache into new pages (as the output is written): {cached / 1e6:.0f} MB/s "
+              f"(median of {' '.join(f'{x / 1e6:.0f}' for x in cached_runs)}); ratio {100 * rate / cached:.0f}%")
 
 
 if __name__ == "__main__":
