@@ -46,8 +46,8 @@ TEST(ModelFormulas, ConversionProbabilityIsCappedAtOne) {
   const SegmentPrior& segment = priors.segments[0];
   const DevicePrior& device = priors.devices[static_cast<std::size_t>(priors.ios_device)];
   const double p = model::conversion_probability(priors, segment, device, 0, 1.0);
-  EXPECT_DOUBLE_EQ(p, segment.cvr * (1.0 - device.feature_gap * segment.feature_dependence) *
-                          priors.queries[0].cvr_multiplier);
+  EXPECT_DOUBLE_EQ(
+      p, segment.cvr * (1.0 - device.feature_gap * segment.feature_dependence) * priors.queries[0].cvr_multiplier);
   EXPECT_DOUBLE_EQ(model::conversion_probability(priors, segment, device, 0, 2.0), 2.0 * p);
   EXPECT_EQ(model::conversion_probability(priors, segment, device, 0, 2.0 / p), 1.0);
 }
