@@ -65,9 +65,11 @@ std::vector<double> values_of(const PolicyModel& model, const Eigen::VectorXd& p
 }
 
 // 1 - Var_w(target - V) / Var_w(target) over the rows of all ranks, V = `values` of the current
-// value head at this rank's rows; both passes' sums exact.
+// value head at this rank's rows; both passes' sums exact. The passes over the rows count as
+// compute, their reductions as combine.
 double explained_variance(std::span<const TrainingSample> samples, std::span<const double> values,
-                          Collectives& collectives) {
+                          Collectives& collectives, UpdateTiming& timing) {
+  Clock::time_point start = Clock::now();
   ExactSum first(3);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const double w = samples[i].weight;
@@ -75,10 +77,14 @@ double explained_variance(std::span<const TrainingSample> samples, std::span<con
     first.add(1, w * samples[i].value_target);
     first.add(2, w * (samples[i].value_target - values[i]));
   }
+  timing.compute_seconds += seconds_since(start);
+  start = Clock::now();
   std::array<double, 3> means{};
   first.reduce(collectives, means);
   const double target_mean = means[1] / means[0];
   const double residual_mean = means[2] / means[0];
+  timing.combine_seconds += seconds_since(start);
+  start = Clock::now();
   ExactSum second(2);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const double w = samples[i].weight;
@@ -87,8 +93,11 @@ double explained_variance(std::span<const TrainingSample> samples, std::span<con
     second.add(0, w * t * t);
     second.add(1, w * r * r);
   }
+  timing.compute_seconds += seconds_since(start);
+  start = Clock::now();
   std::array<double, 2> variances{};
   second.reduce(collectives, variances);
+  timing.combine_seconds += seconds_since(start);
   if (variances[0] == 0.0) return std::numeric_limits<double>::quiet_NaN();
   return 1.0 - variances[1] / variances[0];
 }
@@ -139,9 +148,9 @@ PpoStats PpoTrainer::update(const LocalBatch& batch, std::uint64_t seed, std::ui
   Clock::time_point start = Clock::now();
   const std::vector<double> values = values_of(model_, parameters_, batch.samples);
   timing_.compute_seconds += seconds_since(start);
-  start = Clock::now();
   PpoStats stats;
-  stats.explained_variance = explained_variance(batch.samples, values, collectives);
+  stats.explained_variance = explained_variance(batch.samples, values, collectives, timing_);
+  start = Clock::now();
   stats.learning_rate = learning_rate < 0 ? ppo_.learning_rate : learning_rate;
   adam_.set_learning_rate(stats.learning_rate);
   timing_.combine_seconds += seconds_since(start);

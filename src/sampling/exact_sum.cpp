@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace manyworlds {
 
@@ -24,16 +25,10 @@ constexpr std::int64_t normalise_every = std::int64_t{1} << 30;
 // 128-bit arithmetic for the leading bits (a GCC/Clang extension).
 __extension__ typedef unsigned __int128 uint128;
 
-// The digits of one component: digit d at base[d * stride] (the accumulators are stored digit-major,
-// so that adding a vector touches a few contiguous rows).
-struct Digits {
-  std::int64_t* base;
-  std::size_t stride;
-  std::int64_t& operator[](int d) const { return base[static_cast<std::size_t>(d) * stride]; }
-};
-
-Digits digits_of(std::vector<std::int64_t>& limbs, std::size_t components, std::size_t component) {
-  return {limbs.data() + component, components};
+// The digits of one component, contiguous: digit d at [d] (component-major, so that balancing,
+// packing and clearing a component run over adjacent words).
+std::int64_t* digits_of(std::vector<std::int64_t>& limbs, std::size_t component) {
+  return limbs.data() + component * static_cast<std::size_t>(digits);
 }
 
 // Where a balanced number's digits are: lowest and highest non-zero digit ({digits, -1} when it is
@@ -44,22 +39,29 @@ struct Occupied {
   int written = -1;
 };
 
-// Carries digits [first, last] into balanced form, each in [-2^31, 2^31), continuing above `last`
-// while a carry remains. Balanced digits keep later additions far from overflow, and a negative
-// number stays as short as its magnitude.
-Occupied balance(Digits limb, int first, int last) {
-  Occupied occupied;
+// Carries digits [first, last] of `limb` into balanced form, each in [-2^31, 2^31), continuing
+// above `last` (below `end`) while a carry remains. Balanced digits keep later additions far from
+// overflow, a negative number stays as short as its magnitude, and the form is unique, so it does
+// not depend on where below the number's lowest digit `first` lies.
+Occupied balance(std::int64_t* limb, int first, int last, int end) {
   std::int64_t carry = 0;
-  int d = first;
-  for (; d < digits && (d <= last || carry != 0); ++d) {
+  const auto carry_into = [&](int d) {
     const std::int64_t value = limb[d] + carry;
     carry = (value + half_base) >> digit_bits;  // arithmetic shift: floor division
     limb[d] = value - carry * digit_base;
-    if (limb[d] == 0) continue;
-    occupied.low = std::min(occupied.low, d);
-    occupied.high = d;
-  }
+  };
+  int d = first;
+  for (; d <= last; ++d) carry_into(d);
+  for (; carry != 0 && d < end; ++d) carry_into(d);
+  Occupied occupied;
   occupied.written = d - 1;
+  int low = first;
+  while (low <= occupied.written && limb[low] == 0) ++low;
+  if (low > occupied.written) return occupied;
+  int high = occupied.written;
+  while (limb[high] == 0) --high;
+  occupied.low = low;
+  occupied.high = high;
   return occupied;
 }
 
@@ -69,10 +71,11 @@ int bit_length(uint128 value) {
   return upper != 0 ? 128 - std::countl_zero(upper) : 64 - std::countl_zero(static_cast<std::uint64_t>(value));
 }
 
-// The double nearest to the number in digits [first, last] of `limb` (zero elsewhere) times
-// 2^-1074, ties to even. Overwrites the digits.
-double rounded(Digits limb, int first, int last) {
-  const auto [low, high, written] = balance(limb, first, last);
+// The double nearest to the number whose `count` digits are limb[0 .. count) (digit `first_digit`
+// upwards), times 2^-1074, ties to even. The top digit must leave room for the carries (so the
+// balanced number fits in `count` digits). Overwrites the digits.
+double rounded(std::int64_t* limb, int count, int first_digit) {
+  const auto [low, high, written] = balance(limb, 0, count - 1, count);
   if (high < 0) return 0.0;
   // The sign of a balanced number is the sign of its highest non-zero digit; make the magnitude's
   // digits standard, in [0, 2^32) (it is positive, so no carry leaves the top).
@@ -101,7 +104,7 @@ double rounded(Digits limb, int first, int last) {
   // A mantissa that rounded up to 2^53 is still exact as a double, and scaling by a power of two
   // does not round: with shift 0 the number is exact, with shift > 0 it is at least 2^53 units, a
   // normal double (or beyond the range: infinity).
-  const int exponent = shift + base * digit_bits - 1074;
+  const int exponent = shift + (first_digit + base) * digit_bits - 1074;
   const double magnitude =
       exponent >= -1022 && exponent <= 1023
           ? static_cast<double>(mantissa) * std::bit_cast<double>(static_cast<std::uint64_t>(exponent + 1023) << 52)
@@ -150,7 +153,7 @@ void ExactSum::accumulate(std::size_t component, double value) {
   const int digit = position / digit_bits;
   const uint128 shifted = static_cast<uint128>(mantissa) << (position % digit_bits);
   const std::int64_t sign = (bits >> 63) != 0 ? -1 : 1;
-  const Digits limb = digits_of(limbs_, components_, component);
+  std::int64_t* limb = digits_of(limbs_, component);
   constexpr std::uint64_t mask = digit_base - 1;
   limb[digit] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted) & mask);
   limb[digit + 1] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted >> digit_bits) & mask);
@@ -162,7 +165,7 @@ void ExactSum::accumulate(std::size_t component, double value) {
 void ExactSum::normalize_all() {
   for (std::size_t j = 0; j < components_; ++j) {
     if (low_[j] == untouched) continue;
-    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, components_, j), low_[j], high_[j]).written);
+    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, j), low_[j], high_[j], digits).written);
   }
   pending_ = 0;
 }
@@ -173,56 +176,52 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
                                 std::to_string(components_) + " components");
   // Window per component as [highest digit + 1, digits - lowest digit], so that one max-reduce
   // finds both ends; 0 means empty, 255 marks a non-finite contribution.
-  std::vector<std::uint8_t> window(2 * components_, 0);
+  window_.assign(2 * components_, 0);
   for (std::size_t j = 0; j < components_; ++j) {
     if (non_finite_[j] != 0) {
-      window[2 * j] = non_finite_mark;
+      window_[2 * j] = non_finite_mark;
       continue;
     }
     if (low_[j] == untouched) continue;
-    const auto [first, last, written] = balance(digits_of(limbs_, components_, j), low_[j], high_[j]);
+    const auto [first, last, written] = balance(digits_of(limbs_, j), low_[j], high_[j], digits);
     high_[j] = static_cast<std::uint8_t>(written);
     if (last < 0) continue;
-    window[2 * j] = static_cast<std::uint8_t>(last + 1);
-    window[2 * j + 1] = static_cast<std::uint8_t>(digits - first);
+    window_[2 * j] = static_cast<std::uint8_t>(last + 1);
+    window_[2 * j + 1] = static_cast<std::uint8_t>(digits - first);
   }
-  collectives.max_uint8(window);
+  collectives.max_uint8(window_);
 
   // Digits [lowest, highest + 1] of every occupied component, in component order (the same
   // layout on every rank); the extra top digit takes the carries of the sum over ranks, whose
   // balanced digits (|d| <= 2^31) cannot overflow int64 for fewer than 2^32 ranks.
+  const auto occupied = [&](std::size_t j) { return window_[2 * j] != 0 && window_[2 * j] != non_finite_mark; };
   const auto span_of = [&](std::size_t j) {
-    return std::pair<int, int>{digits - window[2 * j + 1], std::min<int>(window[2 * j], digits - 1)};
+    return std::pair<int, int>{digits - window_[2 * j + 1], std::min<int>(window_[2 * j], digits - 1)};
   };
-  std::vector<std::int64_t> packed;
-  std::size_t packed_size = 0;
+  // Packing empties the accumulators: a balanced component has no digit outside its window.
+  packed_.clear();
   for (std::size_t j = 0; j < components_; ++j) {
-    if (window[2 * j] == 0 || window[2 * j] == non_finite_mark) continue;
+    if (!occupied(j)) continue;
     const auto [first, last] = span_of(j);
-    packed_size += static_cast<std::size_t>(last - first + 1);
+    std::int64_t* limb = digits_of(limbs_, j);
+    for (int d = first; d <= last; ++d) packed_.push_back(std::exchange(limb[d], 0));
+    low_[j] = untouched;
   }
-  packed.reserve(packed_size);
-  for (std::size_t j = 0; j < components_; ++j) {
-    if (window[2 * j] == 0 || window[2 * j] == non_finite_mark) continue;
-    const auto [first, last] = span_of(j);
-    const Digits limb = digits_of(limbs_, components_, j);
-    for (int d = first; d <= last; ++d) packed.push_back(limb[d]);
-  }
-  collectives.sum_int64(packed);
+  collectives.sum_int64(packed_);
 
-  std::vector<std::int64_t> total(digits, 0);
+  // The sum over fewer than 2^32 ranks fits its window (its carries stay inside the top digit), so
+  // each component is rounded in place from its packed digits.
   std::size_t next = 0;
   for (std::size_t j = 0; j < components_; ++j) {
-    if (window[2 * j] == 0) {
+    if (window_[2 * j] == 0) {
       out[j] = 0.0;
-    } else if (window[2 * j] == non_finite_mark) {
+    } else if (window_[2 * j] == non_finite_mark) {
       out[j] = std::numeric_limits<double>::quiet_NaN();
     } else {
       const auto [first, last] = span_of(j);
-      for (int d = first; d <= last; ++d) total[static_cast<std::size_t>(d)] = packed[next++];
-      out[j] = rounded(Digits{total.data(), 1}, first, last);
-      // The carries of a sum over fewer than 2^32 ranks stay inside the window's top digit.
-      for (int d = first; d <= last; ++d) total[static_cast<std::size_t>(d)] = 0;
+      const int count = last - first + 1;
+      out[j] = rounded(packed_.data() + next, count, first);
+      next += static_cast<std::size_t>(count);
     }
   }
   clear();
@@ -230,9 +229,7 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
 
 void ExactSum::clear() {
   for (std::size_t j = 0; j < components_; ++j) {
-    const Digits limb = digits_of(limbs_, components_, j);
-    if (low_[j] != untouched)
-      for (int d = low_[j]; d <= high_[j]; ++d) limb[d] = 0;
+    if (low_[j] != untouched) std::fill(digits_of(limbs_, j) + low_[j], digits_of(limbs_, j) + high_[j] + 1, 0);
     low_[j] = untouched;
     high_[j] = 0;
     non_finite_[j] = 0;

@@ -83,11 +83,10 @@ World::MeanBidOutcome World::mean_bid_outcome(const QueryEvent& event, const Act
                                               double agent_quality, int creative, const AuctionResult& auction,
                                               std::size_t cell) const {
   MeanBidOutcome mean;
-  const auto max_log_multiplier = static_cast<float>(priors_->max_log_bid_multiplier);
   const float mean_log_multiplier =
       std::isnan(action.mean_log_bid_multiplier)
           ? log_multiplier
-          : std::clamp(action.mean_log_bid_multiplier, -max_log_multiplier, max_log_multiplier);
+          : std::clamp(action.mean_log_bid_multiplier, -max_log_multiplier_, max_log_multiplier_);
   if (mean_log_multiplier != log_multiplier) {
     const double mean_bid =
         std::min(params_.reference_bid * std::exp(static_cast<double>(mean_log_multiplier)), decision_.remaining);

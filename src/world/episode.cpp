@@ -93,8 +93,7 @@ void World::complete_decision(const Action& action, Experience& e, AuctionObserv
   const User& user = users_[event.user];
   const int choices = creatives();
   const int creative = std::clamp(action.creative, 0, choices - 1);
-  const auto max_log_multiplier = static_cast<float>(priors_->max_log_bid_multiplier);
-  const float log_multiplier = std::clamp(action.log_bid_multiplier, -max_log_multiplier, max_log_multiplier);
+  const float log_multiplier = std::clamp(action.log_bid_multiplier, -max_log_multiplier_, max_log_multiplier_);
   const double agent_bid =
       std::min(params_.reference_bid * std::exp(static_cast<double>(log_multiplier)), decision_.remaining);
   const std::size_t cell = index3(user.segment, user.device, event.query_type, priors_->devices.size());

@@ -35,6 +35,7 @@ World::World(const Priors& priors, WorldParams params, std::uint64_t seed, doubl
       horizon_hours_(horizon_days * 24.0),
       crisis_segment_(priors.crisis_segment()),
       log_reference_bid_(std::log(params_.reference_bid)),
+      max_log_multiplier_(static_cast<float>(priors.max_log_bid_multiplier)),
       auction_stream_(seed, Purpose::auction, params_.world_id),
       action_stream_(seed, Purpose::action, params_.world_id) {
   draw_population();

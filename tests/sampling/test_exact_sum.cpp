@@ -135,5 +135,22 @@ TEST(ExactSum, ComponentsAreIndependentAndReduceClears) {
   EXPECT_THROW(sum.reduce(serial, std::span<double>(out.data(), 2)), std::invalid_argument);
 }
 
+// Reduce empties every accumulator, whatever it held: digits that cancelled, digits beside a NaN.
+TEST(ExactSum, ReduceLeavesNoDigitBehind) {
+  SerialCollectives serial;
+  ExactSum sum(3);
+  sum.add(std::vector<double>{1.5, 1e300, std::numeric_limits<double>::quiet_NaN()});
+  sum.add(std::vector<double>{0.5, -1e300, 5.0});
+  sum.add(std::vector<double>{-2.0, 0.0, 1.0});  // 1.5 + 0.5 - 2 is zero only after the carries
+  std::vector<double> out(3);
+  sum.reduce(serial, out);
+  EXPECT_EQ(out[0], 0.0);
+  EXPECT_EQ(out[1], 0.0);
+  EXPECT_TRUE(std::isnan(out[2]));
+  sum.add(std::vector<double>{0x1p-1070, 3.0, 2.0});
+  sum.reduce(serial, out);
+  EXPECT_EQ(out, (std::vector<double>{0x1p-1070, 3.0, 2.0}));
+}
+
 }  // namespace
 }  // namespace manyworlds

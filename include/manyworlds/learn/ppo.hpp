@@ -54,7 +54,7 @@ LocalBatch single_rank_batch(std::span<const TrainingSample> samples);
 
 // Wall-clock seconds of the last update on this rank, for /runtime.
 struct UpdateTiming {
-  double compute_seconds = 0;  // this rank's rows: forward and backward passes, per-world partials
+  double compute_seconds = 0;  // this rank's rows: forward and backward passes, per-world partials, row sums
   double combine_seconds = 0;  // exact reductions (with waiting for other ranks), clipping, Adam
 };
 

@@ -48,11 +48,13 @@ class ExactSum {
   void normalize_all();
 
   std::size_t components_;
-  std::vector<std::int64_t> limbs_;       // digits x components (digit-major), balanced between normalisations
+  std::vector<std::int64_t> limbs_;       // components x digits (component-major), balanced between normalisations
   std::vector<std::uint8_t> low_;         // lowest digit touched per component (digits: none)
   std::vector<std::uint8_t> high_;        // highest digit touched per component
   std::vector<std::uint8_t> non_finite_;  // 1 if a NaN or infinity was added
   std::int64_t pending_ = 0;              // bound on any component's additions since the last normalisation
+  std::vector<std::uint8_t> window_;      // reduce's agreed digit windows (kept to reuse its storage)
+  std::vector<std::int64_t> packed_;      // reduce's window digits of every component, summed over ranks
 };
 
 }  // namespace manyworlds

@@ -242,6 +242,7 @@ class World {
   double horizon_hours_;
   int crisis_segment_;
   double log_reference_bid_;
+  float max_log_multiplier_;  // every action's log bid multiplier is clamped to +-this (the priors' key)
   std::vector<User> users_;
 
   // Precomputed per world.
