@@ -219,11 +219,14 @@ std::vector<std::int64_t> resolve(std::span<const double> scores, std::span<cons
 }
 
 void finish_rows(SampledBatch& batch, Collectives& collectives) {
-  std::stable_sort(batch.rows.begin(), batch.rows.end(), [](const BatchRow& a, const BatchRow& b) {
+  const auto before = [](const BatchRow& a, const BatchRow& b) {
     if (a.experience.world != b.experience.world) return a.experience.world < b.experience.world;
     if (a.experience.episode != b.experience.episode) return a.experience.episode < b.experience.episode;
     return a.experience.step < b.experience.step;
-  });
+  };
+  // Proportional draws come out in this order already; the check spares the sort's row-sized buffer.
+  if (!std::is_sorted(batch.rows.begin(), batch.rows.end(), before))
+    std::stable_sort(batch.rows.begin(), batch.rows.end(), before);
   batch.first_row = collectives.exclusive_scan_int64(static_cast<std::int64_t>(batch.rows.size()));
 }
 
@@ -309,6 +312,7 @@ SampledBatch BatchSampler::draw_proportional(std::span<const double> scores, std
   draw_points(summaries, 0, config_.batch_size, stream, collectives.rank(), requests);
 
   SampledBatch batch;
+  batch.rows.reserve(requests.size());
   const double n = static_cast<double>(h.population);
   for (std::int64_t index : resolve(scores, experiences, worlds, requests)) {
     const double probability = scores[index] / h.total;
@@ -343,6 +347,7 @@ SampledBatch BatchSampler::draw_stratified(std::span<const double> scores, std::
   draw_points(summaries, 2, config_.batch_size - h.crisis_draws, stream, collectives.rank(), requests);
 
   SampledBatch batch;
+  batch.rows.reserve(requests.size());
   const double n = static_cast<double>(h.population);
   const double b = static_cast<double>(h.batch);
   const auto draws_of = [&](bool crisis) {
@@ -419,6 +424,7 @@ SampledBatch BatchSampler::draw_without_replacement(std::span<const double> scor
   }
 
   SampledBatch batch;
+  batch.rows.reserve(selected.size());
   const double n = static_cast<double>(h.population);
   const double b = static_cast<double>(h.batch);
   for (std::int64_t index : selected) {
