@@ -18,9 +18,29 @@ namespace manyworlds {
 namespace {
 
 constexpr double world_state_bytes_per_user = sizeof(User) + std::size_t{16} * 2;
+// A world keeps its episode's query schedule, twice (as drawn and sorted), after the episode ends.
+constexpr double world_state_bytes_per_query = 2.0 * 16.0;
 // HDF5's own bytes per dataset: object header, attributes, chunk index (measured: the quickstart output is
 // about 1.1 MB larger than its row, metric and parameter bytes, for about 300 datasets).
 constexpr double hdf5_bytes_per_dataset = 4096;
+
+// The validation, test and tuning worlds a rank holds (each with its episode's state once it has run), at the
+// training worlds' mean size: the test worlds, run last, are the largest share for big test sets.
+double evaluation_world_bytes(const JobConfig& config, int ranks, double total_queries,
+                              const std::vector<double>& users) {
+  const auto per_rank = [&](std::int64_t worlds) {  // the busiest rank's share: ceil(worlds / ranks)
+    const std::int64_t busiest = (worlds + ranks - 1) / ranks;
+    return static_cast<double>(busiest);
+  };
+  const double worlds_per_rank = per_rank(config.evaluation.validation_worlds) +
+                                 per_rank(config.evaluation.test_worlds) +
+                                 per_rank(std::min(config.evaluation.tuning_worlds, config.run.worlds));
+  double total_users = 0;
+  for (double count : users) total_users += count;
+  const double training_worlds = static_cast<double>(users.size());
+  return worlds_per_rank * (total_queries * world_state_bytes_per_query + total_users * world_state_bytes_per_user) /
+         training_worlds;
+}
 
 }  // namespace
 
@@ -80,7 +100,7 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
   estimate.experiences_per_rank = largest_rank;
   const PolicyModel model(config.policy, job.priors.creatives);
   const double experience_buffer = largest_rank * (sizeof(Experience) + 8.0 /* sampler score */);
-  const double schedules = largest_rank / config.run.episodes_per_iteration * 24.0;
+  const double schedules = largest_rank / config.run.episodes_per_iteration * world_state_bytes_per_query;
   estimate.experiences_per_iteration = total_queries * config.run.episodes_per_iteration;
   // This rank's share of the batch: its rows, and the output's columns of them (an eighth of room kept).
   const double batch_rows =
@@ -90,6 +110,7 @@ ResourceEstimate estimate_resources(const Job& job, int ranks) {
   const double batch_buffers = batch_rows * (sizeof(BatchRow) + 1.125 * batch_row_bytes(model.creatives()));
   estimate.memory_per_rank_bytes = process_base_bytes + experience_buffer + schedules + batch_buffers +
                                    largest_rank_users * world_state_bytes_per_user +
+                                   evaluation_world_bytes(config, ranks, total_queries, users) +
                                    static_cast<double>(model.parameter_count()) * 8.0 * 4.0;
   const double iterations = config.run.iterations;
   const double worlds = static_cast<double>(config.run.worlds);
