@@ -14,14 +14,13 @@ code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e6)
 sys.exit(code)'
 check() {  # check NAME JOB RANKS ITERATIONS
-  local name=$1 job=$2 ranks=$3 iterations=$4 estimate measured per_iteration
-  estimate=$("$MANYWORLDS_EXE" validate "$job" --ranks "$ranks" --iterations "$iterations" |
-    sed -n 's/.*memory per rank about \([0-9.]*\) MB.*/\1/p')
+  local name=$1 job=$2 ranks=$3 iterations=$4 summary estimate output_estimate measured per_iteration
+  summary=$("$MANYWORLDS_EXE" validate "$job" --ranks "$ranks" --iterations "$iterations")
+  estimate=$(sed -n 's/.*memory per rank about \([0-9.]*\) MB.*/\1/p' <<< "$summary")
+  output_estimate=$(sed -n 's/.*output at most \([0-9.]*\) MB.*/\1/p' <<< "$summary")
   measured=$(/usr/bin/python3 -c "$peak_of_children" "$MPIEXEC" -n "$ranks" --oversubscribe "$MANYWORLDS_EXE" run "$job" \
     --iterations "$iterations" -o "$work/$name.h5" -q 2> "$work/$name.log") ||
     { cat "$work/$name.log"; echo "FAIL $name: run failed"; failures=$((failures + 1)); return; }
-  output_estimate=$("$MANYWORLDS_EXE" validate "$job" --ranks "$ranks" --iterations "$iterations" |
-    sed -n 's/.*output at most \([0-9.]*\) MB.*/\1/p')
   output=$(stat -c %s "$work/$name.h5")
   if [[ -n $output_estimate ]] && awk -v e="$output_estimate" -v m="$output" 'BEGIN { r = e * 1e6 / m; exit !(r >= 1 && r <= 3) }'; then
     echo "ok   $name: output at most $output_estimate MB, file $output bytes"
