@@ -1,15 +1,16 @@
-// The MLP's initialisation, forward and backward passes, written as fixed-order row loops.
+// The MLP's initialisation, forward and backward passes: dense layers by the per-instruction-set kernels, fixed order.
 #include "manyworlds/learn/mlp.hpp"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "manyworlds/learn/dense_kernels.hpp"
+
 namespace manyworlds {
 namespace {
 
 using ConstWeights = Eigen::Map<const RowMatrix>;
-using Weights = Eigen::Map<RowMatrix>;
 
 }  // namespace
 
@@ -46,22 +47,17 @@ void Mlp::initialize(Eigen::Ref<Eigen::VectorXd> params, Stream& stream, double 
 
 const RowMatrix& Mlp::forward(Eigen::Ref<const Eigen::VectorXd> params, const RowMatrix& input, MlpCache& cache) const {
   const Eigen::Index rows = input.rows();
+  const VectorIsa isa = best_vector_isa();
   cache.activations.resize(static_cast<std::size_t>(layers()) + 1);
   cache.activations[0] = input;
   for (int layer = 0; layer < layers(); ++layer) {
     const int in = layer_inputs(layer);
     const int out = layer_outputs(layer);
-    const ConstWeights w(params.data() + weight_offset(layer), in, out);
-    const auto bias = params.segment(bias_offset(layer), out).transpose();
-    const RowMatrix& x = cache.activations[layer];
     RowMatrix& y = cache.activations[layer + 1];
     y.resize(rows, out);
-    for (Eigen::Index i = 0; i < rows; ++i) {
-      auto row = y.row(i);
-      row = bias;
-      for (int k = 0; k < in; ++k) row += x(i, k) * w.row(k);
-      if (layer + 1 < layers()) row = row.array().tanh().matrix();
-    }
+    dense_forward(isa, {rows, in, out}, cache.activations[layer].data(), params.data() + weight_offset(layer),
+                  params.data() + bias_offset(layer), y.data());
+    if (layer + 1 < layers()) y = y.array().tanh().matrix();
   }
   return cache.activations.back();
 }
@@ -73,28 +69,20 @@ void Mlp::backward(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, co
 
 void Mlp::backward_rows(Eigen::Ref<const Eigen::VectorXd> params, MlpCache& cache, const RowMatrix& grad_output,
                         Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::VectorXd> grad) const {
+  const VectorIsa isa = best_vector_isa();
   cache.delta = grad_output.middleRows(first, count);
   for (int layer = layers() - 1; layer >= 0; --layer) {
     const int in = layer_inputs(layer);
     const int out = layer_outputs(layer);
     const RowMatrix& x = cache.activations[layer];
-    Weights grad_w(grad.data() + weight_offset(layer), in, out);
-    auto grad_b = grad.segment(bias_offset(layer), out).transpose();
-    for (Eigen::Index i = 0; i < count; ++i) {
-      const auto delta_row = cache.delta.row(i);
-      grad_b += delta_row;
-      for (int k = 0; k < in; ++k) grad_w.row(k) += x(first + i, k) * delta_row;
-    }
+    dense_parameter_gradient(isa, {count, in, out}, x.data() + first * in, cache.delta.data(),
+                             grad.data() + weight_offset(layer), grad.data() + bias_offset(layer));
     if (layer == 0) break;
     // Through W and the tanh that produced this layer's input: d/dz tanh(z) = 1 - tanh(z)^2.
-    const ConstWeights w(params.data() + weight_offset(layer), in, out);
+    cache.transposed_weights = ConstWeights(params.data() + weight_offset(layer), in, out).transpose();
     cache.delta_below.resize(count, in);
-    for (Eigen::Index i = 0; i < count; ++i) {
-      for (int k = 0; k < in; ++k) {
-        const double a = x(first + i, k);
-        cache.delta_below(i, k) = cache.delta.row(i).dot(w.row(k)) * (1.0 - a * a);
-      }
-    }
+    dense_input_gradient(isa, {count, in, out}, cache.delta.data(), cache.transposed_weights.data(),
+                         x.data() + first * in, cache.delta_below.data());
     cache.delta.swap(cache.delta_below);
   }
 }

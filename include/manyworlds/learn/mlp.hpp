@@ -16,6 +16,7 @@ struct MlpCache {
   std::vector<RowMatrix> activations;  // [0] = input, [l + 1] = output of layer l (tanh for hidden layers)
   RowMatrix delta;                     // scratch: dLoss/d(pre-activation) of the current layer
   RowMatrix delta_below;               // scratch: the same for the layer below
+  RowMatrix transposed_weights;        // scratch: W^T of the layer being passed through
 };
 
 // The shape of an MLP and its maths; the parameters live outside, in one flat vector.
