@@ -162,6 +162,18 @@ void philox_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, in
   best(key, base, word, count, out);
 }
 
+int philox_pass_blocks() {
+  switch (best_vector_isa()) {
+    case VectorIsa::avx512:
+      return Avx512::lanes;
+    case VectorIsa::avx2:
+      return Avx2::lanes;
+    case VectorIsa::sse2:
+      break;
+  }
+  return Sse2::lanes;
+}
+
 void philox_blocks(VectorIsa isa, const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
                    std::uint32_t* out) {
   kernel_for(isa)(key, base, word, count, out);

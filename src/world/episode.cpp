@@ -54,7 +54,12 @@ EpisodeStats World::run_episode(std::uint32_t episode, BidPolicy& policy, std::v
 }
 
 void World::begin_episode(std::uint32_t episode, const std::vector<Experience>& out) {
-  draw_schedule(episode);
+  // The schedule depends only on the world and the episode: an episode run again (evaluation's
+  // strategies, the hindsight search) reuses it.
+  if (scheduled_episode_ != episode) {
+    draw_schedule(episode);
+    scheduled_episode_ = episode;
+  }
   std::fill(impressions_.begin(), impressions_.end(), 0);
   std::fill(competitor_spend_.begin(), competitor_spend_.end(), 0.0);
   pending_.clear();
@@ -66,7 +71,7 @@ void World::begin_episode(std::uint32_t episode, const std::vector<Experience>& 
   state_.pacing = PacingDual(priors_->pacing_signal);
   state_.stats.queries = static_cast<std::int64_t>(schedule_.size());
   state_.stats.budget = state_.budget;
-  auction_stream_ = AuctionStream(seed_, Purpose::auction, params_.world_id, episode, 0);
+  auction_stream_ = AuctionStream(seed_, Purpose::auction, params_.world_id, episode, 0, stream_blocks_);
   action_stream_ = Stream(seed_, Purpose::action, params_.world_id, episode, 0);
   noise_first_ = noise_end_ = 0;
 }

@@ -36,7 +36,8 @@ World::World(const Priors& priors, WorldParams params, std::uint64_t seed, doubl
       crisis_segment_(priors.crisis_segment()),
       log_reference_bid_(std::log(params_.reference_bid)),
       max_log_multiplier_(static_cast<float>(priors.max_log_bid_multiplier)),
-      auction_stream_(seed, Purpose::auction, params_.world_id),
+      stream_blocks_(std::max(4, philox_pass_blocks())),
+      auction_stream_(seed, Purpose::auction, params_.world_id, 0, 0, stream_blocks_),
       action_stream_(seed, Purpose::action, params_.world_id) {
   draw_population();
   precompute();
@@ -179,7 +180,7 @@ void World::draw_schedule(std::uint32_t episode) {
   for (std::uint32_t u = 0; u < users_.size(); ++u) {
     const User& user = users_[u];
     const SegmentPrior& segment = priors.segments[user.segment];
-    ScheduleStream stream(seed_, Purpose::schedule, params_.world_id, episode, u);
+    ScheduleStream stream(seed_, Purpose::schedule, params_.world_id, episode, u, stream_blocks_);
     const double expected = user.activity * segment.sessions_per_day * params_.traffic * expected_sessions_factor_;
     const std::int64_t sessions = stream.poisson(expected);
     const double more_queries = (segment.queries_per_session - 1.0) / segment.queries_per_session;

@@ -53,19 +53,34 @@ TEST(PhiloxBlocks, StreamsWithMoreBlocksPerRefillDrawTheSameNumbers) {
   Stream one(42, Purpose::auction, 3, 5, 7);
   BasicStream<4> four(42, Purpose::auction, 3, 5, 7);
   BasicStream<16> sixteen(42, Purpose::auction, 3, 5, 7);
+  BasicStream<8> three_of_eight(42, Purpose::auction, 3, 5, 7, 3);  // refills smaller than the buffer
+  BasicStream<8> pass_of_eight(42, Purpose::auction, 3, 5, 7, philox_pass_blocks());
+  EXPECT_EQ(BasicStream<8>(42, Purpose::auction, 3, 5, 7, 99).next_u32(), four.next_u32());  // clamped to 8
+  four.seek_step(7);
   for (int i = 0; i < 500; ++i) {
     const double a = one.normal();
     ASSERT_EQ(a, four.normal());
     ASSERT_EQ(a, sixteen.normal());
+    ASSERT_EQ(a, three_of_eight.normal());
+    ASSERT_EQ(a, pass_of_eight.normal());
     const double u = one.uniform();
     ASSERT_EQ(u, four.uniform());
     ASSERT_EQ(u, sixteen.uniform());
+    ASSERT_EQ(u, three_of_eight.uniform());
+    ASSERT_EQ(u, pass_of_eight.uniform());
     if (i % 37 == 0) {
       one.seek_step(static_cast<std::uint32_t>(i));
       four.seek_step(static_cast<std::uint32_t>(i));
       sixteen.seek_step(static_cast<std::uint32_t>(i));
+      three_of_eight.seek_step(static_cast<std::uint32_t>(i));
+      pass_of_eight.seek_step(static_cast<std::uint32_t>(i));
     }
   }
+}
+
+TEST(PhiloxBlocks, OnePassComputesOneBlockPerLaneOfTheWidestPath) {
+  const int expected = supported(VectorIsa::avx512) ? 8 : supported(VectorIsa::avx2) ? 4 : 2;
+  EXPECT_EQ(philox_pass_blocks(), expected);
 }
 
 TEST(PhiloxBlocks, NormalAndUniformFromWordsAreTheStreamsFirstDraws) {

@@ -22,4 +22,8 @@ void philox_blocks(const PhiloxKey& key, const PhiloxCounter& base, int word, in
 void philox_blocks(VectorIsa isa, const PhiloxKey& key, const PhiloxCounter& base, int word, int count,
                    std::uint32_t* out);
 
+// Blocks one pass of philox_blocks computes on best_vector_isa() (2, 4 or 8: one per 64-bit lane);
+// a request for fewer costs the same pass.
+int philox_pass_blocks();
+
 }  // namespace manyworlds

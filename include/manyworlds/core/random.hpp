@@ -4,6 +4,7 @@
 
 #include <Random123/philox.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -48,34 +49,40 @@ inline PhiloxKey stream_key(std::uint64_t seed, Purpose purpose) {
 
 // The words of stream (seed, purpose, world, episode, step) are the Philox4x32-10 blocks of the
 // counters (world, episode, step, 0), (.., 1), ... keyed by (seed, purpose), four words a block.
-// `Blocks` is how many blocks a refill computes at once (philox_blocks' SIMD code for Blocks > 1):
-// the words, and so every draw, are the same for every `Blocks`; a stream that draws many words
-// is faster with more, one that draws few wastes the extra blocks.
+// A refill computes `refill_blocks` blocks at once (at most `Blocks`; philox_blocks' SIMD code
+// when more than 1): the words, and so every draw, are the same for any number of blocks per
+// refill; a stream that draws many words is faster with more, one that draws few wastes the
+// extra blocks.
 template <int Blocks>
 class BasicStream {
  public:
   using Philox = r123::Philox4x32;
   static_assert(Blocks >= 1 && Blocks <= max_philox_blocks);
 
+  // `refill_blocks` is clamped to 1 .. Blocks.
   BasicStream(std::uint64_t seed, Purpose purpose, std::uint32_t world, std::uint32_t episode = 0,
-              std::uint32_t step = 0)
-      : key_(stream_key(seed, purpose)), counter_{world, episode, step, 0} {}
+              std::uint32_t step = 0, int refill_blocks = Blocks)
+      : key_(stream_key(seed, purpose)),
+        counter_{world, episode, step, 0},
+        refill_blocks_(std::clamp(refill_blocks, 1, Blocks)),
+        words_(4 * refill_blocks_),
+        used_(words_) {}
 
   // Moves the stream to another step of the same (purpose, world, episode); draw restarts at 0.
   void seek_step(std::uint32_t step) {
     counter_[2] = step;
     counter_[3] = 0;
-    used_ = words;
+    used_ = words_;
   }
 
   // Moves the stream to block `block` (word 4 x block) of its current step.
   void seek_block(std::uint32_t block) {
     counter_[3] = block;
-    used_ = words;
+    used_ = words_;
   }
 
   std::uint32_t next_u32() {
-    if (used_ == words) refill();
+    if (used_ == words_) refill();
     return block_[used_++];
   }
 
@@ -238,24 +245,24 @@ class BasicStream {
     return negative ? x - ziggurat_edge : ziggurat_edge - x;
   }
 
-  static constexpr int words = 4 * Blocks;
-
   void refill() {
     if constexpr (Blocks == 1) {
       const Philox::ctr_type block = Philox()(Philox::ctr_type{{counter_[0], counter_[1], counter_[2], counter_[3]}},
                                               Philox::key_type{{key_[0], key_[1]}});
       for (int i = 0; i < 4; ++i) block_[i] = block.v[i];
     } else {
-      philox_blocks(key_, counter_, 3, Blocks, block_.data());
+      philox_blocks(key_, counter_, 3, refill_blocks_, block_.data());
     }
-    counter_[3] += Blocks;
+    counter_[3] += static_cast<std::uint32_t>(refill_blocks_);
     used_ = 0;
   }
 
   PhiloxKey key_;
   PhiloxCounter counter_;
-  std::array<std::uint32_t, words> block_{};
-  int used_ = words;
+  int refill_blocks_;
+  int words_;  // 4 x refill_blocks_
+  int used_;
+  std::array<std::uint32_t, std::size_t{4} * Blocks> block_{};
 };
 
 // The stream for draws of a few words at a time: one block per refill.

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -148,10 +149,12 @@ class World {
     double time_hours;
     double value;
   };
-  // An auction's draws (about 16 words) come from a few blocks computed together; a decision's
-  // noise from the first block of its step's action stream, computed for noise_steps steps at once.
-  using AuctionStream = BasicStream<4>;
-  using ScheduleStream = BasicStream<4>;
+  // An auction's draws (about 20 words) and a user's schedule (about 50) come from blocks computed
+  // together: stream_blocks_ at a time, 4, or 8 where one pass of philox_blocks computes 8 (AVX-512)
+  // for the price of 4; a decision's noise from the first block of its step's action stream,
+  // computed for noise_steps steps at once.
+  using AuctionStream = BasicStream<8>;
+  using ScheduleStream = BasicStream<8>;
   static constexpr int noise_steps = 8;
 
   // A competitor's per-query figures and strategy, gathered for the auction loop.
@@ -243,6 +246,7 @@ class World {
   int crisis_segment_;
   double log_reference_bid_;
   float max_log_multiplier_;  // every action's log bid multiplier is clamped to +-this (the priors' key)
+  int stream_blocks_;         // blocks per refill of the auction and schedule streams
   std::vector<User> users_;
 
   // Precomputed per world.
@@ -263,8 +267,9 @@ class World {
 
   // Reused between episodes (no allocation once warm).
   std::vector<QueryEvent> schedule_;
-  std::vector<QueryEvent> drawn_;         // the schedule in the order it is drawn
-  std::vector<std::size_t> hour_starts_;  // sort_schedule's hour buckets
+  std::optional<std::uint32_t> scheduled_episode_;  // the episode schedule_ belongs to
+  std::vector<QueryEvent> drawn_;                   // the schedule in the order it is drawn
+  std::vector<std::size_t> hour_starts_;            // sort_schedule's hour buckets
   std::vector<std::size_t> hour_fill_;
   std::vector<std::uint16_t> impressions_;  // [user][creative]
   std::vector<PendingConversion> pending_;  // min-heap on time
