@@ -28,8 +28,9 @@ struct MlpCache {
 // Layer l computes y_j = b_j + sum_k x_k W(k, j); every layer but the last applies tanh.
 //
 // All sums run in a fixed order that depends only on the shape and the row count (never on cache
-// sizes, threads or how Eigen would block a matrix product), so a build gives bitwise the same
-// results on every machine whose C math library (tanh) does.
+// sizes, threads, how Eigen would block a matrix product or the vector width: the dense layers run
+// on learn/dense_kernels.hpp's widest path), so a build gives bitwise the same results on every
+// machine whose C math library (tanh) does.
 class Mlp {
  public:
   // `hidden` may be empty (an affine model). Throws std::invalid_argument on non-positive widths.
