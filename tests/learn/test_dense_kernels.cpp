@@ -60,7 +60,7 @@ RowMatrix reference_input_gradient(const RowMatrix& delta, const RowMatrix& w, c
 
 bool same_bits(const RowMatrix& a, const RowMatrix& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0;
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0);
 }
 
 struct Shape {
