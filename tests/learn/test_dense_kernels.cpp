@@ -117,6 +117,11 @@ TEST(DenseKernels, ParameterGradientIsTheEigenLoopOnEveryPath) {
 }
 
 TEST(DenseKernels, InputGradientIsTheEigenLoopOnEveryPath) {
+  // The kernels keep the order of Eigen's dot with SSE2 packets (the portable build's); a build
+  // whose Eigen uses wider packets (MANYWORLDS_NATIVE) sums its own dot in another order.
+  if (Eigen::internal::packet_traits<double>::size != 2)
+    GTEST_SKIP() << "Eigen's double packets hold " << Eigen::internal::packet_traits<double>::size
+                 << " values in this build; the reference needs 2";
   Stream stream(19, Purpose::training, 42);
   for (const Shape& shape : shapes) {
     const RowMatrix delta = random_matrix(shape.rows, shape.outputs, stream);
