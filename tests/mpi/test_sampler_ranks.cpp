@@ -20,7 +20,7 @@
 namespace manyworlds {
 namespace {
 
-constexpr std::int64_t world_count = 23;
+constexpr std::int64_t sampler_world_count = 23;
 constexpr int steps_per_episode = 6;
 
 // Experiences of `world`: every fifth world and worlds 11..13 (rank 3's whole block with 7 ranks)
@@ -59,7 +59,7 @@ struct LocalPopulation {
 // The experiences of `part`'s block of worlds (block_of); one part of one is the whole population.
 LocalPopulation population_of(int parts, int part, int scale) {
   LocalPopulation population;
-  const IdRange block = block_of(world_count, parts, part);
+  const IdRange block = block_of(sampler_world_count, parts, part);
   for (std::int64_t world = block.begin; world < block.end; ++world) {
     WorldSlice slice{world, static_cast<std::int64_t>(population.experiences.size()), 0};
     const int size = world_size(world, scale);

@@ -19,7 +19,7 @@ namespace {
 const std::vector<std::string> vocabulary{"family",    "crisis",   "price",        "urgent",
                                           "emergency", "research", "high_priority"};
 
-bool is_crisis(const Experience& e) { return e.event_type == static_cast<std::uint8_t>(EventType::crisis); }
+bool typed_crisis(const Experience& e) { return e.event_type == static_cast<std::uint8_t>(EventType::crisis); }
 
 Experience experience_with(bool truth, std::uint32_t tags, float value) {
   Experience e;
@@ -100,7 +100,7 @@ TEST(EventTyper, PrecedenceDecidesWhichSourceNamesACrisis) {
       const Experience& e = experiences[i];
       const bool keyword = (e.tags & (1u << 3)) != 0;
       const bool high = e.conversion_value > 0.0f;
-      EXPECT_EQ(is_crisis(e), c.expected(e.crisis_truth(), keyword, high)) << c.rule << ", experience " << i;
+      EXPECT_EQ(typed_crisis(e), c.expected(e.crisis_truth(), keyword, high)) << c.rule << ", experience " << i;
     }
   }
 }
@@ -153,8 +153,8 @@ TEST(GlobalValuePercentile, TopTenPercentOfDistinctValuesIsExactlyTenPercent) {
   const EventTyper typer(config, vocabulary);
   SerialCollectives serial;
   typer.classify(experiences, serial);
-  EXPECT_EQ(std::count_if(experiences.begin(), experiences.end(), is_crisis), 5);
-  for (const Experience& e : experiences) EXPECT_EQ(is_crisis(e), e.conversion_value > 44 * 0.1f);
+  EXPECT_EQ(std::count_if(experiences.begin(), experiences.end(), typed_crisis), 5);
+  for (const Experience& e : experiences) EXPECT_EQ(typed_crisis(e), e.conversion_value > 44 * 0.1f);
 }
 
 TEST(EventTyper, CountsPrecisionAndRecallAgainstGroundTruth) {
@@ -167,7 +167,7 @@ TEST(EventTyper, CountsPrecisionAndRecallAgainstGroundTruth) {
   const IdentificationCounts counts = typer.classify(experiences, serial);
   IdentificationCounts brute;
   for (const Experience& e : experiences) {
-    const bool identified = is_crisis(e);
+    const bool identified = typed_crisis(e);
     const bool truth = e.crisis_truth();
     brute.true_positive += identified && truth ? 1 : 0;
     brute.false_positive += identified && !truth ? 1 : 0;
