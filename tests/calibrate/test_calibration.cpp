@@ -19,7 +19,7 @@
 namespace manyworlds {
 namespace {
 
-const std::string default_priors_path = std::string(MANYWORLDS_SOURCE_DIR) + "/jobs/priors/default.toml";
+using testing_support::default_priors_path;
 
 std::vector<EventRow> simulated_rows(const Priors& priors, std::int64_t worlds, double days) {
   std::vector<EventRow> rows;

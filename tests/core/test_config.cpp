@@ -24,7 +24,7 @@ const std::string minimal_job =
     "priors = \"priors/x.toml\"\n";  // 7
 
 template <class Body>
-std::string input_error_of(Body body) {
+std::string config_error_of(Body body) {
   try {
     body();
   } catch (const InputError& error) {
@@ -37,7 +37,7 @@ std::string input_error_of(Body body) {
 }
 
 std::string job_error(const std::string& text) {
-  return input_error_of([&] { parse_job(text, "job.toml"); });
+  return config_error_of([&] { parse_job(text, "job.toml"); });
 }
 
 TEST(ConfigJobs, QuickstartParses) {
@@ -248,7 +248,7 @@ TEST(ConfigBatch, BatchPerWorldMakesTheBatchGrowWithTheWorlds) {
   resolve_batch_size(job);
   EXPECT_EQ(job.sampling.batch_size, 300 * 40);
   job.run.worlds = 100000;
-  EXPECT_NE(input_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"),
+  EXPECT_NE(config_error_of([&] { resolve_batch_size(job); }).find("above the batch limit of 10000000"),
             std::string::npos);
   EXPECT_EQ(job_error(minimal_job + "[sampling]\nbatch_size = 100\nbatch_per_world = 3\n"),
             "job.toml:10: 'sampling.batch_per_world' cannot be set together with 'batch_size' (the batch is one or "
@@ -269,26 +269,26 @@ TEST(ConfigValidate, RulesHoldAfterOverrides) {
 
   JobConfig bad = job;
   bad.run.seed = max_seed + 1;
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'run.seed' = 281474976710656 is out of range"),
+  EXPECT_NE(config_error_of([&] { validate_job(bad); }).find("'run.seed' = 281474976710656 is out of range"),
             std::string::npos);
   bad = job;
   bad.run.seed = max_seed;
   EXPECT_NO_THROW(validate_job(bad));
   bad = job;
   bad.run.worlds = 0;
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'run.worlds' = 0 is out of range"), std::string::npos);
+  EXPECT_NE(config_error_of([&] { validate_job(bad); }).find("'run.worlds' = 0 is out of range"), std::string::npos);
   bad = job;
   bad.run.worlds = validation_world_base;  // would collide with held-out world ids
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'run.worlds' = 2147483648 is out of range"),
+  EXPECT_NE(config_error_of([&] { validate_job(bad); }).find("'run.worlds' = 2147483648 is out of range"),
             std::string::npos);
   bad.run.worlds = validation_world_base - 1;
   EXPECT_NO_THROW(validate_job(bad));
   bad = job;
   bad.run.iterations = 0;
-  EXPECT_EQ(input_error_of([&] { validate_job(bad); }), "'run.iterations' must be at least 1");
+  EXPECT_EQ(config_error_of([&] { validate_job(bad); }), "'run.iterations' must be at least 1");
   bad = job;
   bad.ppo.minibatch_size = bad.sampling.batch_size + 1;
-  EXPECT_NE(input_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (8193) is larger"),
+  EXPECT_NE(config_error_of([&] { validate_job(bad); }).find("'ppo.minibatch_size' (8193) is larger"),
             std::string::npos);
   bad = job;
   bad.sampling.mode = SamplingMode::stratified;
@@ -307,7 +307,7 @@ TEST(ConfigValidate, RulesHoldAfterOverrides) {
   bad.sampling.batch_size = 1;
   bad.sampling.min_crisis_share = 0.0;
   bad.ppo.minibatch_size = 1;
-  EXPECT_EQ(input_error_of([&] { validate_job(bad); }),
+  EXPECT_EQ(config_error_of([&] { validate_job(bad); }),
             "'sampling.batch_size' must be at least 2 in stratified mode (one row per stratum)");
   bad.sampling.mode = SamplingMode::proportional;
   EXPECT_NO_THROW(validate_job(bad));

@@ -9,7 +9,7 @@
 namespace manyworlds {
 namespace {
 
-struct Population {
+struct DiagnosticPopulation {
   PolicyModel model;
   PpoSection ppo;
   Eigen::VectorXd params;
@@ -17,11 +17,11 @@ struct Population {
 };
 
 // 300 samples with random observations, actions from the policy and advantages of both signs, unit weights.
-Population make_population() {
+DiagnosticPopulation make_population() {
   PolicySection policy;
   policy.hidden = {8, 6};
   policy.value_hidden = {4};
-  Population population{PolicyModel(policy, 3), PpoSection{}, {}, {}};
+  DiagnosticPopulation population{PolicyModel(policy, 3), PpoSection{}, {}, {}};
   Stream stream(5, Purpose::training, 0);
   population.params = population.model.initial_parameters(stream);
   for (int i = 0; i < 300; ++i) {
@@ -40,7 +40,7 @@ Population make_population() {
 }
 
 TEST(GradientDiagnostic, TheWholePopulationWithUnitWeightsHasZeroError) {
-  const Population p = make_population();
+  const DiagnosticPopulation p = make_population();
   const Eigen::VectorXd truth = policy_gradient(p.model, p.ppo, p.params, p.samples);
   ASSERT_GT(truth.squaredNorm(), 0.0);
   const std::vector<Eigen::VectorXd> estimates(3, policy_gradient(p.model, p.ppo, p.params, p.samples));
@@ -51,14 +51,14 @@ TEST(GradientDiagnostic, TheWholePopulationWithUnitWeightsHasZeroError) {
 }
 
 TEST(GradientDiagnostic, ChunksCombineToTheMeanOfTheWhole) {
-  const Population p = make_population();
+  const DiagnosticPopulation p = make_population();
   const Eigen::VectorXd truth = policy_gradient(p.model, p.ppo, p.params, p.samples);
   const std::vector<Eigen::VectorXd> chunked{policy_gradient(p.model, p.ppo, p.params, p.samples, 7)};
   EXPECT_LT(estimator_error(chunked, truth).relative_error, 1e-24);
 }
 
 TEST(GradientDiagnostic, EveryExperienceTwiceIsThePopulationAndDoubledWeightsAreNot) {
-  const Population p = make_population();
+  const DiagnosticPopulation p = make_population();
   const Eigen::VectorXd truth = policy_gradient(p.model, p.ppo, p.params, p.samples);
   std::vector<TrainingSample> twice = p.samples;
   twice.insert(twice.end(), p.samples.begin(), p.samples.end());

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
+#include "../world/world_test_support.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/world/lockstep.hpp"
 #include "manyworlds/world/world.hpp"
@@ -13,18 +13,15 @@
 namespace manyworlds {
 namespace {
 
-constexpr std::uint64_t seed = 23;
-constexpr double horizon_days = 2.0;
+constexpr std::uint64_t lockstep_seed = 23;
+constexpr double lockstep_horizon_days = 2.0;
 constexpr std::size_t capacity = 1u << 22;
 
-const Priors& priors() {
-  static const Priors loaded = load_priors(MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml");
-  return loaded;
-}
+using testing_support::same_bytes;
 
 // Initial parameters plus noise, so that the bid mean moves with the observation.
 std::vector<double> lively_parameters(const PolicyModel& model) {
-  Stream stream(seed, Purpose::training, 0);
+  Stream stream(lockstep_seed, Purpose::training, 0);
   const Eigen::VectorXd initial = model.initial_parameters(stream);
   std::vector<double> params(initial.data(), initial.data() + initial.size());
   for (double& p : params) p += stream.uniform(-0.2, 0.2);
@@ -34,28 +31,25 @@ std::vector<double> lively_parameters(const PolicyModel& model) {
 // Episodes 3 and 4 of every world, world by world through run_episode (one row at a time).
 std::vector<Experience> world_by_world(InferencePolicy& policy) {
   std::vector<Experience> out;
-  for (World& world : make_worlds(priors(), seed, horizon_days, 0, 7))
+  for (World& world : make_worlds(testing_support::default_priors(), lockstep_seed, lockstep_horizon_days, 0, 7))
     for (std::uint32_t episode : {3u, 4u}) world.run_episode(episode, policy, out, capacity);
   return out;
 }
 
 std::vector<Experience> in_lockstep(InferencePolicy& policy, std::size_t lanes) {
-  std::vector<World> worlds = make_worlds(priors(), seed, horizon_days, 0, 7);
+  std::vector<World> worlds =
+      make_worlds(testing_support::default_priors(), lockstep_seed, lockstep_horizon_days, 0, 7);
   std::vector<Experience> out;
   Lockstep(lanes).run(worlds, 3, 2, policy, out, capacity,
                       [](std::size_t, const EpisodeStats&, std::span<Experience>) {});
   return out;
 }
 
-bool same_bytes(const std::vector<Experience>& a, const std::vector<Experience>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Experience)) == 0;
-}
-
 TEST(LockstepPolicy, BatchedDecisionsGiveTheWorldByWorldBytesForEveryPriorModeAndInstructionSet) {
   for (const BidPrior prior : {BidPrior::none, BidPrior::value, BidPrior::adaptive_pacing}) {
     PolicySection section;
     section.bid_prior = prior;
-    const PolicyModel model(section, priors().creatives);
+    const PolicyModel model(section, testing_support::default_priors().creatives);
     const std::vector<double> params = lively_parameters(model);
     for (const InferencePolicy::Mode mode : {InferencePolicy::Mode::sample, InferencePolicy::Mode::greedy}) {
       InferencePolicy one(model, params, mode, VectorIsa::sse2);

@@ -15,7 +15,7 @@
 namespace manyworlds {
 namespace {
 
-PolicySection small_policy() {
+PolicySection small_trainer_policy() {
   PolicySection policy;
   policy.hidden = {8, 8};
   policy.value_hidden = {8};
@@ -52,7 +52,7 @@ bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 TEST(PpoTrainer, SameInputsGiveBitwiseIdenticalParametersAndState) {
-  const PolicyModel model(small_policy(), 3);
+  const PolicyModel model(small_trainer_policy(), 3);
   Stream init(1, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> batch = random_batch(model, params, 100, 4);
@@ -95,7 +95,7 @@ std::vector<double> reference_update(const PolicyModel& model, const PpoSection&
 }
 
 TEST(PpoTrainer, OneWorldOnOneRankIsThePlainSerialUpdateToTheBit) {
-  const PolicyModel model(small_policy(), 3);
+  const PolicyModel model(small_trainer_policy(), 3);
   Stream init(11, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> batch = random_batch(model, params, 100, 12);
@@ -106,7 +106,7 @@ TEST(PpoTrainer, OneWorldOnOneRankIsThePlainSerialUpdateToTheBit) {
 
 TEST(PpoTrainer, ManyWorldsSumTheirPartialGradientsExactly) {
   // The same rows as one world or as 7: the same update up to the rounding of the minibatch sums.
-  const PolicyModel model(small_policy(), 3);
+  const PolicyModel model(small_trainer_policy(), 3);
   Stream init(13, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> samples = random_batch(model, params, 100, 14);
@@ -126,7 +126,7 @@ TEST(PpoTrainer, ManyWorldsSumTheirPartialGradientsExactly) {
 }
 
 TEST(PpoTrainer, TheUpdatesLearningRateScalesTheStepAndZeroKeepsTheParameters) {
-  const PolicyModel model(small_policy(), 2);
+  const PolicyModel model(small_trainer_policy(), 2);
   Stream init(16, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> batch = random_batch(model, params, 40, 17);
@@ -159,7 +159,7 @@ TEST(PpoTrainer, LearningRateAnnealsLinearlyToTheFinalRate) {
 }
 
 TEST(PpoTrainer, TargetKlStopsAfterTheEpochThatExceedsIt) {
-  const PolicyModel model(small_policy(), 2);
+  const PolicyModel model(small_trainer_policy(), 2);
   Stream init(18, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> batch = random_batch(model, params, 40, 19);
@@ -174,7 +174,7 @@ TEST(PpoTrainer, TargetKlStopsAfterTheEpochThatExceedsIt) {
 }
 
 TEST(PpoTrainer, ExportedStateResumesToTheSameBits) {
-  const PolicyModel model(small_policy(), 2);
+  const PolicyModel model(small_trainer_policy(), 2);
   Stream init(3, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   const std::vector<TrainingSample> first = random_batch(model, params, 40, 5);
@@ -198,7 +198,7 @@ TEST(PpoTrainer, ExportedStateResumesToTheSameBits) {
 }
 
 TEST(PpoTrainer, StatisticsDescribeTheUpdate) {
-  const PolicyModel model(small_policy(), 3);
+  const PolicyModel model(small_trainer_policy(), 3);
   Stream init(8, Purpose::training, 0);
   const Eigen::VectorXd params = model.initial_parameters(init);
   std::vector<TrainingSample> batch = random_batch(model, params, 64, 9);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../world/world_test_support.hpp"
 #include "manyworlds/learn/baselines.hpp"
 #include "manyworlds/learn/evaluation.hpp"
 #include "manyworlds/learn/references.hpp"
@@ -12,18 +13,13 @@
 namespace manyworlds {
 namespace {
 
-const Priors& priors() {
-  static const Priors loaded = load_priors(MANYWORLDS_SOURCE_DIR "/jobs/priors/default.toml");
-  return loaded;
-}
-
 double episode_return(World& world, BidPolicy& strategy, std::vector<Experience>& scratch) {
   scratch.clear();
   return expected_return(world.run_episode(evaluation_episode, strategy, scratch, 1u << 22));
 }
 
 TEST(LearnReferences, OpportunityValuesAreTheWorldsValuePerClickOverSegments) {
-  std::vector<World> worlds = make_worlds(priors(), 11, 1.0, 0, 1);
+  std::vector<World> worlds = make_worlds(testing_support::default_priors(), 11, 1.0, 0, 1);
   const World& world = worlds[0];
   const OpportunityValues values(world);
   // Crisis-intent queries from urgent users are mostly crisis parents, the most valuable segment:
@@ -37,8 +33,8 @@ TEST(LearnReferences, OpportunityValuesAreTheWorldsValuePerClickOverSegments) {
     // A value per click lies between the least and the most valuable segment's value per click.
     double lowest = HUGE_VAL;
     double highest = 0;
-    for (std::size_t s = 0; s < priors().segments.size(); ++s) {
-      for (std::size_t d = 0; d < priors().devices.size(); ++d) {
+    for (std::size_t s = 0; s < testing_support::default_priors().segments.size(); ++s) {
+      for (std::size_t d = 0; d < testing_support::default_priors().devices.size(); ++d) {
         const double v = world.conversion_probability(static_cast<int>(s), static_cast<int>(d), generic) *
                          world.expected_attributed_value(static_cast<int>(s));
         lowest = std::min(lowest, v);
@@ -57,7 +53,7 @@ TEST(LearnReferences, OpportunityValuesAreTheWorldsValuePerClickOverSegments) {
 }
 
 TEST(LearnReferences, HindsightIsTheOptimumOfItsFamilyAndStaysWithinBudget) {
-  std::vector<World> worlds = make_worlds(priors(), 5, 1.0, 0, 6, validation_world_base);
+  std::vector<World> worlds = make_worlds(testing_support::default_priors(), 5, 1.0, 0, 6, validation_world_base);
   std::vector<Experience> scratch;
   for (World& world : worlds) {
     const HindsightOutcome optimum = hindsight_optimum(world, evaluation_episode, {}, scratch, 1u << 22);
@@ -79,7 +75,7 @@ TEST(LearnReferences, HindsightIsTheOptimumOfItsFamilyAndStaysWithinBudget) {
 TEST(LearnReferences, AdaptivePacingSpendsItsBudgetWhereTheBudgetBinds) {
   // Worlds where adaptive pacing's highest bid (mu = 0: the value estimate x exp(offset)) runs out
   // of budget before the horizon: there the budget binds, and adaptive pacing must spend 85-100% of it.
-  std::vector<World> worlds = make_worlds(priors(), 9, 7.0, 0, 24, validation_world_base);
+  std::vector<World> worlds = make_worlds(testing_support::default_priors(), 9, 7.0, 0, 24, validation_world_base);
   std::vector<Experience> scratch;
   int binding = 0;
   for (World& world : worlds) {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@ namespace {
 using testing_support::default_priors;
 using testing_support::default_priors_path;
 using testing_support::NoisyConstantBid;
+using testing_support::same_bytes;
 
 // What an experience must agree with, copied from its auction's record.
 struct RecordSummary {
@@ -463,10 +463,6 @@ std::vector<Experience> run(World& world, std::uint32_t episode) {
   std::vector<Experience> out;
   world.run_episode(episode, policy, out, 1u << 20);
   return out;
-}
-
-bool same_bytes(const std::vector<Experience>& a, const std::vector<Experience>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Experience)) == 0;
 }
 
 TEST(EpisodeReproducibility, SameAddressSameBytesWhateverRunsInBetween) {

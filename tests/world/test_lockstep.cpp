@@ -2,7 +2,6 @@
 // lane, capacity.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +17,7 @@ namespace manyworlds {
 namespace {
 
 using testing_support::default_priors;
+using testing_support::same_bytes;
 
 constexpr std::uint64_t seed = 17;
 constexpr double horizon_days = 2.0;
@@ -50,10 +50,6 @@ class PacingMemory : public BidPolicy {
 
 std::vector<World> test_worlds(std::int64_t count) {
   return make_worlds(default_priors(), seed, horizon_days, 0, count);
-}
-
-bool same_bytes(const std::vector<Experience>& a, const std::vector<Experience>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Experience)) == 0;
 }
 
 bool same_stats(const EpisodeStats& a, const EpisodeStats& b) {

@@ -1,9 +1,13 @@
-// Shared by the world and calibration tests: the default priors, the reference bidder and an exploring constant bidder.
+// Shared by the world, calibration and learn tests: the default priors, byte comparison of experiences, the reference
+// bidder and an exploring constant bidder.
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "manyworlds/core/experience.hpp"
 #include "manyworlds/world/bid_policy.hpp"
 #include "manyworlds/world/priors.hpp"
 
@@ -15,6 +19,11 @@ inline const std::string default_priors_path = MANYWORLDS_SOURCE_DIR "/jobs/prio
 inline const Priors& default_priors() {
   static const Priors priors = load_priors(default_priors_path);
   return priors;
+}
+
+// Whether two runs wrote the same experiences, byte for byte.
+inline bool same_bytes(const std::vector<Experience>& a, const std::vector<Experience>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Experience)) == 0;
 }
 
 // The reference bid (log multiplier 0) and the first creative at every decision: a fixed bidder for
