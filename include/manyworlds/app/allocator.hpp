@@ -9,7 +9,8 @@ namespace manyworlds {
 // rank) reuse pages already mapped instead of faulting fresh ones in (12 us per 4 KiB page on a VM
 // measured in docs/performance.md). Peak memory is unchanged, but it is kept until the process ends.
 // Call it before the first allocation that matters. Returns false, changing nothing harmful, if
-// malloc refuses a setting (it then keeps its defaults: only page faults cost more).
+// malloc refuses a setting (it then keeps its defaults: only page faults cost more; AddressSanitizer's
+// allocator, which replaces glibc's, refuses them).
 bool keep_freed_memory();
 
 }  // namespace manyworlds
