@@ -1,7 +1,10 @@
 // Baseline tuning, validation rounds with snapshot selection, and the test evaluation, over all ranks.
 #include "manyworlds/app/evaluation_protocol.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "manyworlds/app/world_costs.hpp"
@@ -11,6 +14,13 @@
 namespace manyworlds {
 
 namespace {
+
+// Whether two parameter vectors are the same bits (so also -0.0 against 0.0, and NaN payloads, tell).
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](double x, double y) {
+    return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y);
+  });
+}
 
 std::vector<World> worlds_of(const Job& job, std::uint64_t seed, IdRange range, std::uint32_t id_base) {
   return make_worlds(job.priors, seed, job.config.world.horizon_days, range.begin, range.size(), id_base);
@@ -164,7 +174,11 @@ ValidationRound EvaluationProtocol::validate(int iteration, const std::vector<do
 TestResults EvaluationProtocol::test(const std::vector<double>& final_parameters, const ProgressLog& log) {
   const std::vector<double>& reported = selected_.iteration >= 0 ? selected_.parameters : final_parameters;
   std::vector<EpisodeStats> local = policy_outcomes(test_, reported);
-  for (const EpisodeStats& outcome : policy_outcomes(test_, final_parameters)) local.push_back(outcome);
+  // The reported snapshot is often the final policy (selected at the last validation): the same bits
+  // make the same greedy policy, so its outcomes are taken again rather than run again.
+  const std::vector<EpisodeStats> final_outcomes =
+      same_bits(reported, final_parameters) ? local : policy_outcomes(test_, final_parameters);
+  local.insert(local.end(), final_outcomes.begin(), final_outcomes.end());
   std::vector<double> multipliers;
   for (World& world : test_) {
     const HindsightOutcome optimum = hindsight_optimum(world, evaluation_episode, {}, scratch_, capacity_);
