@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "manyworlds/app/agreement.hpp"
 #include "manyworlds/app/estimate.hpp"
@@ -74,9 +75,8 @@ class Runner {
               std::to_string(config_.run.worlds) + " worlds on " + std::to_string(collectives_.size()) + " ranks, " +
               std::to_string(config_.run.iterations) + " iterations, seed " + std::to_string(config_.run.seed));
 
-    agreed(communicator_,
-           [&] { partition_by(estimated_world_costs(job_, config_.run.seed, config_.run.worlds, 0, collectives_)); });
-    agreed(communicator_, [&] {
+    agree([&] { partition_by(estimated_world_costs(job_, config_.run.seed, config_.run.worlds, 0, collectives_)); });
+    agree([&] {
       const std::uint64_t seed = config_.run.seed;
       const double horizon = config_.world.horizon_days;
       worlds_ = make_worlds(job_.priors, seed, horizon, world_range_.begin, world_range_.size());
@@ -132,7 +132,7 @@ class Runner {
   // Returns the first iteration to run. Nothing is changed if this throws.
   int prepare_files(const RunFiles& files) {
     bool resume = false;
-    agreed(communicator_, [&] {
+    agree([&] {
       if (!collectives_.is_root()) return;
       resume = options_.resume && std::filesystem::exists(files.checkpoint);
       if (options_.resume && !resume)  // said even with --quiet: the user asked for something else
@@ -141,7 +141,7 @@ class Runner {
     std::vector<std::int64_t> flag{resume ? 1 : 0};
     collectives_.broadcast(flag);
     const int first_iteration = flag[0] != 0 ? restore(files) : 0;
-    agreed(communicator_, [&] {
+    agree([&] {
       if (!collectives_.is_root()) return;
       if (flag[0] == 0) std::filesystem::remove(files.checkpoint);
       reserve_ = SpaceReserve(files.reserve, reserve_bytes);
@@ -151,7 +151,7 @@ class Runner {
 
   void run_iterations(const RunFiles& files, int first_iteration, RunSummary& summary) {
     const OutputLayout layout = output_layout();
-    agreed(communicator_, [&] {
+    agree([&] {
       if (first_iteration > 0) {
         output_.emplace(OutputFile::open(files.partial, mpi_.raw_comm(), layout));
         return;
@@ -167,13 +167,13 @@ class Runner {
       output_->write_evaluation_worlds(job_.priors, protocol_.validation_range().begin, validation,
                                        protocol_.test_range().begin, test);
     });
-    agreed(communicator_, [&] {
+    agree([&] {
       protocol_.tune(log_);
       protocol_.measure_validation_references();
     });
     if (first_iteration == 0) {
       secure_output_space_for(output_->append_bytes_upper_bound(true), "the first validation round");
-      agreed(communicator_, [&] { output_->write_validation_references(protocol_.references()); });
+      agree([&] { output_->write_validation_references(protocol_.references()); });
       validate_into(0, *output_);  // the untrained policy is a candidate too
     }
     log_ = ProgressLog(log_stream_, collectives_.is_root() && !options_.quiet, first_iteration, config_.run.iterations);
@@ -190,7 +190,7 @@ class Runner {
       const IterationEnd end = iteration_end(iteration);
       if (end.stop || end.checkpoint) write_checkpoint_after(iteration, files, layout);
       if (end.stop) {
-        agreed(communicator_, [&] { close_output(); });
+        agree([&] { close_output(); });
         summary.interrupted = true;
         const int received = received_stop_signal();
         summary.stop_message =
@@ -201,7 +201,7 @@ class Runner {
       }
     }
     TestResults test;
-    agreed(communicator_, [&] { test = protocol_.test(train_.parameters(), log_); });
+    agree([&] { test = protocol_.test(train_.parameters(), log_); });
     if (collectives_.is_root()) {
       summary.test_score = test.summary.overall[static_cast<int>(TestStrategy::policy)];
       summary.test_versus_adaptive_pacing = test.summary.versus[static_cast<int>(TestStrategy::policy)];
@@ -209,14 +209,14 @@ class Runner {
     const SelectedSnapshot& selected = protocol_.selected();
     secure_output_space_for(output_->finish_bytes_upper_bound(static_cast<int>(job_.priors.world_types.size())),
                             "the test results and the final policy");
-    agreed(communicator_, [&] {
+    agree([&] {
       output_->write_test(test, static_cast<int>(job_.priors.world_types.size()));
       output_->write_final_policy(selected.iteration >= 0 ? selected.parameters : train_.parameters(),
                                   train_.parameters(), selected.iteration);
       close_output();
     });
     collectives_.barrier();
-    agreed(communicator_, [&] {
+    agree([&] {
       if (!collectives_.is_root()) return;
       trim_output_space(files.partial);
       std::filesystem::rename(files.partial, options_.output);
@@ -245,7 +245,7 @@ class Runner {
   // with the same error BEFORE the collective HDF5 calls (one that fails inside parallel HDF5 on some
   // ranks only leaves the others waiting in its barriers).
   void secure_output_space_for(double bytes, const std::string& what) {
-    agreed(communicator_, [&] {
+    agree([&] {
       if (collectives_.is_root()) secure_output_space(options_.output + ".partial", bytes, what);
     });
   }
@@ -290,7 +290,7 @@ class Runner {
   // to it; every rank gets the learner's state. Nothing is changed unless every check passes.
   int restore(const RunFiles& files) {
     CheckpointState state;
-    agreed(communicator_, [&] {
+    agree([&] {
       if (!collectives_.is_root()) return;
       state = read_checkpoint(files.checkpoint, {job_fingerprint(job_), config_.run.iterations});
       if (state.learner_version != learner_state_version)
@@ -324,10 +324,10 @@ class Runner {
   // them (atomically); the output is reopened to go on. Costs O(state + new rows), not O(output).
   void write_checkpoint_after(int iteration, const RunFiles& files, const OutputLayout& layout) {
     const Clock::time_point start = Clock::now();
-    agreed(communicator_, [&] { close_output(); });
+    agree([&] { close_output(); });
     std::uintmax_t bytes = 0;
     std::uintmax_t output_bytes = 0;
-    agreed(communicator_, [&] {
+    agree([&] {
       if (!collectives_.is_root()) return;
       digests_ = digest_output(files.partial, digests_);
       CheckpointState state;
@@ -340,7 +340,7 @@ class Runner {
       bytes = std::filesystem::file_size(files.checkpoint);
       output_bytes = std::filesystem::file_size(files.partial);
     });
-    agreed(communicator_, [&] { output_.emplace(OutputFile::open(files.partial, mpi_.raw_comm(), layout)); });
+    agree([&] { output_.emplace(OutputFile::open(files.partial, mpi_.raw_comm(), layout)); });
     last_checkpoint_ = Clock::now();
     log_.checkpoint_written();
     log_.info("checkpoint written after iteration " + std::to_string(iteration + 1) + ": " + files.checkpoint + " (" +
@@ -349,6 +349,17 @@ class Runner {
   }
 
   // Where an iteration started: its clock and the collectives' counters.
+  // agreed() on this run's ranks, counted: each agreement is one collective operation of
+  // /runtime/collective_calls (its waiting shows in the phase it ends).
+  template <class Body>
+  void agree(Body&& body) {
+    ++agreements_;
+    agreed(communicator_, std::forward<Body>(body));
+  }
+
+  // Collective operations so far: those of collectives_ and the agreements.
+  std::int64_t collective_calls() const { return collectives_.calls() + agreements_; }
+
   struct IterationStart {
     Clock::time_point time;
     std::int64_t bytes = 0;
@@ -357,13 +368,13 @@ class Runner {
   };
 
   IterationMetrics iterate(int iteration, OutputFile& output) {
-    const IterationStart start{Clock::now(), collectives_.bytes_moved(), collectives_.seconds(), collectives_.calls()};
+    const IterationStart start{Clock::now(), collectives_.bytes_moved(), collectives_.seconds(), collective_calls()};
     RuntimeMetrics runtime;
 
     // 1. Simulate this rank's worlds with the current policy; values and advantages per episode.
     SimulatePart::Result simulation;
     double simulated = 0;  // this rank's own simulation time, before the agreement waits for the others
-    agreed(communicator_, [&] {
+    agree([&] {
       try {
         simulation = simulate_.run(iteration, worlds_, train_.parameters());
       } catch (const std::bad_alloc&) {
@@ -382,8 +393,7 @@ class Runner {
     // 3. The batch: decided from per-world summaries; rows stay with their owners.
     phase = Clock::now();
     SampledBatch batch;
-    agreed(communicator_,
-           [&] { batch = sample_.run(iteration, simulate_.experiences(), simulation.slices, collectives_); });
+    agree([&] { batch = sample_.run(iteration, simulate_.experiences(), simulation.slices, collectives_); });
     runtime.sample_seconds = seconds_since(phase);
     const std::vector<double> behaviour_parameters = train_.parameters();
     const BehaviourColumns behaviour = sample_.behaviour_of(batch.rows, behaviour_parameters);
@@ -397,7 +407,7 @@ class Runner {
 
     // 6. The iteration's rows in the file, then the transport and timing figures of every rank.
     phase = Clock::now();
-    agreed(communicator_, [&] {
+    agree([&] {
       record_.run(output, {iteration, world_range_.begin, simulation.summaries, &batch, &behaviour,
                            behaviour_parameters, metrics});
     });
@@ -418,7 +428,7 @@ class Runner {
     IterationMetrics metrics;
     if (collectives_.is_root()) metrics = iteration_metrics(config_, summaries, identification, batch.summary);
     runtime.serial_seconds = seconds_since(serial);
-    agreed(communicator_, [&] { train_.run(iteration, batch, collectives_, metrics, runtime); });
+    agree([&] { train_.run(iteration, batch, collectives_, metrics, runtime); });
     runtime.update_seconds = seconds_since(phase);
     return metrics;
   }
@@ -447,7 +457,7 @@ class Runner {
                       RuntimeMetrics& runtime) {
     const Clock::time_point phase = Clock::now();
     bool moved = false;
-    agreed(communicator_, [&] { moved = rebalance(local_summaries); });
+    agree([&] { moved = rebalance(local_summaries); });
     runtime.balance_seconds = seconds_since(phase);
     runtime.partition_changes = moved ? 1.0 : 0.0;
     runtime.batch_write_seconds = output.last_batch_write_seconds();
@@ -456,9 +466,9 @@ class Runner {
     gather_rank_figures(runtime, figures.simulated, figures.waited, collectives_.bytes_moved() - start.bytes);
     runtime.decisions_per_second = figures.decisions / std::max(runtime.simulate_seconds, 1e-9);
     runtime.collective_seconds = collectives_.seconds() - start.collective_seconds;
-    runtime.collective_calls = static_cast<double>(collectives_.calls() - start.calls);
+    runtime.collective_calls = static_cast<double>(collective_calls() - start.calls);
     runtime.iteration_seconds = seconds_since(start.time);
-    agreed(communicator_, [&] { output.append_runtime(iteration, runtime); });
+    agree([&] { output.append_runtime(iteration, runtime); });
   }
 
   // This rank's worlds: a contiguous block of balanced cost (the same bounds on every rank).
@@ -525,8 +535,8 @@ class Runner {
   // Collective: a validation round of the current policy after `iterations` iterations, appended to the output.
   void validate_into(int iterations, OutputFile& output) {
     ValidationRound round;
-    agreed(communicator_, [&] { round = evaluate_.run(iterations, train_.parameters(), log_); });
-    agreed(communicator_, [&] { output.append_validation(round); });
+    agree([&] { round = evaluate_.run(iterations, train_.parameters(), log_); });
+    agree([&] { output.append_validation(round); });
   }
 
   // The sampling diagnostic (one rank): every arm's batches against this iteration's population,
@@ -559,6 +569,7 @@ class Runner {
   boost::mpi::communicator communicator_;
   MpiCollectives mpi_;
   TimedCollectives collectives_;
+  std::int64_t agreements_ = 0;  // agree() calls so far
   PolicyModel model_;
   EvaluationProtocol protocol_;
   std::ostream& log_stream_;

@@ -25,12 +25,6 @@ constexpr std::int64_t normalise_every = std::int64_t{1} << 30;
 // 128-bit arithmetic for the leading bits (a GCC/Clang extension).
 __extension__ typedef unsigned __int128 uint128;
 
-// The digits of one component, contiguous: digit d at [d] (component-major, so that balancing,
-// packing and clearing a component run over adjacent words).
-std::int64_t* digits_of(std::vector<std::int64_t>& limbs, std::size_t component) {
-  return limbs.data() + component * static_cast<std::size_t>(digits);
-}
-
 // Where a balanced number's digits are: lowest and highest non-zero digit ({digits, -1} when it is
 // zero), and the highest digit that balance() wrote.
 struct Occupied {
@@ -112,35 +106,24 @@ double rounded(std::int64_t* limb, int count, int first_digit) {
   return negative ? -magnitude : magnitude;
 }
 
-}  // namespace
+// Where add() writes: the accumulators as plain pointers and the touched digit rows as locals, so
+// that a loop keeps them in registers (byte stores could alias the vectors' own pointers).
+struct Accumulators {
+  std::int64_t* limbs;  // digit d of component j at limbs[d * stride + j]
+  std::size_t stride;   // components
+  std::uint8_t* non_finite;
+  int low;   // lowest digit row touched
+  int high;  // highest digit row touched
+};
 
-ExactSum::ExactSum(std::size_t components)
-    : components_(components),
-      limbs_(components * digits, 0),
-      low_(components, untouched),
-      high_(components, 0),
-      non_finite_(components, 0) {}
-
-void ExactSum::add(std::size_t component, double value) {
-  if (++pending_ >= normalise_every) normalize_all();
-  accumulate(component, value);
-}
-
-void ExactSum::add(std::span<const double> values) {
-  if (values.size() != components_)
-    throw std::invalid_argument("ExactSum::add: " + std::to_string(values.size()) + " values for " +
-                                std::to_string(components_) + " components");
-  // One addition per component: one step towards the next normalisation.
-  if (++pending_ >= normalise_every) normalize_all();
-  for (std::size_t j = 0; j < components_; ++j) accumulate(j, values[j]);
-}
-
-void ExactSum::accumulate(std::size_t component, double value) {
+// Adds `value` to component `component` without rounding: its mantissa, shifted to its binary
+// position, spread over three digits.
+inline void accumulate(Accumulators& to, std::size_t component, double value) {
   const auto bits = std::bit_cast<std::uint64_t>(value);
   const auto exponent = static_cast<int>((bits >> 52) & 0x7ff);
   std::uint64_t mantissa = bits & ((std::uint64_t{1} << 52) - 1);
   if (exponent == 0x7ff) {
-    non_finite_[component] = 1;
+    to.non_finite[component] = 1;
     return;
   }
   if (exponent == 0 && mantissa == 0) return;
@@ -151,23 +134,92 @@ void ExactSum::accumulate(std::size_t component, double value) {
     position = exponent - 1;
   }
   const int digit = position / digit_bits;
-  const uint128 shifted = static_cast<uint128>(mantissa) << (position % digit_bits);
-  const std::int64_t sign = (bits >> 63) != 0 ? -1 : 1;
-  std::int64_t* limb = digits_of(limbs_, component);
+  const int shift = position % digit_bits;
+  // The 53-bit mantissa shifted by < 32 bits fills bits 0..83: two words' worth of digits.
+  const std::uint64_t below = mantissa << shift;
+  const std::uint64_t above = (mantissa >> digit_bits) >> (digit_bits - shift);
+  // Two's-complement negation when the sign bit is set: (x ^ m) - m with m all ones.
+  const auto negate = static_cast<std::int64_t>(0 - (bits >> 63));
+  const auto signed_digit = [negate](std::uint64_t x) { return (static_cast<std::int64_t>(x) ^ negate) - negate; };
   constexpr std::uint64_t mask = digit_base - 1;
-  limb[digit] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted) & mask);
-  limb[digit + 1] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted >> digit_bits) & mask);
-  limb[digit + 2] += sign * static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted >> (2 * digit_bits)));
-  low_[component] = std::min(low_[component], static_cast<std::uint8_t>(digit));
-  high_[component] = std::max(high_[component], static_cast<std::uint8_t>(digit + 2));
+  std::int64_t* limb = to.limbs + static_cast<std::size_t>(digit) * to.stride + component;
+  limb[0] += signed_digit(below & mask);
+  limb[to.stride] += signed_digit(below >> digit_bits);
+  limb[2 * to.stride] += signed_digit(above);
+  to.low = std::min(to.low, digit);
+  to.high = std::max(to.high, digit + 2);
+}
+
+}  // namespace
+
+ExactSum::ExactSum(std::size_t components)
+    : components_(components),
+      limbs_(components * digits, 0),
+      non_finite_(components, 0),
+      carry_(components, 0),
+      first_(components, untouched),
+      last_(components, 0) {}
+
+void ExactSum::add(std::size_t component, double value) {
+  if (++pending_ >= normalise_every) normalize_all();
+  Accumulators to{limbs_.data(), components_, non_finite_.data(), low_row_, high_row_};
+  accumulate(to, component, value);
+  low_row_ = to.low;
+  high_row_ = to.high;
+}
+
+void ExactSum::add(std::span<const double> values) {
+  if (values.size() != components_)
+    throw std::invalid_argument("ExactSum::add: " + std::to_string(values.size()) + " values for " +
+                                std::to_string(components_) + " components");
+  // One addition per component: one step towards the next normalisation.
+  if (++pending_ >= normalise_every) normalize_all();
+  Accumulators to{limbs_.data(), components_, non_finite_.data(), low_row_, high_row_};
+  const double* value = values.data();
+  for (std::size_t j = 0; j < components_; ++j) accumulate(to, j, value[j]);
+  low_row_ = to.low;
+  high_row_ = to.high;
+}
+
+std::int64_t* ExactSum::row(int digit) { return limbs_.data() + static_cast<std::size_t>(digit) * components_; }
+
+void ExactSum::balance_rows() {
+  if (high_row_ < low_row_) return;
+  // Row by row over all components at once: the same carries as balancing each component alone
+  // (zero digits below a component's own lowest digit carry nothing), in loops that vectorise.
+  std::fill(carry_.begin(), carry_.end(), 0);
+  std::int64_t* carry = carry_.data();
+  for (int d = low_row_; d < digits; ++d) {
+    std::int64_t* limb = row(d);
+    std::int64_t any = 0;
+    for (std::size_t j = 0; j < components_; ++j) {
+      const std::int64_t value = limb[j] + carry[j];
+      carry[j] = (value + half_base) >> digit_bits;  // arithmetic shift: floor division
+      limb[j] = value - carry[j] * digit_base;
+      any |= carry[j];
+    }
+    high_row_ = std::max(high_row_, d);
+    if (any == 0 && d >= high_row_) break;
+  }
 }
 
 void ExactSum::normalize_all() {
-  for (std::size_t j = 0; j < components_; ++j) {
-    if (low_[j] == untouched) continue;
-    high_[j] = static_cast<std::uint8_t>(balance(digits_of(limbs_, j), low_[j], high_[j], digits).written);
-  }
+  balance_rows();
   pending_ = 0;
+}
+
+void ExactSum::find_occupied_digits() {
+  std::fill(first_.begin(), first_.end(), untouched);
+  std::fill(last_.begin(), last_.end(), 0);
+  for (int d = low_row_; d <= high_row_; ++d) {
+    const std::int64_t* limb = row(d);
+    const auto digit = static_cast<std::uint8_t>(d);
+    for (std::size_t j = 0; j < components_; ++j) {
+      const bool occupied = limb[j] != 0;
+      first_[j] = occupied && first_[j] == untouched ? digit : first_[j];
+      last_[j] = occupied ? digit : last_[j];
+    }
+  }
 }
 
 void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
@@ -176,18 +228,16 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
                                 std::to_string(components_) + " components");
   // Window per component as [highest digit + 1, digits - lowest digit], so that one max-reduce
   // finds both ends; 0 means empty, 255 marks a non-finite contribution.
+  balance_rows();
+  find_occupied_digits();
   window_.assign(2 * components_, 0);
   for (std::size_t j = 0; j < components_; ++j) {
     if (non_finite_[j] != 0) {
       window_[2 * j] = non_finite_mark;
-      continue;
+    } else if (first_[j] != untouched) {
+      window_[2 * j] = static_cast<std::uint8_t>(last_[j] + 1);
+      window_[2 * j + 1] = static_cast<std::uint8_t>(digits - first_[j]);
     }
-    if (low_[j] == untouched) continue;
-    const auto [first, last, written] = balance(digits_of(limbs_, j), low_[j], high_[j], digits);
-    high_[j] = static_cast<std::uint8_t>(written);
-    if (last < 0) continue;
-    window_[2 * j] = static_cast<std::uint8_t>(last + 1);
-    window_[2 * j + 1] = static_cast<std::uint8_t>(digits - first);
   }
   collectives.max_uint8(window_);
 
@@ -198,15 +248,14 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
   const auto span_of = [&](std::size_t j) {
     return std::pair<int, int>{digits - window_[2 * j + 1], std::min<int>(window_[2 * j], digits - 1)};
   };
-  // Packing empties the accumulators: a balanced component has no digit outside its window.
+  // A balanced component has no digit outside its window, and clear() empties the rows after packing.
   packed_.clear();
   for (std::size_t j = 0; j < components_; ++j) {
     if (!occupied(j)) continue;
     const auto [first, last] = span_of(j);
-    std::int64_t* limb = digits_of(limbs_, j);
-    for (int d = first; d <= last; ++d) packed_.push_back(std::exchange(limb[d], 0));
-    low_[j] = untouched;
+    for (int d = first; d <= last; ++d) packed_.push_back(row(d)[j]);
   }
+  clear();
   collectives.sum_int64(packed_);
 
   // The sum over fewer than 2^32 ranks fits its window (its carries stay inside the top digit), so
@@ -224,16 +273,13 @@ void ExactSum::reduce(Collectives& collectives, std::span<double> out) {
       next += static_cast<std::size_t>(count);
     }
   }
-  clear();
 }
 
 void ExactSum::clear() {
-  for (std::size_t j = 0; j < components_; ++j) {
-    if (low_[j] != untouched) std::fill(digits_of(limbs_, j) + low_[j], digits_of(limbs_, j) + high_[j] + 1, 0);
-    low_[j] = untouched;
-    high_[j] = 0;
-    non_finite_[j] = 0;
-  }
+  if (high_row_ >= low_row_) std::fill(row(low_row_), row(high_row_ + 1), 0);
+  std::fill(non_finite_.begin(), non_finite_.end(), 0);
+  low_row_ = digits;
+  high_row_ = -1;
   pending_ = 0;
 }
 

@@ -152,5 +152,27 @@ TEST(ExactSum, ReduceLeavesNoDigitBehind) {
   EXPECT_EQ(out, (std::vector<double>{0x1p-1070, 3.0, 2.0}));
 }
 
+// Many components side by side, each with values over many binades added in several vectors: every
+// component's sum is the one it has alone (the digit rows interleave the components).
+TEST(ExactSum, SideBySideComponentsMatchTheirSingleSums) {
+  constexpr std::size_t components = 37;
+  Stream stream(8, Purpose::training, 4);
+  std::vector<std::vector<double>> values(components);
+  SerialCollectives serial;
+  ExactSum sum(components);
+  for (int add = 0; add < 20; ++add) {
+    std::vector<double> vector(components);
+    for (std::size_t j = 0; j < components; ++j) {
+      const double scale = std::pow(10.0, static_cast<double>(stream.below(120)) - 60.0 + static_cast<double>(j % 5));
+      vector[j] = stream.normal() * scale;
+      values[j].push_back(vector[j]);
+    }
+    sum.add(vector);
+  }
+  std::vector<double> out(components);
+  sum.reduce(serial, out);
+  for (std::size_t j = 0; j < components; ++j) EXPECT_EQ(bits(out[j]), bits(exact_sum(values[j]))) << "component " << j;
+}
+
 }  // namespace
 }  // namespace manyworlds

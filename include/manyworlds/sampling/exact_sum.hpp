@@ -44,15 +44,20 @@ class ExactSum {
   static constexpr int digits = 68;
 
  private:
-  void accumulate(std::size_t component, double value);  // no normalisation check
+  std::int64_t* row(int digit);  // digit `digit` of every component
+  void balance_rows();           // every digit in [-2^31, 2^31), carrying upwards
   void normalize_all();
+  void find_occupied_digits();  // first_ and last_ of balanced rows
 
   std::size_t components_;
-  std::vector<std::int64_t> limbs_;       // components x digits (component-major), balanced between normalisations
-  std::vector<std::uint8_t> low_;         // lowest digit touched per component (digits: none)
-  std::vector<std::uint8_t> high_;        // highest digit touched per component
+  std::vector<std::int64_t> limbs_;       // digits x components (digit-major), balanced between normalisations
   std::vector<std::uint8_t> non_finite_;  // 1 if a NaN or infinity was added
+  int low_row_ = digits;                  // digit rows any addition touched since the last clear: low_row_ ..
+  int high_row_ = -1;                     // .. high_row_ (empty when high_row_ < low_row_)
   std::int64_t pending_ = 0;              // bound on any component's additions since the last normalisation
+  std::vector<std::int64_t> carry_;       // balance_rows' carry per component (kept to reuse its storage)
+  std::vector<std::uint8_t> first_;       // lowest non-zero digit per component (digits: none)
+  std::vector<std::uint8_t> last_;        // highest non-zero digit per component
   std::vector<std::uint8_t> window_;      // reduce's agreed digit windows (kept to reuse its storage)
   std::vector<std::int64_t> packed_;      // reduce's window digits of every component, summed over ranks
 };
