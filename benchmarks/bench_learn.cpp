@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "manyworlds/learn/exact_tanh.hpp"
 #include "manyworlds/learn/inference_policy.hpp"
 #include "manyworlds/learn/ppo.hpp"
 
@@ -154,6 +155,26 @@ void BM_ExactSumGradient(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0) * static_cast<std::int64_t>(size));
 }
 BENCHMARK(BM_ExactSumGradient)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// tanh of 4096 values like hidden-layer inputs (normal, sd 1.5): the C library's one at a time
+// (state.range(0) == 0) against tanh_in_place's SIMD lanes (1), the same bits.
+void BM_Tanh(benchmark::State& state) {
+  Stream stream(13, Purpose::training, 6);
+  std::vector<double> inputs(4096);
+  for (double& x : inputs) x = 1.5 * stream.normal();
+  std::vector<double> values(inputs.size());
+  for (auto _ : state) {
+    values = inputs;
+    if (state.range(0) == 0) {
+      for (double& x : values) x = std::tanh(x);
+    } else {
+      tanh_in_place(values);
+    }
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(inputs.size()));
+}
+BENCHMARK(BM_Tanh)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace manyworlds

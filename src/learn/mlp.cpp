@@ -6,6 +6,7 @@
 #include <string>
 
 #include "manyworlds/learn/dense_kernels.hpp"
+#include "manyworlds/learn/exact_tanh.hpp"
 
 namespace manyworlds {
 namespace {
@@ -57,7 +58,7 @@ const RowMatrix& Mlp::forward(Eigen::Ref<const Eigen::VectorXd> params, const Ro
     y.resize(rows, out);
     dense_forward(isa, {rows, in, out}, cache.activations[layer].data(), params.data() + weight_offset(layer),
                   params.data() + bias_offset(layer), y.data());
-    if (layer + 1 < layers()) y = y.array().tanh().matrix();
+    if (layer + 1 < layers()) tanh_in_place(std::span<double>(y.data(), static_cast<std::size_t>(y.size())));
   }
   return cache.activations.back();
 }
