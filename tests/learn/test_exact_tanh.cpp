@@ -4,7 +4,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "manyworlds/core/random.hpp"
@@ -38,8 +40,15 @@ std::vector<double> tanh_arguments() {
 
 std::uint64_t tanh_bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
+// Whether GLIBC_TUNABLES tells glibc not to use FMA (then its tanh runs the other build of expm1).
+bool library_without_fma() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables != nullptr && std::string(tunables).find("-FMA") != std::string::npos;
+}
+
 TEST(ExactTanh, SimdLanesGiveTheLibraryBits) {
-  if (!simd_tanh_available()) GTEST_SKIP() << "this CPU has no AVX2 and FMA: glibc's tanh takes another path";
+  if (!simd_tanh_available() || library_without_fma())
+    GTEST_SKIP() << "AVX2 and FMA not in use (the CPU or GLIBC_TUNABLES): glibc's tanh takes another path";
   const std::vector<double> arguments = tanh_arguments();
   for (VectorIsa isa : {VectorIsa::avx2, VectorIsa::avx512}) {
     if (!supported(isa)) continue;
@@ -55,6 +64,19 @@ TEST(ExactTanh, SimdLanesGiveTheLibraryBits) {
     EXPECT_EQ(mismatches, 0u) << to_string(isa) << ", of " << arguments.size();
   }
   EXPECT_TRUE(simd_tanh_in_use());
+}
+
+// Whichever build of tanh glibc chose (FMA or not: ctest also runs this with
+// GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA), tanh_in_place gives its bits.
+TEST(ExactTanh, FollowsTheLibrarysChoice) {
+  const std::vector<double> arguments = tanh_arguments();
+  std::vector<double> values = arguments;
+  tanh_in_place(values);
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < arguments.size(); ++i)
+    mismatches += tanh_bits(values[i]) != tanh_bits(std::tanh(arguments[i])) ? 1 : 0;
+  EXPECT_EQ(mismatches, 0u) << "of " << arguments.size() << "; SIMD in use: " << simd_tanh_in_use();
+  EXPECT_EQ(simd_tanh_in_use(), simd_tanh_available() && !library_without_fma());
 }
 
 TEST(ExactTanh, NonFiniteValuesZerosAndTails) {

@@ -8,9 +8,9 @@
 namespace manyworlds {
 
 // Replaces every value by std::tanh of it, with the same bits. Where glibc's tanh runs its FMA
-// build of expm1 (CPUs with AVX2 and FMA), 4 or 8 values go through the same operations at once
-// (AVX2 or AVX-512F), once a check against std::tanh on this machine has passed; elsewhere, and for
-// the tail, std::tanh itself.
+// build of expm1 (CPUs with AVX2 and FMA, unless GLIBC_TUNABLES turns them off), 4 or 8 values go
+// through the same operations at once (AVX2 or AVX-512F), once a check against std::tanh in this
+// process has passed (it tells the two builds apart); elsewhere, and for the tail, std::tanh itself.
 void tanh_in_place(std::span<double> values);
 
 // Whether tanh_in_place uses SIMD on this machine (the CPU qualifies and the check passed).
