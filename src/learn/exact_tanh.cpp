@@ -35,12 +35,6 @@ struct Lanes<8> {
 
 // The helpers are always inlined, so they compile for the instruction set of the entry point that
 // uses them; vectors go by reference (by value would change the calling convention per set).
-template <class To, class From>
-[[gnu::always_inline]] inline To bits_as(const From& from) {
-  To to;
-  std::memcpy(&to, &from, sizeof to);
-  return to;
-}
 
 // a * b + c rounded once, lane by lane: the fused instructions glibc's FMA build uses where it does
 // (the entry points enable FMA, so these are vfmadd instructions).
@@ -65,7 +59,7 @@ constexpr double q5 = -2.01099218183624371326e-07;
 // Adds k to the binary exponent of y (fdlibm's SET_HIGH_WORD(y, high + (k << 20))).
 template <class Real, class Int>
 [[gnu::always_inline]] inline Real with_exponent_added(const Real& y, const Int& k) {
-  return bits_as<Real>(bits_as<Int>(y) + (k << 52));
+  return std::bit_cast<Real>(std::bit_cast<Int>(y) + (k << 52));
 }
 
 // expm1(a) for a in [-2, -2^-54] and [2, 44] (what tanh asks; k is never 1 there, so that case is
@@ -111,10 +105,10 @@ template <int L>
   const Real k_minus_one = fused(half, x - ek, -half);
   const Real k_far = with_exponent_added(one - (ek - x), k) - one;  // k <= -2 or k > 56
   const Int shift = k & 63;                                         // within range for every lane
-  const Real one_minus = bits_as<Real>((Int{} + 0x3ff00000 - ((Int{} + 0x200000) >> shift)) << 32);  // 1 - 2^-k
-  const Real k_small = with_exponent_added(one_minus - (ek - x), k);                                 // k <= 19
-  const Real two_minus = bits_as<Real>((Int{} + 0x3ff - k) << 52);                                   // 2^-k
-  const Real k_large = with_exponent_added((x - (ek + two_minus)) + one, k);                         // k > 19
+  const Real one_minus = std::bit_cast<Real>((Int{} + 0x3ff00000 - ((Int{} + 0x200000) >> shift)) << 32);  // 1 - 2^-k
+  const Real k_small = with_exponent_added(one_minus - (ek - x), k);                                       // k <= 19
+  const Real two_minus = std::bit_cast<Real>((Int{} + 0x3ff - k) << 52);                                   // 2^-k
+  const Real k_large = with_exponent_added((x - (ek + two_minus)) + one, k);                               // k > 19
   const Real above_19 = kd > 56.0 ? k_far : k_large;
   const Real below_20 = kd < -1.0 ? k_far : k_small;
   Real result = kd > 19.0 ? above_19 : below_20;
@@ -132,7 +126,7 @@ template <int L>
   const Real zero = Real{} + 0.0;
   const Real one = zero + 1.0;
   const Real two = zero + 2.0;
-  const Int sign = bits_as<Int>(v) < 0;
+  const Int sign = std::bit_cast<Int>(v) < 0;
   const Real magnitude = sign ? -v : v;
   const Int unsaturated = magnitude < 22.0;  // not infinity or NaN either
   const Int at_least_one = magnitude >= 1.0;
@@ -195,7 +189,7 @@ bool check_passes() {
   std::vector<double> simd = arguments;
   simd_tanh_in_place(best_vector_isa(), simd);
   for (std::size_t i = 0; i < arguments.size(); ++i)
-    if (bits_as<std::uint64_t>(simd[i]) != bits_as<std::uint64_t>(std::tanh(arguments[i]))) return false;
+    if (std::bit_cast<std::uint64_t>(simd[i]) != std::bit_cast<std::uint64_t>(std::tanh(arguments[i]))) return false;
   return true;
 }
 
