@@ -535,9 +535,14 @@ struct Simulator::Kernels {
       for (int skip = 0; skip < word_count % 4; ++skip) stream.next_u32();
       draw(s, words[static_cast<std::size_t>(i)].data(), stream, out[i]);
     }
+    // A batch's pairs all at once: sixteen chains of exp's polynomial in flight. With two auctions
+    // (four chains) at a time the processor waited on each step's latency: 10 % fewer auctions/s
+    // (docs/performance.md). The last pairs of a range go two auctions at a time.
     int next = 0;
-    if (s.participants_ == 2)
+    if (s.participants_ == 2) {
+      for (; next + auction_batch <= count; next += auction_batch) bid_pairs<W, auction_batch>(s, out + next);
       for (; next + 2 <= count; next += 2) bid_pairs<W, 2>(s, out + next);
+    }
     for (; next < count; ++next) bid<W>(s, out[next]);
     for (int i = 0; i < count; ++i)
       settle(s, words[static_cast<std::size_t>(i)][static_cast<std::size_t>(word_count - 1)], out[i]);
