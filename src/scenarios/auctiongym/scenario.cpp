@@ -333,65 +333,90 @@ struct Simulator::Kernels {
   template <int W>
   [[gnu::always_inline]] static Bid choose(const Simulator& s, int bidder, const double* context) {
     Bid bid;
-    choose_many<W, 1>(s, &bidder, &context, &bid);
+    Bid* const destination[1] = {&bid};
+    choose_many<W, 1>(s, &bidder, &context, destination);
     return bid;
   }
 
-  // The oracle bids of N bidders for their contexts, their item vectors interleaved (N independent
-  // chains of arithmetic); each lane does exactly choose's operations.
+  // Per bidder n: its items' rows in the simulator's padded arrays, and its context.
+  template <int N>
+  struct Bidders {
+    const double* weights[N];
+    const double* intercepts[N];
+    const double* values[N];
+    const double* const* contexts;
+  };
+
+  // CTRs and bids of items first .. first + W - 1 of N bidders (N independent chains of arithmetic).
   template <int W, int N>
-  [[gnu::always_inline]] static void choose_many(const Simulator& s, const int* bidders, const double* const* contexts,
-                                                 Bid* out) {
+  [[gnu::always_inline]] static void item_bids(const Simulator& s, const Bidders<N>& b, std::size_t first,
+                                               typename Simd<W>::Real (&ctr)[N], typename Simd<W>::Real (&bid)[N]) {
     using Real = typename Simd<W>::Real;
     using Int = typename Simd<W>::Int;
     const auto padded = static_cast<std::size_t>(s.padded_items_);
     const auto dimensions = static_cast<std::size_t>(s.dimensions_);
-    const double* weights[N];
-    const double* intercepts[N];
-    const double* values[N];
-    // Per lane: the best bid among items lane, lane + W, ... (the first on ties), its item and CTR.
+    Real e[N];
+    for (int n = 0; n < N; ++n) {
+      const double* context = b.contexts[n];
+      Real z;
+      Real row;
+      load(z, b.weights[n] + first);
+      z *= context[0];
+      for (std::size_t d = 1; d < dimensions; ++d) {
+        load(row, b.weights[n] + d * padded + first);
+        z += row * context[d];
+      }
+      load(row, b.intercepts[n] + first);
+      z += row;
+      e[n] = -z;
+    }
+    exp_in_place<Real, Int, N>(e);
+    for (int n = 0; n < N; ++n) {
+      ctr[n] = 1.0 / (1.0 + e[n]);
+      Real row;
+      load(row, b.values[n] + first);
+      bid[n] = row * ctr[n];
+    }
+  }
+
+  // The oracle bids of N bidders for their contexts into *out[n], their item vectors interleaved;
+  // each lane does exactly choose's operations.
+  template <int W, int N>
+  [[gnu::always_inline]] static void choose_many(const Simulator& s, const int* bidders, const double* const* contexts,
+                                                 Bid* const* out) {
+    using Real = typename Simd<W>::Real;
+    using Int = typename Simd<W>::Int;
+    const auto padded = static_cast<std::size_t>(s.padded_items_);
+    const auto dimensions = static_cast<std::size_t>(s.dimensions_);
+    Bidders<N> b;
+    b.contexts = contexts;
+    for (int n = 0; n < N; ++n) {
+      const auto bidder = static_cast<std::size_t>(bidders[n]);
+      b.weights[n] = s.weights_.data() + bidder * dimensions * padded;
+      b.intercepts[n] = s.intercepts_.data() + bidder * padded;
+      b.values[n] = s.values_.data() + bidder * padded;
+    }
+    // Per lane: the best bid among items lane, lane + W, ... (the first on ties), its item and CTR;
+    // first those of the first W items (not zeros selected away: at N = 16 zeroing them took two
+    // rep stos of 512 bytes).
     Real best_bid[N];
     Real best_ctr[N];
     Int best_item[N];
-    for (int n = 0; n < N; ++n) {
-      const auto bidder = static_cast<std::size_t>(bidders[n]);
-      weights[n] = s.weights_.data() + bidder * dimensions * padded;
-      intercepts[n] = s.intercepts_.data() + bidder * padded;
-      values[n] = s.values_.data() + bidder * padded;
-      best_bid[n] = Real{} - 2.0;
-      best_ctr[n] = Real{};
-      best_item[n] = Int{};
-    }
     Int item = Int{};
     for (int lane = 0; lane < W; ++lane) item[lane] = lane;
-    for (std::size_t first = 0; first < padded; first += W) {
-      Real e[N];
+    item_bids<W, N>(s, b, 0, best_ctr, best_bid);
+    for (int n = 0; n < N; ++n) best_item[n] = item;
+    for (std::size_t first = W; first < padded; first += W) {
+      item += W;
+      Real ctr[N];
+      Real bid[N];
+      item_bids<W, N>(s, b, first, ctr, bid);
       for (int n = 0; n < N; ++n) {
-        const double* context = contexts[n];
-        Real z;
-        Real row;
-        load(z, weights[n] + first);
-        z *= context[0];
-        for (std::size_t d = 1; d < dimensions; ++d) {
-          load(row, weights[n] + d * padded + first);
-          z += row * context[d];
-        }
-        load(row, intercepts[n] + first);
-        z += row;
-        e[n] = -z;
-      }
-      exp_in_place<Real, Int, N>(e);
-      for (int n = 0; n < N; ++n) {
-        const Real ctr = 1.0 / (1.0 + e[n]);
-        Real row;
-        load(row, values[n] + first);
-        const Real bid = row * ctr;
-        const auto better = greater(bid, best_bid[n]);
-        best_bid[n] = select(better, bid, best_bid[n]);
-        best_ctr[n] = select(better, ctr, best_ctr[n]);
+        const auto better = greater(bid[n], best_bid[n]);
+        best_bid[n] = select(better, bid[n], best_bid[n]);
+        best_ctr[n] = select(better, ctr[n], best_ctr[n]);
         best_item[n] = select(better, item, best_item[n]);
       }
-      item += W;
     }
     // Across lanes by a butterfly of vector selects (branches would be coin flips): after the
     // steps with partner lane ^ W/2, ..., lane ^ 1, every lane holds the overall choice.
@@ -411,7 +436,7 @@ struct Simulator::Kernels {
       }
     }
     for (int n = 0; n < N; ++n)
-      out[n] = {bidders[n], static_cast<int>(best_item[n][0]), best_ctr[n][0], best_bid[n][0]};
+      *out[n] = {bidders[n], static_cast<int>(best_item[n][0]), best_ctr[n][0], best_bid[n][0]};
   }
 
   // The auction whose first dimensions + participants + 1 words are `word`; `stream` continues
@@ -450,7 +475,8 @@ struct Simulator::Kernels {
     for (; j + 2 <= out.participants; j += 2) {
       const int pair[2] = {out.bids[static_cast<std::size_t>(j)].bidder,
                            out.bids[static_cast<std::size_t>(j) + 1].bidder};
-      choose_many<W, 2>(s, pair, pair_contexts, &out.bids[static_cast<std::size_t>(j)]);
+      Bid* const destinations[2] = {&out.bids[static_cast<std::size_t>(j)], &out.bids[static_cast<std::size_t>(j) + 1]};
+      choose_many<W, 2>(s, pair, pair_contexts, destinations);
     }
     if (j < out.participants) {
       Bid& last = out.bids[static_cast<std::size_t>(j)];
@@ -463,15 +489,14 @@ struct Simulator::Kernels {
   [[gnu::always_inline]] static void bid_pairs(const Simulator& s, AuctionOutcome* out) {
     int bidders[2 * A];
     const double* contexts[2 * A];
+    Bid* destinations[2 * A];
     for (int a = 0; a < A; ++a)
       for (int j = 0; j < 2; ++j) {
         bidders[2 * a + j] = out[a].bids[static_cast<std::size_t>(j)].bidder;
         contexts[2 * a + j] = out[a].context.data();
+        destinations[2 * a + j] = &out[a].bids[static_cast<std::size_t>(j)];
       }
-    Bid bids[2 * A];
-    choose_many<W, 2 * A>(s, bidders, contexts, bids);
-    for (int a = 0; a < A; ++a)
-      for (int j = 0; j < 2; ++j) out[a].bids[static_cast<std::size_t>(j)] = bids[2 * a + j];
+    choose_many<W, 2 * A>(s, bidders, contexts, destinations);
   }
 
   // One slot, second price: the highest bid wins (the first drawn on ties) and pays the
