@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "manyworlds/app/auctiongym_command.hpp"
 #include "manyworlds/app/calibrate_command.hpp"
@@ -26,6 +27,15 @@ std::string version_text() {
 }
 
 int exit_code(ExitCode code) { return static_cast<int>(code); }
+
+// The help's last lines: the exit codes, then an example of the command.
+std::string help_footer(const std::string& example) {
+  return "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
+         "4 output exists (use --force), 5 impossible resources (ranks, memory, disk space, unwritable folder), "
+         "6 interrupted by a signal (after a checkpoint, or before the first iteration with nothing written).\n"
+         "Example: " +
+         example;
+}
 
 // Every subcommand's CLI11 entry and the values its options are parsed into (bound by reference:
 // the object stays where it is from the first add_ to the dispatch).
@@ -125,6 +135,7 @@ void add_run(CLI::App& app, Commands& commands) {
                   "also write OUTPUT.checkpoint when this many minutes have passed since the last one (default: "
                   "run.checkpoint_minutes, 15; 0: never by time)")
       ->check(CLI::NonNegativeNumber);
+  run->footer(help_footer("mpirun -n 4 manyworlds run jobs/quickstart.toml -o quickstart.h5"));
   commands.run = run;
 }
 
@@ -140,6 +151,7 @@ void add_validate(CLI::App& app, Commands& commands) {
                    "ranks that will share this machine's memory in the memory check (default: all of --ranks)")
       ->check(CLI::PositiveNumber);
   add_overrides(validate, commands);
+  validate->footer(help_footer("manyworlds validate jobs/default.toml --ranks 64"));
   commands.validate = validate;
 }
 
@@ -157,6 +169,8 @@ void add_evaluate(CLI::App& app, Commands& commands) {
   evaluate->add_option("-o,--output", commands.evaluate_output, "output file (default: <run.name>-evaluation.h5)");
   evaluate->add_flag("--force", arguments.force, "replace an existing output file");
   add_overrides(evaluate, commands);
+  evaluate->footer(help_footer(
+      "mpirun -n 4 manyworlds evaluate --policy quickstart.h5 jobs/quickstart.toml --seed 7 -o evaluation.h5"));
   commands.evaluate = evaluate;
 }
 
@@ -174,6 +188,8 @@ void add_auctiongym(CLI::App& app, Commands& commands) {
                        "replace an existing output file once the new one is complete");
   auctiongym->add_option("--seed", commands.auctiongym_seed, "replace run.seed (0 .. 2^48-1)");
   auctiongym->add_option("--rounds", commands.auctiongym_rounds, "replace run.rounds")->check(positive());
+  auctiongym->footer(
+      help_footer("mpirun -n 4 manyworlds auctiongym jobs/auctiongym-sp-oracle.toml --seed 7 --rounds 5 -o ag.h5"));
   commands.auctiongym = auctiongym;
 }
 
@@ -194,6 +210,7 @@ void add_calibrate(CLI::App& app, Commands& commands) {
       ->required()
       ->check(CLI::ExistingFile);
   calibrate->add_flag("--force", commands.calibrate_force, "replace an existing output file");
+  calibrate->footer(help_footer("manyworlds calibrate events.csv -o priors.toml --base jobs/priors/default.toml"));
   commands.calibrate = calibrate;
 }
 
@@ -210,11 +227,29 @@ void add_events(CLI::App& app, Commands& commands) {
   events->add_option("--worlds", commands.events_worlds, "worlds to simulate (default: run.worlds)")->check(positive());
   events->add_option("--episodes", commands.events_episodes, "campaigns per world (default: 1)")->check(positive());
   events->add_flag("--force", commands.events_force, "replace an existing output file");
+  events->footer(help_footer("manyworlds events jobs/quickstart.toml -o events.csv"));
   commands.events = events;
+}
+
+// A first argument that is neither an option nor a command: one line naming the commands
+// (CLI11 would say only that a subcommand is required, or print the help for `manyworlds fit --help`).
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  const std::string given = argv[1];
+  std::string names;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (command->get_name() == given) return std::nullopt;
+    names += (names.empty() ? "" : ", ") + command->get_name();
+  }
+  return "'" + given + "' is not a command of manyworlds; the commands are " + names;
 }
 
 // Parses the command line; an exit code if there is nothing to run (help, version, a bad command line).
 std::optional<int> parse(CLI::App& app, int argc, char** argv) {
+  if (const std::optional<std::string> problem = unknown_command(app, argc, argv)) {
+    std::cerr << "error: " << *problem << " (see manyworlds --help)" << std::endl;
+    return exit_code(ExitCode::usage_error);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& request) {
@@ -224,7 +259,10 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& request) {
     return app.exit(request);
   } catch (const CLI::ParseError& error) {
-    std::cerr << "error: " << error.what() << " (see manyworlds --help)" << std::endl;
+    const std::vector<CLI::App*> given = app.get_subcommands();  // the command the error is about, if any
+    const std::string help =
+        given.empty() ? "manyworlds --help" : "manyworlds " + given.front()->get_name() + " --help";
+    std::cerr << "error: " << error.what() << " (see " << help << ")" << std::endl;
     return exit_code(ExitCode::usage_error);
   }
   return std::nullopt;
@@ -271,11 +309,7 @@ int run_cli(int argc, char** argv) {
       "experiences and train a bidding agent on all of them (MPI + parallel HDF5)."};
   app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid input file, "
-      "4 output exists (use --force), 5 impossible resources (ranks, memory, disk space, unwritable folder), "
-      "6 interrupted by a signal (after a checkpoint, or before the first iteration with nothing written).\n"
-      "Run in parallel with: mpirun -n 4 manyworlds run jobs/quickstart.toml");
+  app.footer(help_footer("mpirun -n 4 manyworlds run jobs/quickstart.toml (any command: manyworlds COMMAND --help)"));
   Commands commands;
   add_run(app, commands);
   add_validate(app, commands);

@@ -60,7 +60,11 @@ expect bad_keyword 3 "'sampling.events.keywords' names 'sos', which is not a tag
 printf '[run]\nworlds = 4\n[world]\npriors = "%s"\n[sampling]\nbatch_size = 64\n[ppo]\nminibatch_size = 128\n' "$priors" | job minibatch
 expect minibatch 3 "'ppo.minibatch_size' \(128\) is larger than 'sampling.batch_size' \(64\)" run "$work/minibatch.toml"
 
-expect bad_option 2 "--worlds: must be a positive whole number" "$MANYWORLDS_EXE" run "$MANYWORLDS_SOURCE_DIR/jobs/quickstart.toml" --worlds -3
+expect bad_option 2 "--worlds: must be a positive whole number, got '-3' \(see manyworlds run --help\)" "$MANYWORLDS_EXE" run "$MANYWORLDS_SOURCE_DIR/jobs/quickstart.toml" --worlds -3
+expect missing_job 2 "job is required \(see manyworlds auctiongym --help\)" "$MANYWORLDS_EXE" auctiongym -o "$work/out.h5"
+expect unknown_command 2 "'fit' is not a command of manyworlds; the commands are run, validate, evaluate, auctiongym, calibrate, events" \
+  "$MANYWORLDS_EXE" fit "$MANYWORLDS_SOURCE_DIR/jobs/quickstart.toml" -o "$work/out.h5"
+expect unknown_command_help 2 "'fit' is not a command of manyworlds" "$MANYWORLDS_EXE" fit --help
 
 # More ranks than worlds: every rank agrees, exit 5, rank 0 prints one line (mpirun's notice follows it).
 printf '[run]\nworlds = 2\n[world]\npriors = "%s"\n' "$priors" | job few_worlds
