@@ -237,6 +237,12 @@ def main():
               f"ratio {100 * rate / dd:.0f}%")
         print(f"  dd through the page cache into new pages (as the output is written): {cached / 1e6:.0f} MB/s "
               f"(median of {' '.join(f'{x / 1e6:.0f}' for x in cached_runs)}); ratio {100 * rate / cached:.0f}%")
+        reused_path = os.path.join(work, "dd_reused.txt")
+        if os.path.exists(reused_path):
+            reused_runs = rates(reused_path)
+            reused = float(np.median(reused_runs))
+            print(f"  dd through the page cache into pages just freed (no first touch): {reused / 1e6:.0f} MB/s "
+                  f"(median of {' '.join(f'{x / 1e6:.0f}' for x in reused_runs)}); ratio {100 * rate / reused:.0f}%")
 
 
 if __name__ == "__main__":

@@ -25,4 +25,5 @@ expect '^ +2 +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$'
 expect '^batch writing \(65536 rows, 2 ranks, batch_deflate (on|off)\): [0-9]+ MB of row data in [0-9.]+ s \(median of 2\)'
 expect 'dd oflag=direct [0-9]+ MB/s \(median of [0-9]+ [0-9]+\); ratio [0-9]+%$'
 expect '^  dd through the page cache into new pages .*: [0-9]+ MB/s \(median of [0-9]+ [0-9]+\); ratio [0-9]+%$'
+expect '^  dd through the page cache into pages just freed .*: [0-9]+ MB/s \(median of [0-9]+ [0-9]+\); ratio [0-9]+%$'
 echo "scaling harness: every section reported"
