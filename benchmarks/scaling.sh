@@ -55,20 +55,19 @@ done
 sed -e "s#^priors = .*#priors = \"$root/jobs/priors/default.toml\"#" -e "s#^batch_size = .*#batch_size = $write_rows#" \
   -e "s#^minibatch_size = .*#minibatch_size = 65536#" -e "s#^epochs = .*#epochs = 1#" \
   "$root/jobs/quickstart.toml" > "$work/write.toml"
+dd_rate() {  # dd_rate NAME BLOCKS [FLAG]: writes BLOCKS x 4 MiB to $work/NAME.bin, removes it, appends dd's bytes/s to $work/NAME.txt
+  dd if=/dev/zero of="$work/$1.bin" bs=4M count="$2" ${3:+"$3"} 2> "$work/dd.err"
+  rm -f "$work/$1.bin"
+  awk '/copied/ { print $1 / $(NF - 3) }' "$work/dd.err" >> "$work/$1.txt"
+}
 rm -f "$work/dd.txt" "$work/dd_cached.txt" "$work/dd_reused.txt"
 for ((rep = 1; rep <= ${REPEATS:-3}; rep++)); do
-  dd if=/dev/zero of="$work/dd.bin" bs=4M count=256 oflag=direct 2> "$work/dd.err"
-  rm -f "$work/dd.bin"
-  awk '/copied/ { print $1 / $(NF - 3) }' "$work/dd.err" >> "$work/dd.txt"
+  dd_rate dd 256 oflag=direct
   # ... and through the page cache into new pages, as the output file is written (no fsync).
-  dd if=/dev/zero of="$work/dd_cached.bin" bs=4M count=64 2> "$work/dd.err"
-  rm -f "$work/dd_cached.bin"
-  awk '/copied/ { print $1 / $(NF - 3) }' "$work/dd.err" >> "$work/dd_cached.txt"
+  dd_rate dd_cached 64
   # ... and at once into the pages that rm just freed. Where a VM's host backs guest memory only on
   # first touch and takes freed memory back, this is many times the rate above (docs/scaling.md).
-  dd if=/dev/zero of="$work/dd_reused.bin" bs=4M count=64 2> "$work/dd.err"
-  rm -f "$work/dd_reused.bin"
-  awk '/copied/ { print $1 / $(NF - 3) }' "$work/dd.err" >> "$work/dd_reused.txt"
+  dd_rate dd_reused 64
   suffix=$([[ $rep -eq 1 ]] && echo "" || echo "_rep$rep")
   if [[ $write_rows -gt 0 ]]; then run 2 "$work/write.toml" "$work/write$suffix.h5" 3; fi
 done

@@ -42,6 +42,13 @@ def rates(path):
     return [float(line) for line in open(path) if line.strip()]
 
 
+def dd_median(path):
+    """The median of dd's rates in `path` and how the report prints it with the runs."""
+    runs = rates(path)
+    median = float(np.median(runs))
+    return median, f"{median / 1e6:.0f} MB/s (median of {' '.join(f'{x / 1e6:.0f}' for x in runs)})"
+
+
 def rank_runs(work):
     """The single-repetition files rN.h5 for N ranks (bytes and memory), in rank order."""
     names = [n for n in os.listdir(work) if re.fullmatch(r"r\d+\.h5", n)]
@@ -224,25 +231,18 @@ def main():
     wf, w, write_runs = repetitions(work, "write")
     if write_runs:
         rate = w["batch_bytes"] / w["batch_write_seconds"]
-        dd_runs = rates(os.path.join(work, "dd.txt"))
-        dd = float(np.median(dd_runs))
-        cached_runs = rates(os.path.join(work, "dd_cached.txt"))
-        cached = float(np.median(cached_runs))
+        dd, dd_text = dd_median(os.path.join(work, "dd.txt"))
         print()
         print(f"batch writing ({int(wf.attrs['batch_size'])} rows, {int(w['ranks'])} ranks, batch_deflate "
               f"{wf['batches/weight'].id.get_create_plist().get_nfilters() and 'on' or 'off'}): "
               f"{w['batch_bytes'] / 1e6:.0f} MB of row data in {w['batch_write_seconds']:.3f} s (median of {write_runs}) = "
-              f"{rate / 1e6:.0f} MB/s; "
-              f"dd oflag=direct {dd / 1e6:.0f} MB/s (median of {' '.join(f'{x / 1e6:.0f}' for x in dd_runs)}); "
-              f"ratio {100 * rate / dd:.0f}%")
-        print(f"  dd through the page cache into new pages (as the output is written): {cached / 1e6:.0f} MB/s "
-              f"(median of {' '.join(f'{x / 1e6:.0f}' for x in cached_runs)}); ratio {100 * rate / cached:.0f}%")
-        reused_path = os.path.join(work, "dd_reused.txt")
-        if os.path.exists(reused_path):
-            reused_runs = rates(reused_path)
-            reused = float(np.median(reused_runs))
-            print(f"  dd through the page cache into pages just freed (no first touch): {reused / 1e6:.0f} MB/s "
-                  f"(median of {' '.join(f'{x / 1e6:.0f}' for x in reused_runs)}); ratio {100 * rate / reused:.0f}%")
+              f"{rate / 1e6:.0f} MB/s; dd oflag=direct {dd_text}; ratio {100 * rate / dd:.0f}%")
+        for name, pages in (("dd_cached", "new pages (as the output is written)"),
+                            ("dd_reused", "pages just freed (no first touch)")):
+            path = os.path.join(work, name + ".txt")
+            if os.path.exists(path):  # dd_reused.txt is missing in folders kept by older harnesses
+                median, text = dd_median(path)
+                print(f"  dd through the page cache into {pages}: {text}; ratio {100 * rate / median:.0f}%")
 
 
 if __name__ == "__main__":
